@@ -1,0 +1,63 @@
+//! Server-wide state, shared by the axum router (`FromRef`) and the server
+//! functions (Leptos context).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Instant,
+};
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+
+use crate::{db::Db, error::AppError};
+
+#[derive(FromRef, Debug, Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub lifecycle: Lifecycle,
+}
+
+impl AppState {
+    /// The state from the Leptos context of a server function or SSR render.
+    pub fn from_context() -> Result<Self, AppError> {
+        use_context::<Self>().ok_or_else(|| {
+            AppError::internal(&std::io::Error::other("AppState missing from context"))
+        })
+    }
+}
+
+/// Process lifecycle: when it started and whether it is shutting down.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    started_at: Instant,
+    draining: Arc<AtomicBool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            started_at: Instant::now(),
+            draining: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl Lifecycle {
+    pub fn uptime(&self) -> std::time::Duration {
+        self.started_at.elapsed()
+    }
+
+    /// Marks the process as shutting down: readiness answers 503 from now on
+    /// so the load balancer stops sending new requests.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,78 @@
+import { expect, test } from "@playwright/test";
+
+// Collects console errors and uncaught exceptions so every test can assert
+// the page ran cleanly.
+function watchForErrors(page: import("@playwright/test").Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(`console: ${message.text()}`);
+  });
+  return errors;
+}
+
+test("the dashboard hydrates and the navigation toggle works", async ({ page }) => {
+  const errors = watchForErrors(page);
+
+  await page.goto("/");
+
+  // Set by an effect that only runs in the browser once the WASM has hydrated.
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(page).toHaveTitle("Dashboard · Vanguard");
+
+  const toggle = page.locator("#nav-toggle");
+  const sidebar = page.locator("#sidebar");
+  await expect(toggle).toHaveAttribute("aria-expanded", "true");
+  await expect(sidebar).toBeVisible();
+
+  await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  await expect(sidebar).toBeHidden();
+
+  await toggle.click();
+  await expect(sidebar).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("the system panel is loaded through a server function", async ({ page }) => {
+  const errors = watchForErrors(page);
+
+  await page.goto("/");
+
+  const panel = page.locator("#system-status");
+  await expect(panel).toHaveAttribute("data-status", "ok");
+  await expect(panel).toContainText("sqlite");
+  expect(errors).toEqual([]);
+});
+
+test("client-side navigation reaches every section and marks the current one", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await page.goto("/");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+
+  for (const label of ["Customers", "Policies", "Claims", "Review queue", "Audit", "Admin"]) {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(label);
+    await expect(page.getByRole("link", { name: label })).toHaveAttribute("aria-current", "page");
+  }
+  expect(errors).toEqual([]);
+});
+
+test("an unknown address shows the not-found page inside the shell", async ({ page }) => {
+  const response = await page.goto("/no/such/page");
+
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Not found");
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+});
+
+test("without JavaScript the server-rendered shell is complete", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+
+  await page.goto("/customers");
+
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Customers");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "false");
+  await context.close();
+});

@@ -1,0 +1,8 @@
+//! The browser half of Vanguard: hydrate the server-rendered page and nothing
+//! else. All components live in `app`.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds Vanguard and runs it on the embedded SQLite default at
+# http://127.0.0.1:3000 (data in ./data). Installs the build tools on first
+# use. Any configuration from .env.example may be set in the environment.
+set -euo pipefail
+source "$(dirname "$0")/setup.sh"
+cd "$VANGUARD_ROOT"
+
+ensure_build_tools
+build_release
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
+export VANGUARD_LOG_FORMAT="${VANGUARD_LOG_FORMAT:-pretty}"
+exec "$(server_binary)" "$@"

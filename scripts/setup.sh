@@ -1,0 +1,107 @@
+# shellcheck shell=bash
+# Sourced by scripts/run.sh, scripts/test.sh and .ci/run: puts the build tools
+# on PATH and installs whichever are missing. Every step is skipped when the
+# right version is already there, so a warm machine pays nothing.
+#
+#   VANGUARD_TOOLS     where tools are installed  (default ~/.cache/vanguard-tools)
+#   CARGO_TARGET_DIR   shared build cache         (default ~/.cache/vanguard-target)
+
+VANGUARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export VANGUARD_TOOLS="${VANGUARD_TOOLS:-$HOME/.cache/vanguard-tools}"
+# Outside the clone, so a fresh clone (CI) reuses earlier builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vanguard-target}"
+# Our tools first: Debian's binaryen 108 wasm-opt silently breaks hydration.
+export PATH="$VANGUARD_TOOLS/bin:$VANGUARD_TOOLS/npm/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96
+WASM_BINDGEN_VERSION=0.2.130  # must equal the wasm-bindgen crate in Cargo.lock
+BINARYEN_VERSION=132.0.0      # npm package; ships wasm-opt 132
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+}
+
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# `cargo install` of both tools shares one target dir so their common
+# dependencies compile once.
+cargo_install() {
+  CARGO_TARGET_DIR="$VANGUARD_TOOLS/build" cargo install --root "$VANGUARD_TOOLS" "$@"
+}
+
+ensure_cargo_leptos() {
+  if [ "$(cargo-leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 30 minutes on 2 cores, once)"
+    cargo_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 10 minutes, once)"
+    # Not --locked: its lockfile pins a webpki-roots the index no longer has.
+    cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+ensure_wasm_opt() {
+  if ! wasm-opt --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+    ensure_node
+    log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+    mkdir -p "$VANGUARD_TOOLS/npm"
+    npm install --silent --no-audit --no-fund --prefix "$VANGUARD_TOOLS/npm" "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+}
+
+ensure_node() {
+  if ! command -v npm >/dev/null; then
+    log "installing Node.js"
+    apt_install nodejs npm
+  fi
+}
+
+ensure_chromium() {
+  if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+    log "installing Debian's Chromium (browser tests never download a browser)"
+    apt_install chromium
+  fi
+}
+
+ensure_e2e_packages() {
+  ensure_node
+  local dir="$VANGUARD_ROOT/end2end"
+  if [ ! -x "$dir/node_modules/.bin/playwright" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing the end-to-end test packages"
+    (cd "$dir" && npm ci --silent --no-audit --no-fund)
+  fi
+}
+
+# Everything `cargo leptos build` needs.
+ensure_build_tools() {
+  ensure_wasm_target
+  ensure_cargo_leptos
+  ensure_wasm_opt
+}
+
+# Builds the release site (WASM + CSS, precompressed) and server.
+build_release() {
+  log "building the release site and server"
+  (cd "$VANGUARD_ROOT" && cargo leptos build --release --precompress)
+}
+
+# The release server binary that build_release produced.
+server_binary() {
+  echo "$CARGO_TARGET_DIR/release/server"
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. Rust unit and integration tests on SQLite (the default);
+#   2. the same tests on PostgreSQL (TEST_DATABASE_URL, or a local server on
+#      127.0.0.1:5432 if one answers; every test creates and drops its own
+#      database);
+#   3. the release build of site + server;
+#   4. Playwright (Debian Chromium) against the running release server on a
+#      throwaway SQLite database, then SIGTERM and a check of a clean exit.
+# Installs what it needs when missing.
+set -euo pipefail
+source "$(dirname "$0")/setup.sh"
+cd "$VANGUARD_ROOT"
+
+ensure_build_tools
+ensure_chromium
+ensure_e2e_packages
+
+log "Rust tests on SQLite"
+env -u TEST_DATABASE_URL cargo test --locked
+
+postgres_url="${TEST_DATABASE_URL:-}"
+if [ -z "$postgres_url" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  postgres_url="postgres://postgres@127.0.0.1:5432/postgres"
+fi
+if [ -n "$postgres_url" ]; then
+  log "Rust tests on PostgreSQL"
+  TEST_DATABASE_URL="$postgres_url" cargo test --locked
+  if command -v psql >/dev/null; then
+    # Tests drop their databases; sweep any a crashed test left behind.
+    for db in $(psql "$postgres_url" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'vanguard_test_%'" 2>/dev/null); do
+      psql "$postgres_url" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+  fi
+elif [ -n "${CI:-}" ]; then
+  echo "CI needs PostgreSQL: set TEST_DATABASE_URL or run a server on 127.0.0.1:5432" >&2
+  exit 1
+else
+  log "PostgreSQL not reachable: skipping the PostgreSQL run (set TEST_DATABASE_URL)"
+fi
+
+build_release
+
+port="${E2E_PORT:-3900}"
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "port $port is in use; set E2E_PORT to a free port" >&2
+  exit 1
+fi
+e2e_data="$(mktemp -d)"
+log "starting the release server on 127.0.0.1:$port (data in $e2e_data)"
+LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$VANGUARD_ROOT/target/site" \
+  VANGUARD_DATA_DIR="$e2e_data" DATABASE_URL="" \
+  "$(server_binary)" >"$e2e_data/server.log" 2>&1 &
+server_pid=$!
+cleanup() {
+  kill "$server_pid" 2>/dev/null || true
+  rm -rf "$e2e_data"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 120); do
+  if LEPTOS_SITE_ADDR="127.0.0.1:$port" VANGUARD_DATA_DIR="$e2e_data" "$(server_binary)" healthcheck 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    cat "$e2e_data/server.log" >&2
+    echo "the server exited before it was ready" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+
+log "browser tests"
+if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test); then
+  echo "--- server log ---" >&2
+  tail -n 50 "$e2e_data/server.log" >&2
+  exit 1
+fi
+
+log "stopping the server with SIGTERM"
+kill -TERM "$server_pid"
+status=0
+wait "$server_pid" || status=$?
+if [ "$status" != 0 ]; then
+  tail -n 20 "$e2e_data/server.log" >&2
+  echo "the server exited with $status after SIGTERM (expected 0)" >&2
+  exit 1
+fi
+log "all tests passed"

@@ -1,0 +1,552 @@
+//! Typed configuration from the environment.
+//!
+//! Every setting has a default that works on a laptop with no set-up; the
+//! few that must be real in production (keys) refuse to default when
+//! `VANGUARD_ENV=production`. A bad value stops start-up with one line that
+//! names the variable and the rule, never its (possibly secret) value.
+//! Every variable is documented in `.env.example`.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use app::db::{DatabaseUrl, PoolSettings};
+use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
+
+/// The output name of the cargo-leptos build (`name` in the workspace
+/// metadata): the server links `/pkg/vanguard.{js,wasm,css}`.
+pub const SITE_OUTPUT_NAME: &str = "vanguard";
+
+/// A configuration value that is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {rule}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub rule: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, rule: impl Into<String>) -> Self {
+        Self {
+            variable,
+            rule: rule.into(),
+        }
+    }
+}
+
+/// Where the process runs; production refuses development conveniences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (default: what log shippers expect).
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// A 32-byte secret key, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key32([u8; 32]);
+
+impl Key32 {
+    /// Decodes standard base64 of exactly 32 bytes.
+    pub fn from_base64(text: &str) -> Result<Self, String> {
+        let bytes = BASE64
+            .decode(text.trim())
+            .map_err(|_| "must be standard base64 (e.g. `openssl rand -base64 32`)".to_owned())?;
+        let len = bytes.len();
+        <[u8; 32]>::try_from(bytes)
+            .map(Self)
+            .map_err(|_| format!("must decode to exactly 32 bytes, got {len}"))
+    }
+
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(bytes))
+    }
+
+    pub fn to_base64(&self) -> String {
+        BASE64.encode(self.0)
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Key32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key32(***)")
+    }
+}
+
+/// A key given in the environment, or a development key kept in a file
+/// under the data directory (created on first run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Env(Key32),
+    DevFile(PathBuf),
+}
+
+/// Where claim snapshots and attachments are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageUrl {
+    /// A local directory (default `./data/objects`).
+    Local(PathBuf),
+    /// `s3://bucket/prefix`.
+    S3 { bucket: String, prefix: String },
+}
+
+impl StorageUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if let Some(rest) = raw.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err("an S3 URL needs a bucket: s3://bucket/prefix".into());
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.into(),
+                prefix: prefix.trim_matches('/').into(),
+            });
+        }
+        let path = raw.strip_prefix("file://").unwrap_or(raw);
+        if path.is_empty() || path.contains("://") {
+            return Err("expected a directory path, file://PATH or s3://bucket/prefix".into());
+        }
+        Ok(Self::Local(PathBuf::from(path)))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub pool: PoolSettings,
+    pub site_addr: SocketAddr,
+    /// The origin browsers use to reach us (scheme://host[:port]); the CSRF
+    /// check compares `Origin` against it.
+    pub public_origin: url::Origin,
+    /// Where cargo-leptos put the site (`/pkg`, assets).
+    pub site_root: PathBuf,
+    pub master_key: KeySource,
+    pub jwt_secret: KeySource,
+    pub storage: StorageUrl,
+    pub log_format: LogFormat,
+    /// How long readiness reports 503 before the listener closes, so a load
+    /// balancer stops routing here first (0 locally; ~5 s behind an ALB).
+    pub drain_delay: Duration,
+    /// Upper bound on waiting for in-flight requests after the listener
+    /// closes (ECS kills the task 30 s after SIGTERM).
+    pub shutdown_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let environment = match get("VANGUARD_ENV").as_deref().map(str::trim) {
+            None | Some("development" | "dev") => Environment::Development,
+            Some("production" | "prod") => Environment::Production,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "VANGUARD_ENV",
+                    "must be `development` or `production`",
+                ));
+            }
+        };
+        let data_dir = PathBuf::from(get("VANGUARD_DATA_DIR").unwrap_or_else(|| "data".into()));
+
+        let database_url = match get("DATABASE_URL") {
+            Some(raw) => {
+                DatabaseUrl::parse(&raw).map_err(|e| ConfigError::new("DATABASE_URL", e))?
+            }
+            None => DatabaseUrl::default_sqlite(&data_dir),
+        };
+        let pool = PoolSettings {
+            max_connections: parse_number(&get, "VANGUARD_DB_MAX_CONNECTIONS", 10, 1..=1_000)?,
+            acquire_timeout: Duration::from_millis(parse_number(
+                &get,
+                "VANGUARD_DB_ACQUIRE_TIMEOUT_MS",
+                5_000,
+                100..=60_000,
+            )?),
+        };
+
+        let site_addr = site_addr(&get)?;
+        let public_origin = match get("VANGUARD_PUBLIC_ORIGIN") {
+            Some(raw) => parse_origin(&raw)?,
+            None => default_origin(site_addr),
+        };
+
+        let master_key = key_source(
+            &get,
+            "VANGUARD_MASTER_KEY",
+            environment,
+            &data_dir,
+            "master.key",
+        )?;
+        let jwt_secret = key_source(
+            &get,
+            "VANGUARD_JWT_SECRET",
+            environment,
+            &data_dir,
+            "jwt.key",
+        )?;
+
+        let storage = match get("VANGUARD_STORAGE_URL") {
+            Some(raw) => {
+                StorageUrl::parse(&raw).map_err(|e| ConfigError::new("VANGUARD_STORAGE_URL", e))?
+            }
+            None => StorageUrl::Local(data_dir.join("objects")),
+        };
+
+        let log_format = match get("VANGUARD_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "VANGUARD_LOG_FORMAT",
+                    "must be `json` or `pretty`",
+                ));
+            }
+        };
+
+        Ok(Self {
+            environment,
+            site_root: PathBuf::from(
+                get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            ),
+            drain_delay: Duration::from_millis(parse_number(
+                &get,
+                "VANGUARD_DRAIN_DELAY_MS",
+                0,
+                0..=60_000,
+            )?),
+            shutdown_timeout: Duration::from_millis(parse_number(
+                &get,
+                "VANGUARD_SHUTDOWN_TIMEOUT_MS",
+                20_000,
+                0..=300_000,
+            )?),
+            data_dir,
+            database_url,
+            pool,
+            site_addr,
+            public_origin,
+            master_key,
+            jwt_secret,
+            storage,
+            log_format,
+        })
+    }
+
+    /// The options Leptos needs to render pages and serve `/pkg`.
+    pub fn leptos_options(&self) -> leptos::prelude::LeptosOptions {
+        leptos::prelude::LeptosOptions::builder()
+            .output_name(SITE_OUTPUT_NAME)
+            .site_root(self.site_root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(self.site_addr)
+            .env(match self.environment {
+                Environment::Development => leptos::config::Env::DEV,
+                Environment::Production => leptos::config::Env::PROD,
+            })
+            .build()
+    }
+}
+
+/// `LEPTOS_SITE_ADDR` wins; otherwise a platform-provided `PORT` (Railway,
+/// Heroku-style) binds all interfaces; otherwise 127.0.0.1:3000.
+fn site_addr(get: &impl Fn(&str) -> Option<String>) -> Result<SocketAddr, ConfigError> {
+    if let Some(raw) = get("LEPTOS_SITE_ADDR") {
+        return raw.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "LEPTOS_SITE_ADDR",
+                "must be IP:PORT, e.g. 127.0.0.1:3000 or 0.0.0.0:8080",
+            )
+        });
+    }
+    if let Some(raw) = get("PORT") {
+        let port: u16 = raw
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::new("PORT", "must be a port number (1-65535)"))?;
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+    }
+    Ok(SocketAddr::from(([127, 0, 0, 1], 3000)))
+}
+
+fn default_origin(addr: SocketAddr) -> url::Origin {
+    let host = if addr.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        addr.ip()
+    };
+    url::Url::parse(&format!("http://{}", SocketAddr::new(host, addr.port())))
+        .map(|u| u.origin())
+        // An IP and a port always make a valid URL; an opaque origin (which
+        // matches no request) is the safe answer if that ever changed.
+        .unwrap_or_else(|_| url::Origin::new_opaque())
+}
+
+fn parse_origin(raw: &str) -> Result<url::Origin, ConfigError> {
+    let rule = "must be an origin such as https://vanguard.example.com (scheme, host, optional port; no path)";
+    let url = url::Url::parse(raw.trim())
+        .map_err(|_| ConfigError::new("VANGUARD_PUBLIC_ORIGIN", rule))?;
+    let has_path = !matches!(url.path(), "" | "/");
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || has_path
+        || url.query().is_some()
+    {
+        return Err(ConfigError::new("VANGUARD_PUBLIC_ORIGIN", rule));
+    }
+    Ok(url.origin())
+}
+
+fn key_source(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    environment: Environment,
+    data_dir: &Path,
+    dev_file: &str,
+) -> Result<KeySource, ConfigError> {
+    match get(variable) {
+        Some(raw) => Key32::from_base64(&raw)
+            .map(KeySource::Env)
+            .map_err(|rule| ConfigError::new(variable, rule)),
+        None if environment == Environment::Production => Err(ConfigError::new(
+            variable,
+            "is required when VANGUARD_ENV=production (base64 of 32 random bytes)",
+        )),
+        None => Ok(KeySource::DevFile(data_dir.join(dev_file))),
+    }
+}
+
+fn parse_number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    let rule = || {
+        format!(
+            "must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        )
+    };
+    let value: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::new(variable, rule()))?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::new(variable, rule()))
+    }
+}
+
+/// Resolves a [`KeySource`]: the environment's key, or the development key
+/// file (created with a fresh random key on first run, readable by the
+/// owner only). Returns the key and whether it is a development key.
+pub fn load_key(source: &KeySource, variable: &str) -> anyhow::Result<(Key32, bool)> {
+    use anyhow::Context as _;
+    match source {
+        KeySource::Env(key) => Ok((key.clone(), false)),
+        KeySource::DevFile(path) => {
+            if path.exists() {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("{variable}: cannot read development key {}", path.display())
+                })?;
+                let key = Key32::from_base64(&text).map_err(|rule| {
+                    anyhow::anyhow!("{variable}: development key {} {rule}", path.display())
+                })?;
+                return Ok((key, true));
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create the data directory {}", dir.display())
+                })?;
+            }
+            let key = Key32::generate()
+                .map_err(|e| anyhow::anyhow!("{variable}: no OS randomness: {e}"))?;
+            write_private(path, &key.to_base64()).with_context(|| {
+                format!(
+                    "{variable}: cannot write development key {}",
+                    path.display()
+                )
+            })?;
+            Ok((key, true))
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::Sqlite("data/vanguard.db".into())
+        );
+        assert_eq!(config.site_addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(
+            config.public_origin.ascii_serialization(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            config.master_key,
+            KeySource::DevFile("data/master.key".into())
+        );
+        assert_eq!(config.storage, StorageUrl::Local("data/objects".into()));
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_platform_port_binds_all_interfaces() {
+        let config = config(&[("PORT", "8080")]).unwrap();
+        assert_eq!(config.site_addr, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(
+            config.public_origin.ascii_serialization(),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_the_rule_but_not_the_value() {
+        let err = config(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"));
+
+        let err = config(&[("VANGUARD_MASTER_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "VANGUARD_MASTER_KEY: must decode to exactly 32 bytes, got 5"
+        );
+
+        let err = config(&[("VANGUARD_JWT_SECRET", "not base64!")]).unwrap_err();
+        assert_eq!(err.variable, "VANGUARD_JWT_SECRET");
+
+        let err = config(&[("LEPTOS_SITE_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(err.variable, "LEPTOS_SITE_ADDR");
+
+        let err = config(&[("VANGUARD_PUBLIC_ORIGIN", "https://x.example/app")]).unwrap_err();
+        assert_eq!(err.variable, "VANGUARD_PUBLIC_ORIGIN");
+
+        let err = config(&[("VANGUARD_DB_MAX_CONNECTIONS", "0")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "VANGUARD_DB_MAX_CONNECTIONS: must be a whole number from 1 to 1000"
+        );
+    }
+
+    #[test]
+    fn production_refuses_to_run_without_real_keys() {
+        let err = config(&[("VANGUARD_ENV", "production")]).unwrap_err();
+        assert_eq!(err.variable, "VANGUARD_MASTER_KEY");
+
+        let key = Key32([7; 32]).to_base64();
+        let config = config(&[
+            ("VANGUARD_ENV", "production"),
+            ("VANGUARD_MASTER_KEY", &key),
+            ("VANGUARD_JWT_SECRET", &key),
+        ])
+        .unwrap();
+        assert_eq!(config.master_key, KeySource::Env(Key32([7; 32])));
+    }
+
+    #[test]
+    fn storage_urls_are_local_paths_or_s3() {
+        assert_eq!(
+            StorageUrl::parse("s3://claims-bucket/prod/objects/"),
+            Ok(StorageUrl::S3 {
+                bucket: "claims-bucket".into(),
+                prefix: "prod/objects".into()
+            })
+        );
+        assert_eq!(
+            StorageUrl::parse("file:///srv/objects"),
+            Ok(StorageUrl::Local("/srv/objects".into()))
+        );
+        assert!(StorageUrl::parse("gs://bucket").is_err());
+    }
+
+    #[test]
+    fn a_development_key_is_created_once_and_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = KeySource::DevFile(dir.path().join("keys/master.key"));
+        let (first, dev) = load_key(&source, "VANGUARD_MASTER_KEY").unwrap();
+        let (second, _) = load_key(&source, "VANGUARD_MASTER_KEY").unwrap();
+        assert!(dev);
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("keys/master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn keys_never_print() {
+        assert_eq!(format!("{:?}", Key32([1; 32])), "Key32(***)");
+    }
+}

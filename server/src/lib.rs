@@ -1,0 +1,9 @@
+//! The Vanguard server: configuration, start-up, HTTP surface and operator
+//! commands. `main.rs` only parses the command line and calls [`cli::run`];
+//! the integration tests build the same [`startup::Application`].
+
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod startup;
+pub mod telemetry;

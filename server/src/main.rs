@@ -1,0 +1,37 @@
+//! `server`: see `server --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use server::{cli, config::Config, telemetry};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("vanguard: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("vanguard: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "fatal");
+            eprintln!("vanguard: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! `spawn_app()`: the real router on a random port with its own database.
+//!
+//! SQLite by default (a fresh file in a temporary directory); a fresh
+//! PostgreSQL database when `TEST_DATABASE_URL=postgres://...` is set (created
+//! per test, dropped when the test's `TestApp` is dropped). Set `TEST_LOG=1`
+//! to see the server's logs.
+
+use std::{net::SocketAddr, sync::Once};
+
+use app::{db::DatabaseUrl, state::AppState};
+use server::{
+    config::{Config, LogFormat},
+    startup::Application,
+    telemetry,
+};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub addr: SocketAddr,
+    /// Keeps cookies, follows no redirects (tests assert on them).
+    pub client: reqwest::Client,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _database: TestDatabase,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Spawns the application with the test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the application after `customize` has adjusted its configuration.
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    init_logging();
+    let data_dir = tempfile::tempdir().expect("temporary data directory");
+    let database = TestDatabase::create(&data_dir).await;
+
+    let mut config = Config::from_lookup(|name| match name {
+        "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".into()),
+        "VANGUARD_DATA_DIR" => Some(data_dir.path().to_string_lossy().into_owned()),
+        _ => None,
+    })
+    .expect("test configuration is valid");
+    config.database_url = database.url.clone();
+    customize(&mut config);
+
+    let application = Application::build(&config)
+        .await
+        .expect("application builds");
+    let addr = application.local_addr().expect("bound address");
+    let state = application.state().clone();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+
+    TestApp {
+        address: format!("http://{addr}"),
+        addr,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("HTTP client"),
+        state,
+        shutdown: Some(shutdown),
+        server: Some(server),
+        _database: database,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Sends the shutdown signal and waits until the server has stopped.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        self.signal_shutdown();
+        self.wait_stopped().await
+    }
+
+    /// Sends the shutdown signal without waiting.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    pub async fn wait_stopped(&mut self) -> std::io::Result<()> {
+        match self.server.take() {
+            Some(server) => server.await.expect("server task did not panic"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            telemetry::init(LogFormat::Pretty);
+        }
+    });
+}
+
+/// The `TEST_DATABASE_URL` when it names PostgreSQL.
+pub fn postgres_admin_url() -> Option<url::Url> {
+    let raw = std::env::var("TEST_DATABASE_URL").ok()?;
+    match DatabaseUrl::parse(&raw) {
+        Ok(DatabaseUrl::Postgres(url)) => Some(url),
+        Ok(DatabaseUrl::Sqlite(_)) => None,
+        Err(error) => panic!("TEST_DATABASE_URL: {error}"),
+    }
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    postgres: Option<(url::Url, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(data_dir: &tempfile::TempDir) -> Self {
+        let Some(admin_url) = postgres_admin_url() else {
+            return Self {
+                url: DatabaseUrl::Sqlite(data_dir.path().join("vanguard.db")),
+                postgres: None,
+            };
+        };
+        use sqlx::{Connection as _, Executor as _};
+        let name = format!("vanguard_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = sqlx::PgConnection::connect(admin_url.as_str())
+            .await
+            .expect("TEST_DATABASE_URL is reachable");
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .expect("test database created");
+        let mut url = admin_url.clone();
+        url.set_path(&name);
+        Self {
+            url: DatabaseUrl::Postgres(url),
+            postgres: Some((admin_url, name)),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any async context we can await in: use a thread
+        // with its own runtime. FORCE ends the app's pooled connections.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                use sqlx::{Connection as _, Executor as _};
+                let mut admin = sqlx::PgConnection::connect(admin_url.as_str())
+                    .await
+                    .map_err(std::io::Error::other)?;
+                admin
+                    .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+                    .await
+                    .map_err(std::io::Error::other)?;
+                Ok::<_, std::io::Error>(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: could not drop a test database (.ci/run sweeps leftovers)");
+        }
+    }
+}
+
+/// A TCP forwarder between the application and PostgreSQL that can be cut
+/// and restored, to simulate a database outage without touching the shared
+/// server.
+pub struct FlakyProxy {
+    pub addr: SocketAddr,
+    state: std::sync::Arc<std::sync::Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    up: bool,
+    connections: Vec<tokio::task::AbortHandle>,
+}
+
+impl FlakyProxy {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy binds");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = std::sync::Arc::new(std::sync::Mutex::new(ProxyState {
+            up: true,
+            connections: Vec::new(),
+        }));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut guard = shared.lock().expect("proxy state");
+                if !guard.up {
+                    continue; // dropping `inbound` refuses the connection
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                guard.connections.push(task.abort_handle());
+            }
+        });
+        Self { addr, state }
+    }
+
+    /// Cuts every open connection and refuses new ones.
+    pub fn cut(&self) {
+        let mut state = self.state.lock().expect("proxy state");
+        state.up = false;
+        for connection in state.connections.drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.state.lock().expect("proxy state").up = true;
+    }
+}
