@@ -14,7 +14,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
+    // A health probe answers with its exit code; its failures are not
+    // worth a log line every few seconds.
+    if !matches!(cli.command, Some(cli::Command::Healthcheck { .. })) {
+        telemetry::init(config.log_format);
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -18,7 +18,6 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
-    pub addr: SocketAddr,
     /// Keeps cookies, follows no redirects (tests assert on them).
     pub client: reqwest::Client,
     pub state: AppState,
@@ -60,7 +59,6 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 
     TestApp {
         address: format!("http://{addr}"),
-        addr,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
@@ -85,12 +83,6 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
-    }
-
-    /// Sends the shutdown signal and waits until the server has stopped.
-    pub async fn stop(mut self) -> std::io::Result<()> {
-        self.signal_shutdown();
-        self.wait_stopped().await
     }
 
     /// Sends the shutdown signal without waiting.

@@ -1,5 +1,9 @@
 //! End-to-end tests of the HTTP surface: the real router, a real database
 //! (SQLite by default, PostgreSQL with `TEST_DATABASE_URL`), real sockets.
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns unwrap too: a failed unwrap is a failed test"
+)]
 
 mod health;
 mod helpers;
