@@ -14,6 +14,8 @@ pub mod sections;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod request;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;
@@ -32,6 +34,9 @@ use crate::{
 
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The CSP header allows scripts by this request's nonce only.
+    #[cfg(feature = "ssr")]
+    request::CspNonce::provide_to_leptos();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -76,3 +76,28 @@ test("without JavaScript the server-rendered shell is complete", async ({ browse
   await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "false");
   await context.close();
 });
+
+test("hydration completes under the CSP with zero violations and a fresh nonce per response", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener("securitypolicyviolation", (event) =>
+      seen.push(`${event.violatedDirective} ${event.blockedURI}`),
+    );
+  });
+  const nonceOf = (csp: string | undefined) => /'nonce-([^']+)'/.exec(csp ?? "")?.[1];
+
+  const first = await page.goto("/");
+  const firstNonce = nonceOf(first?.headers()["content-security-policy"]);
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator("#system-status")).toHaveAttribute("data-status", "ok");
+
+  const violations = await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+  expect(violations).toEqual([]);
+  expect(firstNonce).toBeTruthy();
+
+  const second = await page.reload();
+  expect(nonceOf(second?.headers()["content-security-policy"])).not.toEqual(firstNonce);
+  expect(errors).toEqual([]);
+});

@@ -135,8 +135,12 @@ pub struct Config {
     pub pool: PoolSettings,
     pub site_addr: SocketAddr,
     /// The origin browsers use to reach us (scheme://host[:port]); the CSRF
-    /// check compares `Origin` against it.
-    pub public_origin: url::Origin,
+    /// check compares `Origin` against it. `None`: `http://` plus the address
+    /// actually bound (see [`Config::public_origin_for`]).
+    pub public_origin: Option<url::Origin>,
+    /// Set under `cargo leptos watch`: the live-reload websocket port, which
+    /// the CSP must then allow.
+    pub live_reload_port: Option<u16>,
     /// Where cargo-leptos put the site (`/pkg`, assets).
     pub site_root: PathBuf,
     pub master_key: KeySource,
@@ -190,9 +194,12 @@ impl Config {
         };
 
         let site_addr = site_addr(&get)?;
-        let public_origin = match get("VANGUARD_PUBLIC_ORIGIN") {
-            Some(raw) => parse_origin(&raw)?,
-            None => default_origin(site_addr),
+        let public_origin = get("VANGUARD_PUBLIC_ORIGIN")
+            .map(|raw| parse_origin(&raw))
+            .transpose()?;
+        let live_reload_port = match get("LEPTOS_WATCH") {
+            Some(_) => Some(parse_number(&get, "LEPTOS_RELOAD_PORT", 3001, 1..=65_535)?),
+            None => None,
         };
 
         let master_key = key_source(
@@ -250,11 +257,21 @@ impl Config {
             pool,
             site_addr,
             public_origin,
+            live_reload_port,
             master_key,
             jwt_secret,
             storage,
             log_format,
         })
+    }
+
+    /// The configured public origin, or the one of the address actually
+    /// bound (which differs from `site_addr` when that asks for port 0).
+    pub fn public_origin_for(&self, bound: SocketAddr) -> String {
+        self.public_origin
+            .clone()
+            .unwrap_or_else(|| default_origin(bound))
+            .ascii_serialization()
     }
 
     /// The options Leptos needs to render pages and serve `/pkg`.
@@ -428,7 +445,7 @@ mod tests {
 
     use super::*;
 
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    fn config_from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -438,7 +455,7 @@ mod tests {
 
     #[test]
     fn defaults_need_no_configuration() {
-        let config = config(&[]).unwrap();
+        let config = config_from(&[]).unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(
             config.database_url,
@@ -446,7 +463,7 @@ mod tests {
         );
         assert_eq!(config.site_addr, "127.0.0.1:3000".parse().unwrap());
         assert_eq!(
-            config.public_origin.ascii_serialization(),
+            config.public_origin_for(config.site_addr),
             "http://127.0.0.1:3000"
         );
         assert_eq!(
@@ -459,36 +476,43 @@ mod tests {
 
     #[test]
     fn a_platform_port_binds_all_interfaces() {
-        let config = config(&[("PORT", "8080")]).unwrap();
+        let config = config_from(&[("PORT", "8080")]).unwrap();
         assert_eq!(config.site_addr, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(
-            config.public_origin.ascii_serialization(),
+            config.public_origin_for(config.site_addr),
             "http://127.0.0.1:8080"
+        );
+
+        let config =
+            config_from(&[("VANGUARD_PUBLIC_ORIGIN", "https://vanguard.example.com/")]).unwrap();
+        assert_eq!(
+            config.public_origin_for(config.site_addr),
+            "https://vanguard.example.com"
         );
     }
 
     #[test]
     fn errors_name_the_variable_and_the_rule_but_not_the_value() {
-        let err = config(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).unwrap_err();
+        let err = config_from(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).unwrap_err();
         assert_eq!(err.variable, "DATABASE_URL");
         assert!(!err.to_string().contains("hunter2"));
 
-        let err = config(&[("VANGUARD_MASTER_KEY", "c2hvcnQ=")]).unwrap_err();
+        let err = config_from(&[("VANGUARD_MASTER_KEY", "c2hvcnQ=")]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "VANGUARD_MASTER_KEY: must decode to exactly 32 bytes, got 5"
         );
 
-        let err = config(&[("VANGUARD_JWT_SECRET", "not base64!")]).unwrap_err();
+        let err = config_from(&[("VANGUARD_JWT_SECRET", "not base64!")]).unwrap_err();
         assert_eq!(err.variable, "VANGUARD_JWT_SECRET");
 
-        let err = config(&[("LEPTOS_SITE_ADDR", "localhost")]).unwrap_err();
+        let err = config_from(&[("LEPTOS_SITE_ADDR", "localhost")]).unwrap_err();
         assert_eq!(err.variable, "LEPTOS_SITE_ADDR");
 
-        let err = config(&[("VANGUARD_PUBLIC_ORIGIN", "https://x.example/app")]).unwrap_err();
+        let err = config_from(&[("VANGUARD_PUBLIC_ORIGIN", "https://x.example/app")]).unwrap_err();
         assert_eq!(err.variable, "VANGUARD_PUBLIC_ORIGIN");
 
-        let err = config(&[("VANGUARD_DB_MAX_CONNECTIONS", "0")]).unwrap_err();
+        let err = config_from(&[("VANGUARD_DB_MAX_CONNECTIONS", "0")]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "VANGUARD_DB_MAX_CONNECTIONS: must be a whole number from 1 to 1000"
@@ -497,11 +521,11 @@ mod tests {
 
     #[test]
     fn production_refuses_to_run_without_real_keys() {
-        let err = config(&[("VANGUARD_ENV", "production")]).unwrap_err();
+        let err = config_from(&[("VANGUARD_ENV", "production")]).unwrap_err();
         assert_eq!(err.variable, "VANGUARD_MASTER_KEY");
 
         let key = Key32([7; 32]).to_base64();
-        let config = config(&[
+        let config = config_from(&[
             ("VANGUARD_ENV", "production"),
             ("VANGUARD_MASTER_KEY", &key),
             ("VANGUARD_JWT_SECRET", &key),

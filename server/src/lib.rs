@@ -5,5 +5,6 @@
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod middleware;
 pub mod startup;
 pub mod telemetry;

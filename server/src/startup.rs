@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use axum::Router;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use app::{
     App,
@@ -19,6 +18,7 @@ use app::{
 use crate::{
     config::{Config, load_key},
     health,
+    middleware::{self, HttpPolicy},
 };
 
 /// A bound, migrated, ready-to-serve Vanguard.
@@ -48,8 +48,12 @@ impl Application {
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
+        let policy = HttpPolicy {
+            public_origin: config.public_origin_for(listener.local_addr()?),
+            live_reload_port: config.live_reload_port,
+        };
         Ok(Self {
-            router: router(state.clone()),
+            router: middleware::apply(router(state.clone()), policy),
             listener,
             state,
             drain_delay: config.drain_delay,
@@ -117,7 +121,7 @@ impl Application {
 }
 
 /// The whole HTTP surface: health probes, pages, server functions, static
-/// files and the 404 page.
+/// files and the 404 page (without the middleware of [`middleware::apply`]).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -125,9 +129,6 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        // A panic in a handler becomes a 500 for that request only.
-        .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

@@ -54,29 +54,64 @@ fn server_command(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// The release-like binary, serving on a free port until it is stopped.
+struct ServerProcess {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl ServerProcess {
+    fn start(data_dir: &std::path::Path, stdout: Stdio) -> Self {
+        let port = free_port();
+        let child = server_command(data_dir)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .stdout(stdout)
+            .spawn()
+            .unwrap();
+        // Wait for readiness through the binary's own health check.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let probe = server_command(data_dir)
+                .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+                .arg("healthcheck")
+                .status()
+                .unwrap();
+            if probe.success() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "server became ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, port }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Sends SIGTERM and returns the exit code.
+    fn terminate(mut self) -> Option<i32> {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "server exited after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 #[test]
 fn the_binary_exits_0_after_sigterm() {
     let data_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = server_command(data_dir.path())
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .spawn()
-        .unwrap();
+    let server = ServerProcess::start(data_dir.path(), Stdio::null());
 
-    // Wait for readiness through the binary's own health check.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let probe = server_command(data_dir.path())
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .arg("healthcheck")
-            .status()
-            .unwrap();
-        if probe.success() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "server became ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert!(
         data_dir.path().join("vanguard.db").exists(),
         "SQLite file created on first run"
@@ -85,21 +120,56 @@ fn the_binary_exits_0_after_sigterm() {
         data_dir.path().join("master.key").exists(),
         "development key created on first run"
     );
+    assert_eq!(server.terminate(), Some(0));
+}
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "server exited after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0));
+#[tokio::test]
+async fn log_lines_carry_the_correlation_id_and_never_credentials() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let log_path = data_dir.path().join("stdout.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let server = ServerProcess::start(data_dir.path(), Stdio::from(log_file));
+    let client = reqwest::Client::new();
+
+    for path in [
+        "/",
+        "/health",
+        "/no/such/page?email=canary-pii%40example.com",
+    ] {
+        let response = client
+            .get(server.url(path))
+            .header("authorization", "Bearer CANARY-TOKEN-1f3a")
+            .header("cookie", "__Host-vanguard=CANARY-COOKIE-9b2c")
+            .header("x-correlation-id", "corr-canary-77")
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().as_u16() < 500);
+    }
+    assert_eq!(server.terminate(), Some(0));
+
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    // The readiness probes of `ServerProcess::start` are logged too; count ours.
+    let request_lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(r#""message":"request""#) && l.contains("corr-canary-77"))
+        .collect();
+    assert_eq!(request_lines.len(), 3, "one line per request:\n{logs}");
+    for line in &request_lines {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(entry["span"]["correlation_id"], "corr-canary-77", "{line}");
+        assert!(
+            entry["status"].is_u64()
+                && entry["latency_ms"].is_number()
+                && entry["route"].is_string()
+        );
+    }
+    for canary in ["CANARY-TOKEN", "CANARY-COOKIE", "canary-pii"] {
+        assert!(
+            !logs.contains(canary),
+            "{canary} leaked into the logs:\n{logs}"
+        );
+    }
 }
 
 #[test]

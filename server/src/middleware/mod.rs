@@ -1,0 +1,43 @@
+//! The layers every response passes through, outermost first:
+//!
+//! 1. [`correlation`]: correlation id in, span around the request, id out,
+//!    and one log line per request;
+//! 2. [`headers`]: CSP with a per-request nonce, HSTS, nosniff, framing,
+//!    referrer, cache policy;
+//! 3. [`csrf`]: refuses cross-origin non-GET requests before any handler.
+//!
+//! Outermost layers see every response, including the 403s of inner layers,
+//! panics turned into 500s, static files and the 404 page.
+
+pub mod correlation;
+pub mod csrf;
+pub mod headers;
+
+use std::sync::Arc;
+
+use axum::{Router, middleware::from_fn, middleware::from_fn_with_state};
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// What the layers need to know about the deployment.
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    /// `scheme://host[:port]` browsers use to reach us.
+    pub public_origin: String,
+    /// Let the dev server's live-reload websocket through the CSP.
+    pub live_reload_port: Option<u16>,
+}
+
+/// Wraps `router` in the layers above (axum applies the last `.layer` first,
+/// so they are listed innermost first).
+pub fn apply(router: Router, policy: HttpPolicy) -> Router {
+    let policy = Arc::new(policy);
+    router
+        .layer(from_fn_with_state(
+            policy.clone(),
+            csrf::refuse_cross_origin,
+        ))
+        // A panic becomes a 500 for that request only, still with headers.
+        .layer(CatchPanicLayer::new())
+        .layer(from_fn_with_state(policy, headers::security_headers))
+        .layer(from_fn(correlation::correlate_and_log))
+}
