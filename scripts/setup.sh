@@ -44,7 +44,17 @@ cargo_install() {
   CARGO_TARGET_DIR="$VANGUARD_TOOLS/build" cargo install --root "$VANGUARD_TOOLS" "$@"
 }
 
+build_tools_installed() {
+  [ "$(cargo-leptos --version 2>/dev/null)" = "cargo-leptos $CARGO_LEPTOS_VERSION" ] &&
+    [ "$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $WASM_BINDGEN_VERSION" ]
+}
+
 ensure_cargo_leptos() {
+  mkdir -p "$VANGUARD_TOOLS"
+  # One installer at a time: .ci/run may have started one in the background;
+  # a second caller waits for it, then finds the tools in place.
+  exec 9>"$VANGUARD_TOOLS/.install.lock"
+  flock 9
   if [ "$(cargo-leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 30 minutes on 2 cores, once)"
     cargo_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
@@ -54,6 +64,8 @@ ensure_cargo_leptos() {
     # Not --locked: its lockfile pins a webpki-roots the index no longer has.
     cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
+  flock -u 9
+  exec 9>&-
 }
 
 ensure_wasm_opt() {

@@ -12,9 +12,9 @@ set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$VANGUARD_ROOT"
 
-ensure_build_tools
-ensure_chromium
-ensure_e2e_packages
+# The Rust tests need no cargo-leptos; the tools are ensured before the
+# release build below (so .ci/run can install them meanwhile).
+ensure_wasm_target
 
 log "Rust tests on SQLite"
 env -u TEST_DATABASE_URL cargo test --locked
@@ -39,7 +39,10 @@ else
   log "PostgreSQL not reachable: skipping the PostgreSQL run (set TEST_DATABASE_URL)"
 fi
 
+ensure_build_tools
 build_release
+ensure_chromium
+ensure_e2e_packages
 
 port="${E2E_PORT:-3900}"
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
