@@ -6,6 +6,8 @@
 //! names the field and the rule it broke, which is what both the forms and the
 //! `application/problem+json` bodies show.
 
+pub mod auth;
+pub mod contact;
 pub mod validation;
 
 pub use validation::{FieldError, FieldErrors};
