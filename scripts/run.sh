@@ -10,4 +10,9 @@ ensure_build_tools
 build_release
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 export VANGUARD_LOG_FORMAT="${VANGUARD_LOG_FORMAT:-pretty}"
+# First run: an administrator to sign in with (its password is printed once).
+if [ $# -eq 0 ]; then
+  "$(server_binary)" create-admin --email "${VANGUARD_FIRST_ADMIN_EMAIL:-admin@vanguard.local}" \
+    --name "Administrator" --if-no-admin --generate-password
+fi
 exec "$(server_binary)" "$@"

@@ -50,9 +50,15 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   exit 1
 fi
 e2e_data="$(mktemp -d)"
+export E2E_ADMIN_EMAIL="e2e-admin@example.com" E2E_ADMIN_PASSWORD="e2e admin passphrase"
+log "creating the end-to-end administrator"
+VANGUARD_DATA_DIR="$e2e_data" DATABASE_URL="" VANGUARD_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
+  "$(server_binary)" create-admin --email "$E2E_ADMIN_EMAIL" --name "E2E Admin" >/dev/null
 log "starting the release server on 127.0.0.1:$port (data in $e2e_data)"
+# The browser tests sign in many times from one address: lift the per-IP
+# sign-in limit (its behaviour is covered by the Rust tests).
 LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$VANGUARD_ROOT/target/site" \
-  VANGUARD_DATA_DIR="$e2e_data" DATABASE_URL="" \
+  VANGUARD_DATA_DIR="$e2e_data" DATABASE_URL="" VANGUARD_LOGIN_RATE_PER_MINUTE=1000 \
   "$(server_binary)" >"$e2e_data/server.log" 2>&1 &
 server_pid=$!
 cleanup() {

@@ -14,8 +14,8 @@
 //! * instants are `BIGINT` microseconds since the Unix epoch (UTC), calendar
 //!   dates are `TEXT` `YYYY-MM-DD` (both sort and compare correctly);
 //! * money is `BIGINT` minor units plus a `TEXT` ISO-4217 code;
-//! * booleans are written as `bool` but read back as `CAST(col AS INTEGER)`
-//!   (`Any` on SQLite cannot decode a BOOLEAN column);
+//! * flags are `BIGINT` 0/1 (`Any` on SQLite cannot decode a BOOLEAN
+//!   column);
 //! * ciphertext is `BLOB` / `BYTEA`; JSON documents are `TEXT`.
 //!
 //! Statements that exist on one engine only (e.g. `FOR UPDATE SKIP LOCKED`,
@@ -299,6 +299,21 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Now, in the unit of every stored instant: microseconds since the Unix
+/// epoch, UTC.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// A new primary key: a UUIDv7, so keys are unguessable in URLs yet sort by
+/// creation time (index-friendly).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// Why a [`Db::ping`] failed.

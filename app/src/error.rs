@@ -19,6 +19,10 @@ pub enum AppError {
     /// `401 Unauthorized`: no valid session.
     #[error("Please sign in to continue.")]
     Unauthenticated,
+    /// `401 Unauthorized`: a sign-in failed. Deliberately vague: an unknown
+    /// email, a wrong password and a locked account read the same.
+    #[error("The email or password is incorrect, or the account is locked or disabled.")]
+    InvalidCredentials,
     /// `403 Forbidden`: signed in, but the role lacks the permission named.
     #[error("You do not have permission to {0}.")]
     Forbidden(String),
@@ -28,9 +32,15 @@ pub enum AppError {
     /// `409 Conflict`: the change clashes with the current state of a record.
     #[error("{0}")]
     Conflict(String),
+    /// `409 Conflict`: a value that must be unique is taken (field named).
+    #[error("Please correct the highlighted fields: {0}")]
+    Duplicate(FieldErrors),
     /// `422 Unprocessable Entity`: input broke the named rules.
     #[error("Please correct the highlighted fields: {0}")]
     Validation(FieldErrors),
+    /// `429 Too Many Requests`: retry after this many seconds.
+    #[error("Too many attempts; please wait {0} seconds and try again.")]
+    RateLimited(u64),
     /// `503 Service Unavailable`: a dependency (the database) is down.
     #[error("The service is temporarily unavailable; please try again shortly.")]
     Unavailable,
@@ -46,15 +56,24 @@ pub enum AppError {
 impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
-            Self::Unauthenticated => 401,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::Duplicate(_) => 409,
             Self::Validation(_) => 422,
+            Self::RateLimited(_) => 429,
             Self::Unavailable => 503,
             Self::Internal(_) => 500,
             Self::ServerFn(ServerFnErrorErr::Request(_)) => 503,
             Self::ServerFn(_) => 400,
+        }
+    }
+
+    /// The field errors to show beside the inputs, if any.
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Validation(errors) | Self::Duplicate(errors) => Some(errors),
+            _ => None,
         }
     }
 
@@ -65,6 +84,7 @@ impl AppError {
             404 => "Not found",
             409 => "Conflict",
             422 => "Check your input",
+            429 => "Too many requests",
             503 => "Temporarily unavailable",
             400 => "Bad request",
             _ => "Something went wrong",
@@ -103,12 +123,53 @@ impl From<sqlx::Error> for AppError {
 
 #[cfg(feature = "ssr")]
 impl AppError {
+    /// Maps a unique violation to `409` naming `field`; anything else as
+    /// [`From<sqlx::Error>`] does.
+    pub fn on_unique(error: sqlx::Error, field: &str, message: &str) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Duplicate(shared::FieldError::new(field, message).into())
+            }
+            _ => error.into(),
+        }
+    }
+
     /// Logs `error` under a fresh reference and returns an opaque 500.
     pub fn internal(error: &dyn std::error::Error) -> Self {
         let reference = format!("{:08x}", rand_reference());
         tracing::error!(error = %error, reference = %reference, "internal error");
         Self::Internal(reference)
     }
+}
+
+/// Finishes a server function: an error sets the HTTP status it documents
+/// (and `Retry-After` for 429). A plain HTML form post (no WASM yet) is left
+/// alone: Leptos answers it with a redirect back to the form, carrying the
+/// error in the URL, and a status would break that redirect.
+#[cfg(feature = "ssr")]
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        let plain_form = use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+        });
+        if let (false, Some(response)) = (plain_form, use_context::<leptos_axum::ResponseOptions>())
+        {
+            response.set_status(
+                http::StatusCode::from_u16(error.status_code())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+            if let AppError::RateLimited(seconds) = error
+                && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
+            {
+                response.insert_header(http::header::RETRY_AFTER, value);
+            }
+        }
+    }
+    result
 }
 
 /// A short random number to quote to support; it only has to be unique

@@ -1,17 +1,22 @@
-//! The frame around every page: top bar, navigation, main area.
+//! The frame around every signed-in page: top bar with the user menu,
+//! navigation (only the sections the user's role can open), main area.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use shared::auth::Permission;
 
-/// The sections of the product, in navigation order.
-pub const NAV: &[(&str, &str)] = &[
-    ("/", "Dashboard"),
-    ("/customers", "Customers"),
-    ("/policies", "Policies"),
-    ("/claims", "Claims"),
-    ("/reviews", "Review queue"),
-    ("/audit", "Audit"),
-    ("/admin", "Admin"),
+use crate::auth::{CurrentUser, Logout, get_current_user};
+
+/// The sections of the product, in navigation order, with the permission
+/// that opens each (the server checks it again on every call).
+pub const NAV: &[(&str, &str, Option<Permission>)] = &[
+    ("/", "Dashboard", None),
+    ("/customers", "Customers", Some(Permission::CustomersRead)),
+    ("/policies", "Policies", Some(Permission::PoliciesRead)),
+    ("/claims", "Claims", Some(Permission::ClaimsRead)),
+    ("/reviews", "Review queue", Some(Permission::ClaimsDecide)),
+    ("/audit", "Audit", Some(Permission::AuditRead)),
+    ("/admin", "Admin", Some(Permission::UsersManage)),
 ];
 
 #[component]
@@ -23,6 +28,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     // for it, and it proves the page is interactive.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    let user = Resource::new(|| (), |_| get_current_user());
 
     view! {
         <div class="app" class:nav-collapsed=move || !nav_open.get()
@@ -38,19 +44,57 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </button>
                 <a class="brand" href="/">"Vanguard"</a>
                 <span class="brand-sub">"Insurance operations"</span>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        user.await.ok().flatten().map(|user| view! { <UserMenu user /> })
+                    })}
+                </Suspense>
             </header>
             <nav id="sidebar" class="sidebar" aria-label="Main">
-                <ul>
-                    {NAV
-                        .iter()
-                        .map(|(href, label)| view! {
-                            <li><A href=*href exact=true>{*label}</A></li>
-                        })
-                        .collect_view()}
-                </ul>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let user = user.await.ok().flatten();
+                        view! { <NavLinks user /> }
+                    })}
+                </Suspense>
             </nav>
             <main id="main" class="content" tabindex="-1">{children()}</main>
             <footer class="footer">"Vanguard "{shared::VERSION}</footer>
+        </div>
+    }
+}
+
+#[component]
+fn NavLinks(user: Option<CurrentUser>) -> impl IntoView {
+    view! {
+        <ul>
+            {NAV
+                .iter()
+                .filter(|(_, _, permission)| match (permission, &user) {
+                    (None, _) => true,
+                    (Some(permission), Some(user)) => user.can(*permission),
+                    (Some(_), None) => false,
+                })
+                .map(|(href, label, _)| view! {
+                    <li><A href=*href exact=true>{*label}</A></li>
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn UserMenu(user: CurrentUser) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <div class="user-menu">
+            <a href="/account" class="user-name" title=user.email.clone()>
+                {user.display_name.clone()}
+                <span class="user-role">{user.role.label()}</span>
+            </a>
+            <ActionForm action=logout>
+                <button type="submit" id="logout" class="button small ghost">"Sign out"</button>
+            </ActionForm>
         </div>
     }
 }

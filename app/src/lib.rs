@@ -5,8 +5,13 @@
 //! server. Server-only code (SQL, services, state) sits behind
 //! `#[cfg(feature = "ssr")]`.
 
+pub mod admin;
+pub mod audit;
+pub mod auth;
 pub mod dashboard;
 pub mod error;
+pub mod format;
+pub mod forms;
 pub mod health;
 pub mod layout;
 pub mod sections;
@@ -22,10 +27,12 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     StaticSegment,
-    components::{Route, Router, Routes},
+    components::{Outlet, ParentRoute, Route, Router, Routes},
 };
 
 use crate::{
+    admin::pages::AdminPage,
+    auth::pages::{AccountPage, LoginPage},
     dashboard::DashboardPage,
     error::{ErrorPage, NotFoundPage},
     layout::Layout,
@@ -56,6 +63,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The signed-in frame (navigation, user menu) around a page, with the
+/// error boundary that turns a page's failure into the error panel.
+#[component]
+fn Frame() -> impl IntoView {
+    view! {
+        <Layout>
+            <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
+                <Outlet />
+            </ErrorBoundary>
+        </Layout>
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -66,37 +86,38 @@ pub fn App() -> impl IntoView {
             if page.is_empty() { "Vanguard".to_owned() } else { format!("{page} · Vanguard") }
         } />
         <Router>
-            <Layout>
-                <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
-                    <Routes fallback=|| view! { <Title text="Not found" /><NotFoundPage /> }>
-                        <Route path=StaticSegment("") view=|| view! { <Title text="Dashboard" /><DashboardPage /> } />
-                        <Route path=StaticSegment("customers") view=|| view! {
-                            <Title text="Customers" />
-                            <SectionPage title="Customers" summary="Policyholders and claimants, with their policies and claims." />
-                        } />
-                        <Route path=StaticSegment("policies") view=|| view! {
-                            <Title text="Policies" />
-                            <SectionPage title="Policies" summary="Policies by line, status and renewal date." />
-                        } />
-                        <Route path=StaticSegment("claims") view=|| view! {
-                            <Title text="Claims" />
-                            <SectionPage title="Claims" summary="Every claim, its lines, status and timeline." />
-                        } />
-                        <Route path=StaticSegment("reviews") view=|| view! {
-                            <Title text="Review queue" />
-                            <SectionPage title="Review queue" summary="Claims awaiting an adjuster's decision, most urgent first." />
-                        } />
-                        <Route path=StaticSegment("audit") view=|| view! {
-                            <Title text="Audit" />
-                            <SectionPage title="Audit" summary="The tamper-evident record of every change, and its verification." />
-                        } />
-                        <Route path=StaticSegment("admin") view=|| view! {
-                            <Title text="Admin" />
-                            <SectionPage title="Admin" summary="Staff accounts, roles, API clients and settings." />
-                        } />
-                    </Routes>
-                </ErrorBoundary>
-            </Layout>
+            <Routes fallback=|| view! {
+                <Title text="Not found" />
+                <Layout><NotFoundPage /></Layout>
+            }>
+                // Outside the frame: nobody is signed in yet.
+                <Route path=StaticSegment("login") view=LoginPage />
+                <ParentRoute path=StaticSegment("") view=Frame>
+                    <Route path=StaticSegment("") view=|| view! { <Title text="Dashboard" /><DashboardPage /> } />
+                    <Route path=StaticSegment("customers") view=|| view! {
+                        <Title text="Customers" />
+                        <SectionPage title="Customers" summary="Policyholders and claimants, with their policies and claims." />
+                    } />
+                    <Route path=StaticSegment("policies") view=|| view! {
+                        <Title text="Policies" />
+                        <SectionPage title="Policies" summary="Policies by line, status and renewal date." />
+                    } />
+                    <Route path=StaticSegment("claims") view=|| view! {
+                        <Title text="Claims" />
+                        <SectionPage title="Claims" summary="Every claim, its lines, status and timeline." />
+                    } />
+                    <Route path=StaticSegment("reviews") view=|| view! {
+                        <Title text="Review queue" />
+                        <SectionPage title="Review queue" summary="Claims awaiting an adjuster's decision, most urgent first." />
+                    } />
+                    <Route path=StaticSegment("audit") view=|| view! {
+                        <Title text="Audit" />
+                        <SectionPage title="Audit" summary="The tamper-evident record of every change, and its verification." />
+                    } />
+                    <Route path=StaticSegment("admin") view=AdminPage />
+                    <Route path=StaticSegment("account") view=AccountPage />
+                </ParentRoute>
+            </Routes>
         </Router>
     }
 }

@@ -70,6 +70,50 @@ impl CspNonce {
     }
 }
 
+/// The client's address as the middleware resolved it: the peer, or, when
+/// the peer is a trusted proxy, the rightmost untrusted `X-Forwarded-For` hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// Filled in by whichever layer authenticates the request (`user:<id>` or
+/// `api_client:<id>`), so the request's log line can name the caller.
+#[derive(Debug, Clone, Default)]
+pub struct CallerSlot(pub Arc<std::sync::OnceLock<String>>);
+
+impl CallerSlot {
+    /// Records the caller on the request's slot, if the request has one.
+    pub fn record(extensions: &http::Extensions, kind: &str, id: &str) {
+        if let Some(slot) = extensions.get::<Self>() {
+            let _ = slot.0.set(format!("{kind}:{id}"));
+        }
+    }
+}
+
+/// Where a request came from, for audit records and throttling.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub correlation_id: Option<String>,
+    pub client_ip: Option<std::net::IpAddr>,
+}
+
+impl RequestMeta {
+    pub fn from_extensions(extensions: &http::Extensions) -> Self {
+        Self {
+            correlation_id: extensions
+                .get::<CorrelationId>()
+                .map(|id| id.as_str().to_owned()),
+            client_ip: extensions.get::<ClientIp>().map(|ip| ip.0),
+        }
+    }
+
+    /// The request being handled, from the Leptos context.
+    pub fn current() -> Self {
+        use_context::<http::request::Parts>()
+            .map(|parts| Self::from_extensions(&parts.extensions))
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,13 +12,15 @@ use std::{
 use axum::extract::FromRef;
 use leptos::prelude::*;
 
-use crate::{db::Db, error::AppError};
+use crate::{auth::ssr::AuthSettings, db::Db, error::AppError};
 
 #[derive(FromRef, Debug, Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub lifecycle: Lifecycle,
+    /// Timeouts, limits and token keys, derived once at start-up.
+    pub auth: Arc<AuthSettings>,
 }
 
 impl AppState {

@@ -1,15 +1,10 @@
 import { expect, test } from "@playwright/test";
 
-// Collects console errors and uncaught exceptions so every test can assert
-// the page ran cleanly.
-function watchForErrors(page: import("@playwright/test").Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(`console: ${message.text()}`);
-  });
-  return errors;
-}
+import { signIn, watchForErrors } from "./support";
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+});
 
 test("the dashboard hydrates and the navigation toggle works", async ({ page }) => {
   const errors = watchForErrors(page);
@@ -70,7 +65,7 @@ test("without JavaScript the server-rendered shell is complete", async ({ browse
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
 
-  await page.goto("/customers");
+  await signIn(page, "/customers");
 
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Customers");
   await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "false");

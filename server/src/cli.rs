@@ -1,6 +1,11 @@
-//! The `server` command line: `serve` (default), `migrate`, `healthcheck`.
-//! Operator commands of later capabilities (`create-admin`, `rotate-keys`,
-//! `verify-audit`, `worker`, ...) join this enum as those capabilities land.
+//! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
+//! `create-admin`, `create-api-client`.
+//! Operator commands of later capabilities (`rotate-keys`, `verify-audit`,
+//! `worker`, ...) join this enum as those capabilities land.
+#![expect(
+    clippy::print_stdout,
+    reason = "operator commands print their result (e.g. a client secret) on stdout"
+)]
 
 use std::time::Duration;
 
@@ -34,6 +39,32 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         timeout: u64,
     },
+    /// Create an administrator account. The password is read from
+    /// VANGUARD_ADMIN_PASSWORD, or else from the first line of stdin.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the part of the email before the @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Do nothing when an active administrator already exists (for
+        /// first-run scripts).
+        #[arg(long)]
+        if_no_admin: bool,
+        /// Generate a random password and print it once, instead of reading
+        /// one.
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// Issue an API client and print its client_id and client_secret (the
+    /// secret is shown this once; only its hash is stored).
+    CreateApiClient {
+        #[arg(long)]
+        name: String,
+        /// api_client (default), or a staff role for internal tools.
+        #[arg(long, default_value = "api_client")]
+        role: String,
+    },
 }
 
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
@@ -43,7 +74,83 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Healthcheck { timeout } => {
             healthcheck(&config, Duration::from_secs(timeout)).await
         }
+        Command::CreateAdmin {
+            email,
+            name,
+            if_no_admin,
+            generate_password,
+        } => create_admin(config, &email, name, if_no_admin, generate_password).await,
+        Command::CreateApiClient { name, role } => create_api_client(config, &name, &role).await,
     }
+}
+
+/// The database, migrated (operator commands work on a fresh install).
+async fn open_database(config: &Config) -> anyhow::Result<app::db::Db> {
+    let db = app::db::Db::connect(&config.database_url, &config.pool).await?;
+    db.migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(db)
+}
+
+async fn create_admin(
+    config: Config,
+    email: &str,
+    name: Option<String>,
+    if_no_admin: bool,
+    generate_password: bool,
+) -> anyhow::Result<()> {
+    if if_no_admin {
+        let db = open_database(&config).await?;
+        let admins =
+            app::auth::ssr::users::count_active_admins(&mut *db.pool().acquire().await?).await;
+        db.close().await;
+        if admins? > 0 {
+            println!("an administrator already exists; nothing to do");
+            return Ok(());
+        }
+    }
+    let password = match std::env::var("VANGUARD_ADMIN_PASSWORD") {
+        _ if generate_password => {
+            app::auth::ssr::tokens::random_secret("").context("cannot generate a password")?
+        }
+        Ok(password) if !password.is_empty() => password,
+        _ => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
+    let db = open_database(&config).await?;
+    let context = app::audit::ssr::AuditContext::system("server create-admin");
+    let result = app::auth::ssr::create_user(&db, &context, email, &name, "admin", &password).await;
+    db.close().await;
+    let id = result.map_err(|error| anyhow::anyhow!("cannot create the administrator: {error}"))?;
+    tracing::info!(user_id = %id, "administrator created");
+    let email = shared::contact::Email::parse("email", email)
+        .map_or_else(|_| email.to_owned(), |e| e.to_string());
+    println!("administrator {email} created (id {id})");
+    if generate_password {
+        println!("password: {password}");
+        println!("(shown once: sign in and change it under My account)");
+    }
+    Ok(())
+}
+
+async fn create_api_client(config: Config, name: &str, role: &str) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let context = app::audit::ssr::AuditContext::system("server create-api-client");
+    let result = app::auth::ssr::create_api_client(&db, &context, name, role, None).await;
+    db.close().await;
+    let (client, secret) =
+        result.map_err(|error| anyhow::anyhow!("cannot create the API client: {error}"))?;
+    tracing::info!(client_id = %client.id, "API client created");
+    println!("client_id={}", client.id);
+    println!("client_secret={secret}");
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

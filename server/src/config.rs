@@ -153,6 +153,76 @@ pub struct Config {
     /// Upper bound on waiting for in-flight requests after the listener
     /// closes (ECS kills the task 30 s after SIGTERM).
     pub shutdown_timeout: Duration,
+    pub security: SecuritySettings,
+}
+
+/// Sessions, tokens, rate limits and the proxies we trust.
+#[derive(Debug, Clone)]
+pub struct SecuritySettings {
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub access_token_ttl: Duration,
+    /// Sign-in and token requests per minute, per client IP and per account.
+    pub login_rate_per_minute: u32,
+    /// JSON API calls per minute per API client (per replica).
+    pub api_rate_per_minute: u32,
+    /// Peers whose `X-Forwarded-For` is believed (the load balancer's
+    /// subnets); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl SecuritySettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        let trusted_proxies = match get("VANGUARD_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    part.parse::<ipnet::IpNet>()
+                        .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            ConfigError::new(
+                                "VANGUARD_TRUSTED_PROXIES",
+                                "must be a comma-separated list of IP addresses or CIDR ranges, e.g. 10.0.0.0/8",
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self {
+            session_idle: minutes(parse_number(
+                get,
+                "VANGUARD_SESSION_IDLE_MINUTES",
+                30,
+                1..=24 * 60,
+            )?),
+            session_absolute: minutes(
+                parse_number(get, "VANGUARD_SESSION_ABSOLUTE_HOURS", 12, 1..=7 * 24)? * 60,
+            ),
+            access_token_ttl: Duration::from_secs(parse_number(
+                get,
+                "VANGUARD_ACCESS_TOKEN_TTL_SECONDS",
+                900,
+                60..=3_600,
+            )?),
+            login_rate_per_minute: parse_number(
+                get,
+                "VANGUARD_LOGIN_RATE_PER_MINUTE",
+                5,
+                1..=10_000,
+            )?,
+            api_rate_per_minute: parse_number(
+                get,
+                "VANGUARD_API_RATE_PER_MINUTE",
+                60,
+                1..=1_000_000,
+            )?,
+            trusted_proxies,
+        })
+    }
 }
 
 impl Config {
@@ -262,6 +332,7 @@ impl Config {
             jwt_secret,
             storage,
             log_format,
+            security: SecuritySettings::from_lookup(&get)?,
         })
     }
 

@@ -2,6 +2,7 @@
 //! commands. `main.rs` only parses the command line and calls [`cli::run`];
 //! the integration tests build the same [`startup::Application`].
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod health;

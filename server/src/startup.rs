@@ -3,23 +3,69 @@
 
 use std::{future::Future, net::SocketAddr};
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
-use axum::Router;
+use axum::{
+    Router,
+    middleware::{from_fn, from_fn_with_state},
+};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use app::{
     App,
+    auth::ssr::{AuthSettings, sessions::SqlSessionStore, throttle},
     db::Db,
     shell,
     state::{AppState, Lifecycle},
 };
 
 use crate::{
+    api,
     config::{Config, load_key},
     health,
     middleware::{self, HttpPolicy},
 };
+
+/// How often expired sessions and stale rate-limit windows are removed.
+const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The session cookie. `__Host-` (Secure, Path=/, no Domain) whenever the
+/// browser will accept it: over HTTPS, and on loopback, which browsers
+/// treat as a secure context. Plain HTTP to another host (a LAN demo) gets
+/// an unprefixed, non-Secure cookie and a warning at start-up.
+#[derive(Debug, Clone)]
+pub struct CookiePolicy {
+    pub name: &'static str,
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    pub fn for_origin(origin: &str) -> Self {
+        let secure = url::Url::parse(origin).is_ok_and(|url| {
+            url.scheme() == "https"
+                || match url.host() {
+                    Some(url::Host::Domain(domain)) => domain == "localhost",
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    None => false,
+                }
+        });
+        if secure {
+            Self {
+                name: "__Host-vanguard",
+                secure: true,
+            }
+        } else {
+            Self {
+                name: "vanguard_session",
+                secure: false,
+            }
+        }
+    }
+}
 
 /// A bound, migrated, ready-to-serve Vanguard.
 pub struct Application {
@@ -39,21 +85,42 @@ impl Application {
             .await
             .context("cannot apply database migrations")?;
         warn_about_development_keys(config)?;
+        let (jwt_secret, _) = load_key(&config.jwt_secret, "VANGUARD_JWT_SECRET")?;
+
+        let security = &config.security;
+        let mut auth = AuthSettings::new(jwt_secret.expose());
+        auth.session_idle = security.session_idle;
+        auth.session_absolute = security.session_absolute;
+        auth.access_token_ttl = security.access_token_ttl;
+        auth.login_limit = throttle::Limit::per_minute(security.login_rate_per_minute);
+        auth.api_limit = throttle::Limit::per_minute(security.api_rate_per_minute);
 
         let state = AppState {
             leptos_options: config.leptos_options(),
             db,
             lifecycle: Lifecycle::default(),
+            auth: Arc::new(auth),
         };
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
+        let public_origin = config.public_origin_for(listener.local_addr()?);
+        let cookie = CookiePolicy::for_origin(&public_origin);
+        if !cookie.secure {
+            tracing::warn!(
+                origin = %public_origin,
+                "the public origin is plain HTTP on a non-loopback host: the session cookie \
+                 cannot be Secure. Serve Vanguard over HTTPS (set VANGUARD_PUBLIC_ORIGIN)."
+            );
+        }
         let policy = HttpPolicy {
-            public_origin: config.public_origin_for(listener.local_addr()?),
+            public_origin,
             live_reload_port: config.live_reload_port,
+            trusted_proxies: security.trusted_proxies.clone(),
         };
+        spawn_maintenance(state.db.clone());
         Ok(Self {
-            router: middleware::apply(router(state.clone()), policy),
+            router: middleware::apply(router(state.clone(), &cookie), policy),
             listener,
             state,
             drain_delay: config.drain_delay,
@@ -120,16 +187,57 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: health probes, pages, server functions, static
-/// files and the 404 page (without the middleware of [`middleware::apply`]).
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP surface (without the middleware of [`middleware::apply`]):
+///
+/// * health probes: no session, no authentication;
+/// * the JSON API: bearer tokens, no session layer at all;
+/// * the browser surface (pages, server functions, static files, the 404
+///   page): sessions, the signed-in principal, and the sign-in gate in front
+///   of every page.
+pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let idle =
+        time::Duration::try_from(state.auth.session_idle).unwrap_or(time::Duration::MINUTE * 30);
+    let sessions = SessionManagerLayer::new(SqlSessionStore::new(state.db.clone()))
+        .with_name(cookie.name)
+        .with_secure(cookie.secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+    let browser = Router::new()
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .route_layer(from_fn(middleware::auth::require_sign_in))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::auth::resolve_principal,
+        ))
+        .layer(sessions);
     Router::new()
         .merge(health::router())
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .merge(api::router())
+        .merge(browser)
         .with_state(state)
+}
+
+/// Removes expired sessions and stale rate-limit windows now and then; every
+/// replica runs it, which is harmless (idempotent deletes).
+fn spawn_maintenance(db: Db) {
+    tokio::spawn(async move {
+        let store = SqlSessionStore::new(db.clone());
+        let mut interval = tokio::time::interval(MAINTENANCE_INTERVAL);
+        loop {
+            interval.tick().await;
+            if let Err(error) = store.delete_expired().await {
+                tracing::warn!(%error, "could not delete expired sessions");
+            }
+            if let Err(error) = throttle::purge_stale(&db).await {
+                tracing::warn!(%error, "could not purge rate-limit windows");
+            }
+        }
+    });
 }
 
 /// Resolves both keys now, so a development key exists from the first run

@@ -146,6 +146,23 @@ impl Role {
 }
 
 impl Permission {
+    pub const ALL: [Permission; 14] = [
+        Permission::CustomersRead,
+        Permission::CustomersWrite,
+        Permission::PiiReveal,
+        Permission::PiiErase,
+        Permission::PoliciesRead,
+        Permission::PoliciesWrite,
+        Permission::ClaimsRead,
+        Permission::ClaimsWrite,
+        Permission::ClaimsIngest,
+        Permission::ClaimsDecide,
+        Permission::AuditRead,
+        Permission::UsersManage,
+        Permission::ApiClientsManage,
+        Permission::OperationsManage,
+    ];
+
     /// What the permission allows, for "You do not have permission to ...".
     pub fn describe(self) -> &'static str {
         use Permission::*;
@@ -225,7 +242,7 @@ impl NewPassword {
         }
         let lowered = raw.to_lowercase();
         if COMMON_PASSWORDS.contains(&lowered.as_str())
-            || lowered.chars().all(|c| Some(c) == lowered.chars().next())
+            || lowered.chars().all(|c| lowered.starts_with(c))
         {
             return Err(FieldError::new(
                 field,

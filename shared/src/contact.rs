@@ -1,9 +1,14 @@
-//! Contact details: email addresses (and, with the customer domain, phone
-//! numbers, postal addresses and their masking).
+//! Contact details and personal identifiers: email addresses, names, phone
+//! numbers, national ids and postal addresses, and how each is masked.
+//!
+//! These are PII: encrypted at rest and masked by default in the UI and the
+//! API. Each type's `mask()` is the only form shown without a reveal, and
+//! the types added here print masked in `Debug` too, so a stray `{:?}` or
+//! `#[instrument]` cannot put personal data in a log line.
 
 use serde::{Deserialize, Serialize};
 
-use crate::validation::FieldError;
+use crate::validation::{self, FieldError, FieldErrors};
 
 /// A syntactically plausible email address, trimmed and lower-cased so the
 /// same mailbox always compares (and blind-indexes) equal.
@@ -48,6 +53,14 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `j***@example.com`: enough to recognise a mailbox, not to use it.
+    pub fn mask(&self) -> String {
+        match self.0.split_once('@') {
+            Some((local, domain)) => format!("{}@{domain}", mask_name(local)),
+            None => "***".to_owned(),
+        }
+    }
 }
 
 impl AsRef<str> for Email {
@@ -76,6 +89,419 @@ impl From<Email> for String {
     }
 }
 
+/// A name masked for display: its first letter and `***` (`Jane` -> `J***`).
+pub fn mask_name(name: &str) -> String {
+    match name.trim().chars().next() {
+        Some(first) => format!("{first}***"),
+        None => "***".to_owned(),
+    }
+}
+
+/// `***-***-4567` style: the last four characters, which is what people use
+/// to confirm "is this the right one?".
+fn mask_last_four(value: &str, hidden: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let last: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("{hidden}{last}")
+}
+
+/// A person's name (given, family or full): 1–100 characters after trimming,
+/// with runs of spaces collapsed so the same name always compares (and
+/// blind-indexes) equal.
+///
+/// Letters of any script are allowed, with spaces, hyphens, apostrophes
+/// (' and ’) and full stops: enough for "Anne-Marie O’Neil Jr." and
+/// "José", without digits or symbols that point to a mistyped field.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let trimmed = validation::text(field, raw, 1, Self::MAX_CHARS, false)?;
+        let value = trimmed.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Combining accents (U+0300–U+036F) come with decomposed input such
+        // as "e" + "\u{301}" for "é".
+        let allowed = |c: char| {
+            c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '’' | '\u{300}'..='\u{36f}')
+        };
+        if !value.chars().all(allowed) {
+            return Err(FieldError::new(
+                field,
+                "may contain only letters, spaces, hyphens, apostrophes and full stops",
+            ));
+        }
+        if !value.chars().any(char::is_alphabetic) {
+            return Err(FieldError::new(field, "must contain a letter"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `J***`.
+    pub fn mask(&self) -> String {
+        mask_name(&self.0)
+    }
+}
+
+impl std::fmt::Debug for PersonName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PersonName({})", self.mask())
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = FieldError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse("name", &value)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(name: PersonName) -> Self {
+        name.0
+    }
+}
+
+/// A phone number in international form, stored as `+` and 7–15 digits
+/// (E.164's length), e.g. `+15551234567`.
+///
+/// Spaces, dashes, dots and parentheses are dropped; a leading `00` (the
+/// international call prefix in most of the world) counts as `+`. The
+/// digits must begin with the country code: a number starting with `0` is a
+/// national number whose country we would only be guessing, so it is refused
+/// with an example rather than stored wrongly.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+impl Phone {
+    pub const MIN_DIGITS: usize = 7;
+    pub const MAX_DIGITS: usize = 15;
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(FieldError::new(field, "is required"));
+        }
+        let (plus, rest) = match text.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        if rest
+            .chars()
+            .any(|c| !c.is_ascii_digit() && !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        {
+            return Err(FieldError::new(
+                field,
+                "may contain only digits, spaces, dashes, dots, parentheses and a leading +",
+            ));
+        }
+        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+        let digits = match digits.strip_prefix("00") {
+            Some(international) if !plus => international.to_owned(),
+            _ => digits,
+        };
+        if digits.starts_with('0') {
+            return Err(FieldError::new(
+                field,
+                "must start with the country code, like +44 20 7946 0958",
+            ));
+        }
+        if !(Self::MIN_DIGITS..=Self::MAX_DIGITS).contains(&digits.len()) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "must have {} to {} digits including the country code",
+                    Self::MIN_DIGITS,
+                    Self::MAX_DIGITS
+                ),
+            ));
+        }
+        Ok(Self(format!("+{digits}")))
+    }
+
+    /// The normalized form, `+15551234567`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `***-***-4567`.
+    pub fn mask(&self) -> String {
+        mask_last_four(&self.0, "***-***-")
+    }
+}
+
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Phone({})", self.mask())
+    }
+}
+
+impl TryFrom<String> for Phone {
+    type Error = FieldError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse("phone", &value)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(phone: Phone) -> Self {
+        phone.0
+    }
+}
+
+/// A national identifier (SSN, National Insurance number, tax id...): 4–20
+/// letters and digits once spaces and dashes are removed, upper-cased, so
+/// `123-45-6789` and `123 45 6789` are the same id for the blind index.
+/// Formats differ by country, so only that common shape is checked.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NationalId(String);
+
+impl NationalId {
+    pub const MIN_CHARS: usize = 4;
+    pub const MAX_CHARS: usize = 20;
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let value: String = raw
+            .chars()
+            .filter(|&c| !c.is_whitespace() && c != '-')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        if value.is_empty() {
+            return Err(FieldError::new(field, "is required"));
+        }
+        if !value.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(FieldError::new(
+                field,
+                "may contain only letters and digits (spaces and dashes are ignored)",
+            ));
+        }
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&value.len()) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "must have {} to {} letters or digits",
+                    Self::MIN_CHARS,
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// The normalized form, `123456789`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `***-**-6789`.
+    pub fn mask(&self) -> String {
+        mask_last_four(&self.0, "***-**-")
+    }
+}
+
+impl std::fmt::Debug for NationalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NationalId({})", self.mask())
+    }
+}
+
+impl TryFrom<String> for NationalId {
+    type Error = FieldError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse("national_id", &value)
+    }
+}
+
+impl From<NationalId> for String {
+    fn from(id: NationalId) -> Self {
+        id.0
+    }
+}
+
+/// ISO 3166-1 alpha-2 codes: the 249 assigned ones, plus `XK` (Kosovo),
+/// user-assigned but used by banks, carriers and the EU alike.
+const COUNTRY_CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI \
+    BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY \
+    CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN \
+    GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH \
+    KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO \
+    MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL \
+    PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV \
+    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN \
+    VU WF WS XK YE YT ZA ZM ZW";
+
+/// A postal address as submitted; blank optional parts count as absent.
+/// Missing fields deserialize as empty, so they come back as field errors.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AddressInput {
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+}
+
+impl std::fmt::Debug for AddressInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddressInput").finish_non_exhaustive()
+    }
+}
+
+/// A postal address. `country` is an upper-case ISO 3166-1 alpha-2 code;
+/// `postal_code` is upper-cased (UK and Canadian codes compare equal
+/// however they were typed).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "AddressInput")]
+pub struct Address {
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    region: Option<String>,
+    postal_code: String,
+    country: String,
+}
+
+impl Address {
+    pub const LINE_MAX_CHARS: usize = 100;
+    pub const POSTAL_CODE_MAX_CHARS: usize = 16;
+
+    /// Checks every part and reports every problem, each on
+    /// `{field}.line1`, `{field}.city`, ... (`field` is usually `address`).
+    pub fn parse(field: &str, raw: &AddressInput) -> Result<Self, FieldErrors> {
+        let name = |part: &str| format!("{field}.{part}");
+        let line = |part: &str, value: &str| {
+            validation::text(&name(part), value, 1, Self::LINE_MAX_CHARS, false)
+        };
+        let optional = |part: &str, value: Option<&str>| {
+            validation::optional_text(&name(part), value, Self::LINE_MAX_CHARS, false)
+        };
+        let mut errors = FieldErrors::new();
+        let line1 = errors.check(line("line1", &raw.line1));
+        let line2 = errors.check(optional("line2", raw.line2.as_deref()));
+        let city = errors.check(line("city", &raw.city));
+        let region = errors.check(optional("region", raw.region.as_deref()));
+        let postal_code = errors.check(Self::parse_postal_code(
+            &name("postal_code"),
+            &raw.postal_code,
+        ));
+        let country = errors.check(Self::parse_country(&name("country"), &raw.country));
+        errors.finish(|| {
+            Some(Self {
+                line1: line1?,
+                line2: line2?,
+                city: city?,
+                region: region?,
+                postal_code: postal_code?,
+                country: country?,
+            })
+        })
+    }
+
+    fn parse_postal_code(field: &str, raw: &str) -> Result<String, FieldError> {
+        let value = validation::text(field, raw, 1, Self::POSTAL_CODE_MAX_CHARS, false)?;
+        if value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+        {
+            Ok(value.to_ascii_uppercase())
+        } else {
+            Err(FieldError::new(
+                field,
+                "may contain only letters, digits, spaces and dashes",
+            ))
+        }
+    }
+
+    fn parse_country(field: &str, raw: &str) -> Result<String, FieldError> {
+        let value = raw.trim().to_ascii_uppercase();
+        if value.is_empty() {
+            return Err(FieldError::new(field, "is required"));
+        }
+        let known = value.len() == 2
+            && value.bytes().all(|b| b.is_ascii_uppercase())
+            && COUNTRY_CODES.split_whitespace().any(|code| code == value);
+        if known {
+            Ok(value)
+        } else {
+            Err(FieldError::new(
+                field,
+                "must be a two-letter country code like US or GB",
+            ))
+        }
+    }
+
+    pub fn line1(&self) -> &str {
+        &self.line1
+    }
+
+    pub fn line2(&self) -> Option<&str> {
+        self.line2.as_deref()
+    }
+
+    pub fn city(&self) -> &str {
+        &self.city
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+
+    pub fn postal_code(&self) -> &str {
+        &self.postal_code
+    }
+
+    /// ISO 3166-1 alpha-2, upper case.
+    pub fn country(&self) -> &str {
+        &self.country
+    }
+
+    /// `Springfield, US`: the town is useful context for staff (which
+    /// branch, which catastrophe zone) without locating the person.
+    pub fn mask(&self) -> String {
+        format!("{}, {}", self.city, self.country)
+    }
+}
+
+impl std::fmt::Debug for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Address({})", self.mask())
+    }
+}
+
+impl TryFrom<AddressInput> for Address {
+    type Error = FieldErrors;
+
+    fn try_from(raw: AddressInput) -> Result<Self, Self::Error> {
+        Self::parse("address", &raw)
+    }
+}
+
+impl From<Address> for AddressInput {
+    fn from(address: Address) -> Self {
+        Self {
+            line1: address.line1,
+            line2: address.line2,
+            city: address.city,
+            region: address.region,
+            postal_code: address.postal_code,
+            country: address.country,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +526,234 @@ mod tests {
             let error = Email::parse("contact.email", bad).unwrap_err();
             assert_eq!(error.field, "contact.email", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn emails_mask_to_their_first_letter_and_domain() {
+        let email = Email::parse("email", "jane.doe@example.com").unwrap();
+        assert_eq!(email.mask(), "j***@example.com");
+    }
+
+    #[test]
+    fn names_mask_to_their_first_letter() {
+        assert_eq!(mask_name("  Jane Doe"), "J***");
+        assert_eq!(mask_name("Élodie"), "É***");
+        assert_eq!(mask_name(""), "***");
+    }
+
+    #[test]
+    fn person_names_are_trimmed_collapsed_and_allow_any_script_and_punctuation() {
+        let parse = |raw: &str| PersonName::parse("first_name", raw).map(|n| n.0);
+        assert_eq!(
+            parse("  Anne-Marie   O’Neil Jr. "),
+            Ok("Anne-Marie O’Neil Jr.".into())
+        );
+        assert_eq!(parse("D'Arcy"), Ok("D'Arcy".into()));
+        assert_eq!(parse("José"), Ok("José".into()));
+        assert_eq!(parse("Jose\u{301}"), Ok("Jose\u{301}".into()));
+        assert_eq!(parse("李小龍"), Ok("李小龍".into()));
+        assert_eq!(parse(&"a".repeat(100)).map(|n| n.len()), Ok(100));
+    }
+
+    #[test]
+    fn person_names_with_digits_symbols_control_characters_or_bad_length_are_rejected() {
+        let message = |raw: &str| PersonName::parse("last_name", raw).unwrap_err().message;
+        assert_eq!(message(""), "is required");
+        assert_eq!(message("   "), "is required");
+        assert_eq!(message(&"a".repeat(101)), "must be at most 100 characters");
+        assert_eq!(
+            message("Jane\u{0}Doe"),
+            "must not contain control characters"
+        );
+        assert_eq!(message("Jane\nDoe"), "must be a single line");
+        assert_eq!(message("- ."), "must contain a letter");
+        for bad in ["R2D2", "Jane@Doe", "Jane_Doe", "<script>"] {
+            assert_eq!(
+                message(bad),
+                "may contain only letters, spaces, hyphens, apostrophes and full stops",
+                "{bad:?}"
+            );
+        }
+        let error = PersonName::parse("claimant.name", "1").unwrap_err();
+        assert_eq!(error.field, "claimant.name");
+    }
+
+    #[test]
+    fn pii_types_never_debug_print_their_value() {
+        let name = PersonName::parse("n", "Jane").unwrap();
+        let phone = Phone::parse("p", "+1 555 123 4567").unwrap();
+        let id = NationalId::parse("i", "123-45-6789").unwrap();
+        assert_eq!(format!("{name:?}"), "PersonName(J***)");
+        assert_eq!(format!("{phone:?}"), "Phone(***-***-4567)");
+        assert_eq!(format!("{id:?}"), "NationalId(***-**-6789)");
+        assert!(!format!("{:?}", valid_address()).contains("Evergreen"));
+        assert!(!format!("{:?}", address_input()).contains("Evergreen"));
+    }
+
+    #[test]
+    fn phone_numbers_are_normalized_to_plus_and_digits() {
+        let parse = |raw: &str| Phone::parse("phone", raw).map(|p| p.as_str().to_owned());
+        assert_eq!(parse("+1 (555) 123-4567"), Ok("+15551234567".into()));
+        assert_eq!(parse("+44 20.7946.0958"), Ok("+442079460958".into()));
+        assert_eq!(parse("0044 20 7946 0958"), Ok("+442079460958".into()));
+        assert_eq!(parse("1 555 123 4567"), Ok("+15551234567".into()));
+        assert_eq!(parse("+1234567"), Ok("+1234567".into()));
+        assert_eq!(parse("+123456789012345"), Ok("+123456789012345".into()));
+        let phone = Phone::parse("phone", "+1 555 123 4567").unwrap();
+        assert_eq!(phone.mask(), "***-***-4567");
+    }
+
+    #[test]
+    fn phone_numbers_without_country_code_with_letters_or_bad_length_are_rejected() {
+        let message = |raw: &str| Phone::parse("phone", raw).unwrap_err().message;
+        assert_eq!(message(""), "is required");
+        assert_eq!(
+            message("020 7946 0958"),
+            "must start with the country code, like +44 20 7946 0958"
+        );
+        assert_eq!(
+            message("+0 555 1234"),
+            "must start with the country code, like +44 20 7946 0958"
+        );
+        assert_eq!(
+            message("+123456"),
+            "must have 7 to 15 digits including the country code"
+        );
+        assert_eq!(
+            message("+1234567890123456"),
+            "must have 7 to 15 digits including the country code"
+        );
+        for bad in [
+            "+1 555 CALL NOW",
+            "1+5551234567",
+            "++15551234567",
+            "+1/555/1234567",
+        ] {
+            assert_eq!(
+                message(bad),
+                "may contain only digits, spaces, dashes, dots, parentheses and a leading +",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn national_ids_drop_separators_upper_case_and_mask_to_the_last_four() {
+        let id = NationalId::parse("national_id", " ab 12-34-56 c ").unwrap();
+        assert_eq!(id.as_str(), "AB123456C");
+        assert_eq!(id.mask(), "***-**-456C");
+        assert_eq!(
+            NationalId::parse("national_id", "123-45-6789")
+                .unwrap()
+                .as_str(),
+            "123456789"
+        );
+        let message = |raw: &str| NationalId::parse("national_id", raw).unwrap_err().message;
+        assert_eq!(message(" - "), "is required");
+        assert_eq!(message("123"), "must have 4 to 20 letters or digits");
+        assert_eq!(
+            message(&"9".repeat(21)),
+            "must have 4 to 20 letters or digits"
+        );
+        assert_eq!(
+            message("123/45/6789"),
+            "may contain only letters and digits (spaces and dashes are ignored)"
+        );
+        assert_eq!(
+            message("１２３４５"),
+            "may contain only letters and digits (spaces and dashes are ignored)"
+        );
+    }
+
+    fn address_input() -> AddressInput {
+        AddressInput {
+            line1: " 742 Evergreen Terrace ".into(),
+            line2: Some("  ".into()),
+            city: "Springfield".into(),
+            region: Some("OR".into()),
+            postal_code: "97477".into(),
+            country: "us".into(),
+        }
+    }
+
+    fn valid_address() -> Address {
+        Address::parse("address", &address_input()).unwrap()
+    }
+
+    #[test]
+    fn addresses_are_trimmed_normalized_and_mask_to_city_and_country() {
+        let address = valid_address();
+        assert_eq!(address.line1(), "742 Evergreen Terrace");
+        assert_eq!(address.line2(), None);
+        assert_eq!(address.region(), Some("OR"));
+        assert_eq!(address.country(), "US");
+        assert_eq!(address.mask(), "Springfield, US");
+        let uk = Address::parse(
+            "address",
+            &AddressInput {
+                postal_code: "sw1a 1aa".into(),
+                country: "GB".into(),
+                region: None,
+                ..address_input()
+            },
+        )
+        .unwrap();
+        assert_eq!(uk.postal_code(), "SW1A 1AA");
+    }
+
+    #[test]
+    fn addresses_report_every_broken_part_by_its_dotted_name() {
+        let errors = Address::parse("customer.address", &AddressInput::default()).unwrap_err();
+        for part in ["line1", "city", "postal_code", "country"] {
+            assert_eq!(
+                errors.for_field(&format!("customer.address.{part}")),
+                Some("is required"),
+                "{part}"
+            );
+        }
+        let bad = AddressInput {
+            line2: Some("x".repeat(101)),
+            postal_code: "97477!".into(),
+            country: "ZZ".into(),
+            ..address_input()
+        };
+        let errors = Address::parse("address", &bad).unwrap_err();
+        assert_eq!(
+            errors.for_field("address.line2"),
+            Some("must be at most 100 characters")
+        );
+        assert_eq!(
+            errors.for_field("address.postal_code"),
+            Some("may contain only letters, digits, spaces and dashes")
+        );
+        assert_eq!(
+            errors.for_field("address.country"),
+            Some("must be a two-letter country code like US or GB")
+        );
+        let eszett = AddressInput {
+            postal_code: "straße".into(),
+            ..address_input()
+        };
+        assert!(Address::parse("address", &eszett).is_err());
+        for country in ["USA", "U", "1A"] {
+            let input = AddressInput {
+                country: country.into(),
+                ..address_input()
+            };
+            assert!(Address::parse("address", &input).is_err(), "{country}");
+        }
+    }
+
+    #[test]
+    fn pii_values_round_trip_through_json_and_are_validated_on_the_way_in() {
+        let address = valid_address();
+        let json = serde_json::to_string(&address).unwrap();
+        assert_eq!(serde_json::from_str::<Address>(&json).unwrap(), address);
+        assert!(serde_json::from_str::<Address>(r#"{"line1":"x"}"#).is_err());
+        let phone: Phone = serde_json::from_str(r#""+1 555 123 4567""#).unwrap();
+        assert_eq!(serde_json::to_string(&phone).unwrap(), r#""+15551234567""#);
+        assert!(serde_json::from_str::<NationalId>(r#""12""#).is_err());
+        assert!(serde_json::from_str::<PersonName>(r#""R2D2""#).is_err());
+        assert_eq!(AddressInput::from(address.clone()).country, "US");
     }
 }

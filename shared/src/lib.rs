@@ -6,11 +6,25 @@
 //! names the field and the rule it broke, which is what both the forms and the
 //! `application/problem+json` bodies show.
 
-pub mod auth;
-pub mod contact;
-pub mod validation;
+mod macros;
 
+pub mod auth;
+pub mod claim;
+pub mod contact;
+pub mod dates;
+pub mod money;
+pub mod pagination;
+pub mod policy;
+pub mod validation;
+pub mod workflow;
+
+pub use claim::{ClaimAction, ClaimNumber, ClaimStatus, Priority};
+pub use dates::{Date, DateRange};
+pub use money::{Currency, Money, MoneyError, MoneyInput};
+pub use pagination::{Page, PageRequest};
+pub use policy::{LineOfBusiness, PolicyAction, PolicyNumber, PolicyStatus};
 pub use validation::{FieldError, FieldErrors};
+pub use workflow::{Blocked, TransitionError};
 
 /// The product's version, shown in the UI footer and in `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

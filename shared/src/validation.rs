@@ -61,6 +61,30 @@ impl FieldErrors {
         }
     }
 
+    /// Like [`FieldErrors::check`], for a nested `parse` (an address, a money
+    /// amount, a claim line) that reports several errors of its own.
+    pub fn check_all<T>(&mut self, result: Result<T, FieldErrors>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(errors) => {
+                self.0.extend(errors.0);
+                None
+            }
+        }
+    }
+
+    /// `Ok(value)` when nothing was recorded, otherwise all the errors; the
+    /// usual last line of a `parse` that collects errors.
+    pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, Self> {
+        match (self.is_empty(), value()) {
+            (true, Some(value)) => Ok(value),
+            // No errors but a missing value would be a bug in the caller's
+            // bookkeeping; report it rather than panic in the browser.
+            (true, None) => Err(FieldErrors::from(FieldError::new("", "is invalid"))),
+            (false, _) => Err(self),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -76,6 +100,58 @@ impl FieldErrors {
     /// `Ok(())` when nothing was recorded, otherwise all the errors.
     pub fn into_result(self) -> Result<(), Self> {
         if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+/// The common rule for free text: trimmed, `min_chars..=max_chars`
+/// characters, no control characters (they corrupt display and logs), except
+/// line breaks and tabs where `multiline` allows them.
+pub fn text(
+    field: &str,
+    raw: &str,
+    min_chars: usize,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<String, FieldError> {
+    let value = raw.trim();
+    let chars = value.chars().count();
+    if chars == 0 && min_chars > 0 {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if chars < min_chars {
+        return Err(FieldError::new(
+            field,
+            format!("must be at least {min_chars} characters"),
+        ));
+    }
+    if chars > max_chars {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if value.chars().any(|c| c.is_control() && !allowed(c)) {
+        let message = if !multiline && value.contains(['\n', '\r']) {
+            "must be a single line"
+        } else {
+            "must not contain control characters"
+        };
+        return Err(FieldError::new(field, message));
+    }
+    Ok(value.to_owned())
+}
+
+/// Like [`text`] for an optional field: absent or blank is `None`.
+pub fn optional_text(
+    field: &str,
+    raw: Option<&str>,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<Option<String>, FieldError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => text(field, value, 1, max_chars, multiline).map(Some),
     }
 }
 
@@ -104,6 +180,54 @@ mod tests {
             "email: is required; phone: must contain digits only"
         );
         assert!(errors.into_result().is_err());
+    }
+
+    #[test]
+    fn check_all_merges_nested_errors_and_finish_returns_the_value_only_when_clean() {
+        let mut errors = FieldErrors::new();
+        let nested: Result<u8, FieldErrors> = Err(FieldErrors(vec![
+            FieldError::new("address.city", "is required"),
+            FieldError::new("address.country", "is required"),
+        ]));
+        assert_eq!(errors.check_all(nested), None);
+        assert_eq!(errors.check_all(Ok::<u8, FieldErrors>(3)), Some(3));
+        assert_eq!(errors.0.len(), 2);
+        assert!(errors.finish(|| Some(1)).is_err());
+        assert_eq!(FieldErrors::new().finish(|| Some(1)), Ok(1));
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded_and_refuses_control_characters() {
+        assert_eq!(text("note", "  hi  ", 1, 10, false), Ok("hi".to_owned()));
+        assert_eq!(
+            text("note", "   ", 1, 10, false).unwrap_err().message,
+            "is required"
+        );
+        assert_eq!(
+            text("note", "abc", 5, 10, false).unwrap_err().message,
+            "must be at least 5 characters"
+        );
+        assert_eq!(
+            text("note", "abcdefghijk", 1, 10, false)
+                .unwrap_err()
+                .message,
+            "must be at most 10 characters"
+        );
+        assert_eq!(
+            text("note", "a\nb", 1, 10, false).unwrap_err().message,
+            "must be a single line"
+        );
+        assert_eq!(text("note", "a\nb", 1, 10, true), Ok("a\nb".to_owned()));
+        assert_eq!(
+            text("note", "a\u{7}b", 1, 10, true).unwrap_err().message,
+            "must not contain control characters"
+        );
+        assert_eq!(optional_text("note", Some("  "), 10, false), Ok(None));
+        assert_eq!(optional_text("note", None, 10, false), Ok(None));
+        assert_eq!(
+            optional_text("note", Some(" x "), 10, false),
+            Ok(Some("x".to_owned()))
+        );
     }
 
     #[test]

@@ -7,8 +7,14 @@ use crate::{error::AppError, health::HealthReport};
 /// The live health of this replica and its database, for the system panel.
 #[server]
 pub async fn system_status() -> Result<HealthReport, AppError> {
-    let state = crate::state::AppState::from_context()?;
-    Ok(crate::health::ssr::report(&state).await)
+    crate::error::respond(
+        async {
+            crate::auth::ssr::signed_in()?;
+            let state = crate::state::AppState::from_context()?;
+            Ok(crate::health::ssr::report(&state).await)
+        }
+        .await,
+    )
 }
 
 #[component]

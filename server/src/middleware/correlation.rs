@@ -3,7 +3,8 @@
 //! Every log line written while a request is handled carries its
 //! `correlation_id` (the span's field); the closing line records method,
 //! route template (never the raw path or query, which may hold ids or PII),
-//! status and latency. Headers are never logged, so cookies, `Authorization`
+//! status, caller (user or API client id, never a name or token) and
+//! latency. Headers are never logged, so cookies, `Authorization`
 //! and tokens cannot leak into logs from here.
 
 use std::time::Instant;
@@ -16,7 +17,7 @@ use axum::{
 };
 use tracing::Instrument as _;
 
-use app::request::CorrelationId;
+use app::request::{CallerSlot, CorrelationId};
 
 pub const HEADER: &str = "x-correlation-id";
 const ALTERNATE_HEADER: &str = "x-request-id";
@@ -28,6 +29,8 @@ pub async fn correlate_and_log(mut request: Request, next: Next) -> Response {
         .find_map(CorrelationId::parse)
         .unwrap_or_else(CorrelationId::mint);
     request.extensions_mut().insert(id.clone());
+    let caller = CallerSlot::default();
+    request.extensions_mut().insert(caller.clone());
 
     let method = request.method().clone();
     let route = request
@@ -47,6 +50,7 @@ pub async fn correlate_and_log(mut request: Request, next: Next) -> Response {
             method = %method,
             route = %route,
             status,
+            caller = caller.0.get().map_or("-", String::as_str),
             latency_ms = (latency_ms * 100.0).round() / 100.0,
             "request"
         );

@@ -112,6 +112,7 @@ mod tests {
         let policy = HttpPolicy {
             public_origin: "http://x".into(),
             live_reload_port: None,
+            trusted_proxies: Vec::new(),
         };
         let csp = content_security_policy(&CspNonce("abc".into()), &policy);
         assert!(csp.contains("script-src 'nonce-abc' 'strict-dynamic' 'wasm-unsafe-eval';"));

@@ -4,11 +4,17 @@
 //!    and one log line per request;
 //! 2. [`headers`]: CSP with a per-request nonce, HSTS, nosniff, framing,
 //!    referrer, cache policy;
-//! 3. [`csrf`]: refuses cross-origin non-GET requests before any handler.
+//! 3. [`client_ip`]: the client's address (trusted proxies only);
+//! 4. [`csrf`]: refuses cross-origin non-GET requests before any handler.
+//!
+//! Authentication is not here: the browser surface and the JSON API
+//! authenticate differently (see [`auth`] and `crate::api`).
 //!
 //! Outermost layers see every response, including the 403s of inner layers,
 //! panics turned into 500s, static files and the 404 page.
 
+pub mod auth;
+pub mod client_ip;
 pub mod correlation;
 pub mod csrf;
 pub mod headers;
@@ -25,6 +31,8 @@ pub struct HttpPolicy {
     pub public_origin: String,
     /// Let the dev server's live-reload websocket through the CSP.
     pub live_reload_port: Option<u16>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Wraps `router` in the layers above (axum applies the last `.layer` first,
@@ -35,6 +43,10 @@ pub fn apply(router: Router, policy: HttpPolicy) -> Router {
         .layer(from_fn_with_state(
             policy.clone(),
             csrf::refuse_cross_origin,
+        ))
+        .layer(from_fn_with_state(
+            policy.clone(),
+            client_ip::resolve_client_ip,
         ))
         // A panic becomes a 500 for that request only, still with headers.
         .layer(CatchPanicLayer::new())

@@ -7,13 +7,23 @@
 
 use std::{net::SocketAddr, sync::Once};
 
-use app::{db::DatabaseUrl, state::AppState};
+use app::{audit::ssr::AuditContext, db::DatabaseUrl, state::AppState};
+use leptos::server_fn::ServerFn;
 use server::{
     config::{Config, LogFormat},
     startup::Application,
     telemetry,
 };
+use shared::auth::Role;
 use tokio::sync::oneshot;
+
+/// A member of staff the test created, with their password.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+}
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -21,6 +31,7 @@ pub struct TestApp {
     /// Keeps cookies, follows no redirects (tests assert on them).
     pub client: reqwest::Client,
     pub state: AppState,
+    pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _database: TestDatabase,
@@ -46,7 +57,10 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     .expect("test configuration is valid");
     config.database_url = database.url.clone();
     customize(&mut config);
+    start(config, database, data_dir).await
+}
 
+async fn start(config: Config, database: TestDatabase, data_dir: tempfile::TempDir) -> TestApp {
     let application = Application::build(&config)
         .await
         .expect("application builds");
@@ -65,6 +79,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
             .build()
             .expect("HTTP client"),
         state,
+        config,
         shutdown: Some(shutdown),
         server: Some(server),
         _database: database,
@@ -83,6 +98,155 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// A second replica: another application on the same database and
+    /// keys, as a second ECS task would be.
+    pub async fn spawn_replica(&self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let mut config = self.config.clone();
+        config.site_addr = "127.0.0.1:0".parse().expect("address");
+        let database = TestDatabase {
+            url: self.config.database_url.clone(),
+            postgres: None,
+        };
+        start(config, database, data_dir).await
+    }
+
+    /// The key access tokens are signed with (to forge tokens in tests).
+    pub fn jwt_secret(&self) -> [u8; 32] {
+        let (key, _) = server::config::load_key(&self.config.jwt_secret, "VANGUARD_JWT_SECRET")
+            .expect("JWT key");
+        *key.expose()
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A member of staff with `role`, created through the same service as
+    /// the Admin page.
+    pub async fn create_user(&self, role: Role) -> TestUser {
+        let email = format!(
+            "{}-{}@example.com",
+            role.as_str(),
+            uuid::Uuid::now_v7().simple()
+        );
+        let password = "correct horse battery staple".to_owned();
+        let id = app::auth::ssr::create_user(
+            &self.state.db,
+            &AuditContext::system("test"),
+            &email,
+            "Test User",
+            role.as_str(),
+            &password,
+        )
+        .await
+        .expect("user created");
+        TestUser {
+            id,
+            email,
+            password,
+        }
+    }
+
+    /// A client with its own cookie jar, not signed in.
+    pub fn new_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// Posts the sign-in form as the browser's WASM does.
+    pub async fn post_login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.post_server_fn(
+            client,
+            <app::auth::Login as ServerFn>::PATH,
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// A same-origin server-function call with form-encoded arguments.
+    pub async fn post_server_fn(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .header("origin", &self.address)
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A new client signed in as a new user with `role`.
+    pub async fn signed_in(&self, role: Role) -> (TestUser, reqwest::Client) {
+        let user = self.create_user(role).await;
+        let client = self.new_client();
+        let response = self.post_login(&client, &user.email, &user.password).await;
+        assert_eq!(response.status(), 200, "sign-in succeeds");
+        (user, client)
+    }
+
+    /// An API client with `role` and its secret.
+    pub async fn create_api_client(&self, role: Role) -> (String, String) {
+        let (client, secret) = app::auth::ssr::create_api_client(
+            &self.state.db,
+            &AuditContext::system("test"),
+            &format!("partner-{}", uuid::Uuid::now_v7().simple()),
+            role.as_str(),
+            None,
+        )
+        .await
+        .expect("API client created");
+        (client.id, secret)
+    }
+
+    /// `POST /api/v1/auth/token` with a JSON body.
+    pub async fn token(&self, body: serde_json::Value) -> reqwest::Response {
+        self.new_client()
+            .post(self.url("/api/v1/auth/token"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// An access token for a new API client with `role`.
+    pub async fn api_token(&self, role: Role) -> String {
+        let (id, secret) = self.create_api_client(role).await;
+        let response = self
+            .token(serde_json::json!({ "grant_type": "client_credentials", "client_id": id, "client_secret": secret }))
+            .await;
+        assert_eq!(response.status(), 200, "token issued");
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// The audit actions recorded so far, oldest first.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
+            .fetch_all(self.state.db.pool())
+            .await
+            .expect("audit log readable")
     }
 
     /// Sends the shutdown signal without waiting.

@@ -129,11 +129,15 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
     let log_path = data_dir.path().join("stdout.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
     let server = ServerProcess::start(data_dir.path(), Stdio::from(log_file));
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
 
     for path in [
         "/",
         "/health",
+        "/api/v1/me",
         "/no/such/page?email=canary-pii%40example.com",
     ] {
         let response = client
@@ -146,6 +150,31 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
             .unwrap();
         assert!(response.status().as_u16() < 500);
     }
+    // Credentials in bodies: the token endpoint and the sign-in form.
+    let token = client
+        .post(server.url("/api/v1/auth/token"))
+        .header("x-correlation-id", "corr-canary-77")
+        .json(&serde_json::json!({
+            "grant_type": "password",
+            "username": "canary-pii@example.com",
+            "password": "CANARY-PASSWORD-5e1d",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 401);
+    let login = client
+        .post(server.url(<app::auth::Login as leptos::server_fn::ServerFn>::PATH))
+        .header("origin", server.url(""))
+        .header("x-correlation-id", "corr-canary-77")
+        .form(&[
+            ("email", "canary-pii@example.com"),
+            ("password", "CANARY-PASSWORD-5e1d"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 401);
     assert_eq!(server.terminate(), Some(0));
 
     let logs = std::fs::read_to_string(&log_path).unwrap();
@@ -154,7 +183,7 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
         .lines()
         .filter(|l| l.contains(r#""message":"request""#) && l.contains("corr-canary-77"))
         .collect();
-    assert_eq!(request_lines.len(), 3, "one line per request:\n{logs}");
+    assert_eq!(request_lines.len(), 6, "one line per request:\n{logs}");
     for line in &request_lines {
         let entry: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(entry["span"]["correlation_id"], "corr-canary-77", "{line}");
@@ -164,7 +193,12 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
                 && entry["route"].is_string()
         );
     }
-    for canary in ["CANARY-TOKEN", "CANARY-COOKIE", "canary-pii"] {
+    for canary in [
+        "CANARY-TOKEN",
+        "CANARY-COOKIE",
+        "CANARY-PASSWORD",
+        "canary-pii",
+    ] {
         assert!(
             !logs.contains(canary),
             "{canary} leaked into the logs:\n{logs}"
@@ -249,4 +283,77 @@ fn migrate_applies_the_schema_and_exits_0() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(data_dir.path().join("vanguard.db").exists());
+}
+
+#[tokio::test]
+async fn operators_create_an_admin_and_an_api_client_from_the_command_line() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let admin = server_command(data_dir.path())
+        .args(["create-admin", "--email", "Ops@Example.com"])
+        .env("VANGUARD_ADMIN_PASSWORD", "an operator passphrase")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        admin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&admin.stdout).contains("administrator ops@example.com created")
+    );
+
+    // From stdin, and a weak password is refused naming the rule.
+    let mut weak = server_command(data_dir.path())
+        .args(["create-admin", "--email", "second@example.com"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        weak.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    }
+    let weak = weak.wait_with_output().unwrap();
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("password: must be at least 12 characters"),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
+
+    let client = server_command(data_dir.path())
+        .args(["create-api-client", "--name", "acme-gateway"])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        client.status.success(),
+        "{}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+    let printed = String::from_utf8_lossy(&client.stdout).into_owned();
+    let value = |key: &str| {
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (client_id, client_secret) = (value("client_id"), value("client_secret"));
+
+    let server = ServerProcess::start(data_dir.path(), Stdio::null());
+    let http = reqwest::Client::new();
+    for body in [
+        serde_json::json!({ "grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret }),
+        serde_json::json!({ "grant_type": "password", "username": "ops@example.com", "password": "an operator passphrase" }),
+    ] {
+        let response = http
+            .post(server.url("/api/v1/auth/token"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{body}");
+    }
+    assert_eq!(server.terminate(), Some(0));
 }

@@ -5,6 +5,8 @@
     reason = "helpers outside #[test] fns unwrap too: a failed unwrap is a failed test"
 )]
 
+mod audit;
+mod auth;
 mod health;
 mod helpers;
 mod lifecycle;

@@ -4,10 +4,10 @@ use reqwest::{Method, header};
 
 use crate::helpers::{TestApp, spawn_app};
 
-/// A server function anyone may call today; CSRF applies to it like to any
-/// state-changing endpoint.
+/// A server function anyone may call (it answers `null` to a stranger);
+/// CSRF applies to it like to any state-changing endpoint.
 fn server_fn_path() -> &'static str {
-    <app::dashboard::SystemStatus as leptos::server_fn::ServerFn>::PATH
+    <app::auth::GetCurrentUser as leptos::server_fn::ServerFn>::PATH
 }
 
 async fn post_server_fn(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {
@@ -30,6 +30,8 @@ async fn every_kind_of_response_carries_the_security_headers() {
         (Method::GET, "/"),
         (Method::GET, "/no/such/page"),
         (Method::GET, "/health"),
+        (Method::GET, "/login"),
+        (Method::GET, "/api/v1/me"),
         (Method::GET, "/favicon.svg"),
         (Method::POST, server_fn_path()),
     ] {
@@ -75,10 +77,10 @@ async fn every_kind_of_response_carries_the_security_headers() {
 async fn each_page_gets_a_fresh_nonce_that_its_scripts_carry() {
     let app = spawn_app().await;
 
-    let first = app.get("/").await;
+    let first = app.get("/login").await;
     let nonce = nonce_of(&first);
     let html = first.text().await.unwrap();
-    let second_nonce = nonce_of(&app.get("/").await);
+    let second_nonce = nonce_of(&app.get("/login").await);
 
     assert_ne!(nonce, second_nonce);
     assert!(

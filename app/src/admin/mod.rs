@@ -1,0 +1,187 @@
+//! Administration: staff accounts (create, re-role, disable) and API
+//! clients (issue with a secret shown once, revoke).
+
+pub mod pages;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use shared::auth::Role;
+
+use crate::error::AppError;
+
+/// A staff account as the Admin page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+    pub locked: bool,
+    pub last_login_at: Option<i64>,
+}
+
+/// An API client as the Admin page lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiClientSummary {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// A newly issued client: the only time its secret is visible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub name: String,
+}
+
+#[server]
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
+    use crate::{
+        auth::ssr::{authorize, users},
+        db::now_micros,
+        error::respond,
+    };
+    use shared::auth::Permission;
+    respond(
+        async {
+            let (state, _) = authorize(Permission::UsersManage).await?;
+            let now = now_micros();
+            Ok(users::list(state.db.pool())
+                .await?
+                .into_iter()
+                .map(|user| UserSummary {
+                    locked: user.is_locked(now),
+                    id: user.id,
+                    email: user.email,
+                    display_name: user.display_name,
+                    role: user.role,
+                    active: user.active,
+                    last_login_at: user.last_login_at,
+                })
+                .collect())
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn create_user(
+    email: String,
+    display_name: String,
+    role: String,
+    password: String,
+) -> Result<(), AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::UsersManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            auth::create_user(&state.db, &context, &email, &display_name, &role, &password).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// `active` is a checkbox: present when ticked.
+#[server]
+pub async fn update_user(
+    user_id: String,
+    role: String,
+    active: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::UsersManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            auth::update_user_access(&state.db, &context, &user_id, &role, active.is_some()).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn list_api_clients() -> Result<Vec<ApiClientSummary>, AppError> {
+    use crate::{
+        auth::ssr::{authorize, clients},
+        error::respond,
+    };
+    use shared::auth::Permission;
+    respond(
+        async {
+            let (state, _) = authorize(Permission::ApiClientsManage).await?;
+            Ok(clients::list(state.db.pool())
+                .await?
+                .into_iter()
+                .map(|client| ApiClientSummary {
+                    id: client.id,
+                    name: client.name,
+                    role: client.role,
+                    created_at: client.created_at,
+                    revoked_at: client.revoked_at,
+                    last_used_at: client.last_used_at,
+                })
+                .collect())
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn create_api_client(name: String, role: String) -> Result<IssuedClient, AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::ApiClientsManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            let (client, secret) =
+                auth::create_api_client(&state.db, &context, &name, &role, Some(&admin.id)).await?;
+            Ok(IssuedClient {
+                client_id: client.id,
+                client_secret: secret,
+                name: client.name,
+            })
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn revoke_api_client(client_id: String) -> Result<(), AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::ApiClientsManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            auth::revoke_api_client(&state.db, &context, &client_id).await
+        }
+        .await,
+    )
+}

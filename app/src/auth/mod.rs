@@ -1,0 +1,154 @@
+//! Staff identity: signing in and out, the current user, one's own password.
+//! The server side (sessions, tokens, the permission check, account
+//! services) is in [`ssr`].
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use shared::auth::{Permission, Role};
+
+use crate::error::AppError;
+
+/// The signed-in member of staff, as the UI sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role.permits(permission)
+    }
+}
+
+/// Who is signed in (`None` on the sign-in page).
+#[server]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    Ok(ssr::current_principal()
+        .filter(|p| p.kind == ssr::tokens::SubjectKind::User)
+        .map(|p| CurrentUser {
+            id: p.id,
+            email: p.label,
+            display_name: p.name,
+            role: p.role,
+        }))
+}
+
+/// Where to go after signing in: a local path only, so the `next` parameter
+/// cannot send anyone to another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.starts_with("/login") =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[server]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::{error::respond, request::RequestMeta, state::AppState};
+    respond(
+        async move {
+            let state = AppState::from_context()?;
+            let session = extract_session().await?;
+            let meta = RequestMeta::current();
+            let user =
+                ssr::login_with_password(&state, &email, &password, &meta, "browser").await??;
+            ssr::start_session(&session, &user).await?;
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::{error::respond, request::RequestMeta, state::AppState};
+    respond(
+        async move {
+            let state = AppState::from_context()?;
+            let session = extract_session().await?;
+            let principal = ssr::current_principal();
+            ssr::end_session(
+                &state,
+                &session,
+                principal.as_ref(),
+                &RequestMeta::current(),
+            )
+            .await?;
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    use crate::{error::respond, request::RequestMeta, state::AppState};
+    respond(
+        async move {
+            let state = AppState::from_context()?;
+            let principal = ssr::signed_in()?;
+            let session = extract_session().await?;
+            ssr::change_password(
+                &state,
+                &session,
+                &principal,
+                &RequestMeta::current(),
+                &current_password,
+                &new_password,
+                &confirm_password,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+async fn extract_session() -> Result<tower_sessions::Session, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|error| AppError::internal(&std::io::Error::other(error.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/claims?status=open")),
+            "/claims?status=open"
+        );
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/login",
+            "claims",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,700 @@
+//! The server side of identity: who is calling, what they may do, and the
+//! services behind sign-in, tokens and account administration.
+//!
+//! [`require`] is the one permission check: server functions reach it
+//! through [`authorize`], the JSON API through its extractor, and it audits
+//! every refusal.
+
+pub mod clients;
+pub mod passwords;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use serde_json::json;
+use shared::{
+    FieldErrors,
+    auth::{NewPassword, Permission, Role},
+    contact::Email,
+};
+use tower_sessions::Session;
+
+use self::{
+    sessions::{AUTH_KEY, SessionAuth, TOUCH_INTERVAL_MICROS},
+    throttle::{Decision, Limit, LocalLimiter},
+    tokens::{JwtKeys, SubjectKind},
+    users::UserRecord,
+};
+use crate::{
+    audit::ssr::{self as audit, Actor, AuditContext, AuditEvent},
+    db::{Db, now_micros},
+    error::AppError,
+    request::RequestMeta,
+    state::AppState,
+};
+
+/// An authenticated caller: a member of staff (browser session or password
+/// grant) or an API client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub kind: SubjectKind,
+    pub id: String,
+    /// Email of a user, name of a client: what the audit trail shows.
+    pub label: String,
+    /// How the UI greets them.
+    pub name: String,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn user(user: &UserRecord) -> Self {
+        Self {
+            kind: SubjectKind::User,
+            id: user.id.clone(),
+            label: user.email.clone(),
+            name: user.display_name.clone(),
+            role: user.role,
+        }
+    }
+
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role.permits(permission)
+    }
+
+    pub fn actor(&self) -> Actor {
+        match self.kind {
+            SubjectKind::User => Actor::User {
+                id: self.id.clone(),
+                label: self.label.clone(),
+            },
+            SubjectKind::ApiClient => Actor::ApiClient {
+                id: self.id.clone(),
+                label: self.label.clone(),
+            },
+        }
+    }
+}
+
+/// The audit context of a request made by `principal` (or nobody).
+pub fn audit_context(principal: Option<&Principal>, meta: &RequestMeta) -> AuditContext {
+    AuditContext {
+        actor: principal.map_or(Actor::Anonymous, Principal::actor),
+        correlation_id: meta.correlation_id.clone(),
+        client_ip: meta.client_ip.map(|ip| ip.to_string()),
+    }
+}
+
+/// Timeouts, token lifetimes, lockout and rate limits.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Failed sign-ins that lock an account, and for how long.
+    pub lockout_threshold: i64,
+    pub lockout_duration: Duration,
+    /// Sign-in and token requests, per client IP and per account.
+    pub login_limit: Limit,
+    /// JSON API calls per API client (per replica).
+    pub api_limit: Limit,
+    pub jwt: JwtKeys,
+    pub api_limiter: LocalLimiter,
+}
+
+impl AuthSettings {
+    pub fn new(jwt_secret: &[u8; 32]) -> Self {
+        Self {
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 60 * 60),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            lockout_threshold: 5,
+            lockout_duration: Duration::from_secs(15 * 60),
+            login_limit: Limit::per_minute(5),
+            api_limit: Limit::per_minute(60),
+            jwt: JwtKeys::new(jwt_secret),
+            api_limiter: LocalLimiter::default(),
+        }
+    }
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// The permission check. No principal: 401. A principal whose role lacks the
+/// permission: 403, audited (who, what, from where).
+pub async fn require(
+    db: &Db,
+    principal: Option<&Principal>,
+    permission: Permission,
+    meta: &RequestMeta,
+) -> Result<Principal, AppError> {
+    let Some(principal) = principal else {
+        return Err(AppError::Unauthenticated);
+    };
+    if principal.can(permission) {
+        return Ok(principal.clone());
+    }
+    tracing::warn!(principal = %principal.id, ?permission, "permission denied");
+    audit::append_now(
+        db,
+        &audit_context(Some(principal), meta),
+        AuditEvent {
+            action: "access.denied",
+            entity_type: "permission",
+            entity_id: None,
+            details: json!({ "permission": permission, "role": principal.role }),
+        },
+    )
+    .await?;
+    Err(AppError::Forbidden(permission.describe().into()))
+}
+
+/// The caller of the server function or page being handled, as the auth
+/// middleware resolved it from the session.
+pub fn current_principal() -> Option<Principal> {
+    leptos::prelude::use_context::<http::request::Parts>()?
+        .extensions
+        .get::<Principal>()
+        .cloned()
+}
+
+/// [`require`] for server functions: the signed-in user must hold
+/// `permission`.
+pub async fn authorize(permission: Permission) -> Result<(AppState, Principal), AppError> {
+    let state = AppState::from_context()?;
+    let principal = require(
+        &state.db,
+        current_principal().as_ref(),
+        permission,
+        &RequestMeta::current(),
+    )
+    .await?;
+    Ok((state, principal))
+}
+
+/// The signed-in user, for server functions that any member of staff may
+/// call (their own account).
+pub fn signed_in() -> Result<Principal, AppError> {
+    current_principal()
+        .filter(|p| p.kind == SubjectKind::User)
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Why a sign-in did not succeed. Deliberately coarse: an unknown email, a
+/// wrong password, a disabled and a locked account all read the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginFailure {
+    InvalidCredentials,
+    Throttled { retry_after: Duration },
+}
+
+impl From<LoginFailure> for AppError {
+    fn from(failure: LoginFailure) -> Self {
+        match failure {
+            LoginFailure::InvalidCredentials => AppError::InvalidCredentials,
+            LoginFailure::Throttled { retry_after } => AppError::RateLimited(retry_after.as_secs()),
+        }
+    }
+}
+
+/// Checks an email and password: rate limits (per client IP and per
+/// account, shared by all replicas) first, so the expensive hash cannot be
+/// used to exhaust the CPU; then lockout; then the password. Every outcome
+/// is audited, never with the password.
+pub async fn login_with_password(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+    meta: &RequestMeta,
+    channel: &'static str,
+) -> Result<Result<UserRecord, LoginFailure>, AppError> {
+    let settings = &state.auth;
+    let db = &state.db;
+    let email = Email::parse("email", raw_email).ok();
+    let account_key = email.as_ref().map_or("-", Email::as_str);
+    let ip_key = meta
+        .client_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "-".into());
+    for bucket in [
+        format!("login:ip:{ip_key}"),
+        format!("login:account:{account_key}"),
+    ] {
+        if let Decision::Limited { retry_after } =
+            throttle::hit_shared(db, &bucket, settings.login_limit).await?
+        {
+            tracing::warn!(channel, "sign-in throttled");
+            audit::append_now(
+                db,
+                &audit_context(None, meta),
+                AuditEvent {
+                    action: "auth.login_throttled",
+                    entity_type: "session",
+                    entity_id: None,
+                    details: json!({ "channel": channel }),
+                },
+            )
+            .await?;
+            return Ok(Err(LoginFailure::Throttled { retry_after }));
+        }
+    }
+
+    let user = match &email {
+        Some(email) => users::find_by_email(db.pool(), email.as_str()).await?,
+        None => None,
+    };
+    let password_ok = passwords::verify(
+        password.to_owned(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await
+    .map_err(|e| AppError::internal(&e))?;
+    let now = now_micros();
+
+    let Some(user) = user else {
+        audit::append_now(
+            db,
+            &audit_context(None, meta),
+            AuditEvent {
+                action: "auth.login_failed",
+                entity_type: "user",
+                entity_id: None,
+                details: json!({ "channel": channel, "reason": "unknown_account" }),
+            },
+        )
+        .await?;
+        return Ok(Err(LoginFailure::InvalidCredentials));
+    };
+    let context = AuditContext {
+        actor: Actor::User {
+            id: user.id.clone(),
+            label: user.email.clone(),
+        },
+        ..audit_context(None, meta)
+    };
+    let refusal = if !user.active {
+        Some("disabled")
+    } else if user.is_locked(now) {
+        Some("locked")
+    } else if !password_ok {
+        Some("wrong_password")
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        let mut tx = db.begin_write().await?;
+        let locked_now = reason == "wrong_password"
+            && users::record_failed_login(
+                &mut *tx,
+                &user.id,
+                settings.lockout_threshold,
+                now + micros(settings.lockout_duration),
+            )
+            .await?;
+        audit::append(
+            &mut tx,
+            &context,
+            AuditEvent {
+                action: "auth.login_failed",
+                entity_type: "user",
+                entity_id: Some(&user.id),
+                details: json!({ "channel": channel, "reason": reason }),
+            },
+        )
+        .await?;
+        if locked_now {
+            audit::append(
+                &mut tx,
+                &context,
+                AuditEvent {
+                    action: "auth.account_locked",
+                    entity_type: "user",
+                    entity_id: Some(&user.id),
+                    details: json!({ "minutes": settings.lockout_duration.as_secs() / 60 }),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(Err(LoginFailure::InvalidCredentials));
+    }
+
+    let mut tx = db.begin_write().await?;
+    users::record_successful_login(&mut *tx, &user.id).await?;
+    audit::append(
+        &mut tx,
+        &context,
+        AuditEvent {
+            action: "auth.login_succeeded",
+            entity_type: "user",
+            entity_id: Some(&user.id),
+            details: json!({ "channel": channel }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(user))
+}
+
+fn session_error(error: tower_sessions::session::Error) -> AppError {
+    AppError::internal(&error)
+}
+
+/// Signs `user` into `session`: a new session id (no fixation), then the
+/// record of who and when.
+pub async fn start_session(session: &Session, user: &UserRecord) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    let now = now_micros();
+    session
+        .insert(
+            AUTH_KEY,
+            SessionAuth {
+                user_id: user.id.clone(),
+                epoch: user.session_epoch,
+                authenticated_at: now,
+                last_seen_at: now,
+            },
+        )
+        .await
+        .map_err(session_error)
+}
+
+/// The user signed into `session`, if the session is still valid: within
+/// the idle and absolute timeouts, the account active and its session epoch
+/// unchanged. An invalid session is ended on the spot.
+pub async fn resolve_session(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<Principal>, AppError> {
+    let Some(auth) = session
+        .get::<SessionAuth>(AUTH_KEY)
+        .await
+        .map_err(session_error)?
+    else {
+        return Ok(None);
+    };
+    let now = now_micros();
+    let settings = &state.auth;
+    let expired = now - auth.authenticated_at > micros(settings.session_absolute)
+        || now - auth.last_seen_at > micros(settings.session_idle);
+    let user = if expired {
+        None
+    } else {
+        users::find_by_id(state.db.pool(), &auth.user_id)
+            .await?
+            .filter(|user| user.active && user.session_epoch == auth.epoch)
+    };
+    let Some(user) = user else {
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    };
+    if now - auth.last_seen_at > TOUCH_INTERVAL_MICROS {
+        session
+            .insert(
+                AUTH_KEY,
+                SessionAuth {
+                    last_seen_at: now,
+                    ..auth
+                },
+            )
+            .await
+            .map_err(session_error)?;
+    }
+    Ok(Some(Principal::user(&user)))
+}
+
+/// Ends `session` (logout), audited.
+pub async fn end_session(
+    state: &AppState,
+    session: &Session,
+    principal: Option<&Principal>,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)?;
+    if let Some(principal) = principal {
+        audit::append_now(
+            &state.db,
+            &audit_context(Some(principal), meta),
+            AuditEvent {
+                action: "auth.logout",
+                entity_type: "user",
+                entity_id: Some(&principal.id),
+                details: json!({}),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The principal of a bearer access token: signature and claims checked,
+/// then the subject looked up (one primary-key read) so a revoked client or
+/// a disabled user is refused at once, not when the token expires.
+pub async fn resolve_bearer(state: &AppState, token: &str) -> Result<Option<Principal>, AppError> {
+    let Ok(claims) = state.auth.jwt.verify_access(token) else {
+        return Ok(None);
+    };
+    let principal = match claims.kind {
+        SubjectKind::ApiClient => clients::find(state.db.pool(), &claims.sub)
+            .await?
+            .filter(|client| client.revoked_at.is_none())
+            .map(|client| Principal {
+                kind: SubjectKind::ApiClient,
+                id: client.id,
+                label: client.name.clone(),
+                name: client.name,
+                role: client.role,
+            }),
+        SubjectKind::User => users::find_by_id(state.db.pool(), &claims.sub)
+            .await?
+            .filter(|user| user.active && Some(user.session_epoch) == claims.sep)
+            .map(|user| Principal::user(&user)),
+    };
+    Ok(principal)
+}
+
+/// Creates a staff account (Admin page and `server create-admin`).
+pub async fn create_user(
+    db: &Db,
+    context: &AuditContext,
+    raw_email: &str,
+    display_name: &str,
+    raw_role: &str,
+    password: &str,
+) -> Result<String, AppError> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check(Email::parse("email", raw_email));
+    let role = errors.check(Role::parse_staff("role", raw_role));
+    let display_name = display_name.trim();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        errors.push("display_name", "must be 1 to 100 characters");
+    }
+    let password = errors.check(NewPassword::parse("password", password, Some(raw_email)));
+    errors.clone().into_result()?;
+    let (Some(email), Some(role), Some(password)) = (email, role, password) else {
+        return Err(errors.into());
+    };
+
+    let hash = passwords::hash(password.expose().to_owned())
+        .await
+        .map_err(|e| AppError::internal(&e))?;
+    let mut tx = db.begin_write().await?;
+    let id = users::insert(
+        &mut tx,
+        &users::NewUser {
+            email: email.as_str(),
+            display_name,
+            role,
+            password_hash: &hash,
+        },
+    )
+    .await
+    .map_err(|e| AppError::on_unique(e, "email", "is already used by another account"))?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "user.created",
+            entity_type: "user",
+            entity_id: Some(&id),
+            details: json!({ "after": { "email": email.as_str(), "display_name": display_name, "role": role } }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Changes a user's role and active flag (Admin page). Either change ends
+/// the user's sessions and refresh tokens; the last active administrator
+/// cannot be demoted or disabled.
+pub async fn update_user_access(
+    db: &Db,
+    context: &AuditContext,
+    user_id: &str,
+    raw_role: &str,
+    active: bool,
+) -> Result<(), AppError> {
+    let role = Role::parse_staff("role", raw_role).map_err(FieldErrors::from)?;
+    let mut tx = db.begin_write().await?;
+    let before = users::find_by_id(&mut *tx, user_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The account".into()))?;
+    if before.role == role && before.active == active {
+        return Ok(());
+    }
+    if before.role == Role::Admin
+        && before.active
+        && (role != Role::Admin || !active)
+        && users::count_active_admins(&mut tx).await? <= 1
+    {
+        return Err(AppError::Conflict(
+            "This is the last active administrator: make someone else an administrator first."
+                .into(),
+        ));
+    }
+    users::update_access(&mut tx, user_id, role, active).await?;
+    sessions::end_sessions_of(&mut tx, user_id, None).await?;
+    tokens::revoke_subject(&mut tx, SubjectKind::User, user_id).await?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "user.access_changed",
+            entity_type: "user",
+            entity_id: Some(user_id),
+            details: json!({
+                "before": { "role": before.role, "active": before.active },
+                "after": { "role": role, "active": active },
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Changes the signed-in user's password after checking the current one,
+/// and ends all their other sessions (and refresh tokens). The current
+/// session stays signed in, on the new epoch.
+pub async fn change_password(
+    state: &AppState,
+    session: &Session,
+    principal: &Principal,
+    meta: &RequestMeta,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<(), AppError> {
+    let user = users::find_by_id(state.db.pool(), &principal.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let mut errors = FieldErrors::new();
+    let new_password = errors.check(NewPassword::parse("new_password", new, Some(&user.email)));
+    if new != confirm {
+        errors.push("confirm_password", "must match the new password");
+    }
+    if new == current {
+        errors.push("new_password", "must differ from the current password");
+    }
+    let current_ok = passwords::verify(current.to_owned(), Some(user.password_hash.clone()))
+        .await
+        .map_err(|e| AppError::internal(&e))?;
+    if !current_ok {
+        errors.push("current_password", "is not your current password");
+    }
+    errors.clone().into_result()?;
+    let Some(new_password) = new_password else {
+        return Err(errors.into());
+    };
+
+    let hash = passwords::hash(new_password.expose().to_owned())
+        .await
+        .map_err(|e| AppError::internal(&e))?;
+    let mut tx = state.db.begin_write().await?;
+    let epoch = users::set_password(&mut tx, &user.id, &hash).await?;
+    let ended = sessions::end_sessions_of(&mut tx, &user.id, session.id().as_ref()).await?;
+    tokens::revoke_subject(&mut tx, SubjectKind::User, &user.id).await?;
+    audit::append(
+        &mut tx,
+        &audit_context(Some(principal), meta),
+        AuditEvent {
+            action: "auth.password_changed",
+            entity_type: "user",
+            entity_id: Some(&user.id),
+            details: json!({ "other_sessions_ended": ended }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+
+    // Keep this session, moved onto the new epoch and a new id.
+    session.cycle_id().await.map_err(session_error)?;
+    if let Some(auth) = session
+        .get::<SessionAuth>(AUTH_KEY)
+        .await
+        .map_err(session_error)?
+    {
+        session
+            .insert(AUTH_KEY, SessionAuth { epoch, ..auth })
+            .await
+            .map_err(session_error)?;
+    }
+    Ok(())
+}
+
+/// Issues an API client (Admin page and `server create-api-client`);
+/// returns the record and the secret, shown once.
+pub async fn create_api_client(
+    db: &Db,
+    context: &AuditContext,
+    name: &str,
+    raw_role: &str,
+    created_by: Option<&str>,
+) -> Result<(clients::ApiClientRecord, String), AppError> {
+    let mut errors = FieldErrors::new();
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 80
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " -_.".contains(c))
+    {
+        errors.push(
+            "name",
+            "must be 1 to 80 letters, digits, spaces, dots, dashes or underscores",
+        );
+    }
+    let role = errors.check(Role::parse("role", raw_role));
+    errors.clone().into_result()?;
+    let Some(role) = role else {
+        return Err(errors.into());
+    };
+
+    let mut tx = db.begin_write().await?;
+    let (client, secret) = clients::insert(&mut tx, name, role, created_by)
+        .await
+        .map_err(|e| AppError::on_unique(e, "name", "is already used by another API client"))?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "api_client.created",
+            entity_type: "api_client",
+            entity_id: Some(&client.id),
+            details: json!({ "after": { "name": client.name, "role": role } }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((client, secret))
+}
+
+/// Revokes a client and every refresh token it holds; its access tokens
+/// stop working on their next use ([`resolve_bearer`] checks).
+pub async fn revoke_api_client(db: &Db, context: &AuditContext, id: &str) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    if !clients::revoke(&mut tx, id).await? {
+        return Err(AppError::NotFound("The active API client".into()));
+    }
+    tokens::revoke_subject(&mut tx, SubjectKind::ApiClient, id).await?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "api_client.revoked",
+            entity_type: "api_client",
+            entity_id: Some(id),
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Pieces every form uses: the error summary and the per-field message.
+//!
+//! Forms are `ActionForm`s, so they post as plain HTML forms before the WASM
+//! has loaded (Leptos redirects back with the error in the URL and the
+//! action's value carries it into the render) and without a page load after.
+//! Client-side checks run in `on:submit:capture`, before the action fires,
+//! with the same `shared` rules the server runs again.
+
+use leptos::prelude::*;
+use shared::FieldErrors;
+
+use crate::error::AppError;
+
+/// The errors of the last submission plus any found in the browser before
+/// submitting, for one form.
+#[derive(Clone, Copy)]
+pub struct FormErrors {
+    pub server: Signal<Option<AppError>>,
+    pub local: RwSignal<FieldErrors>,
+}
+
+impl FormErrors {
+    /// From an action's `value()`.
+    pub fn new<T, S>(value: S) -> Self
+    where
+        T: Clone + Send + Sync + 'static,
+        S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
+    {
+        Self {
+            server: Signal::derive(move || value.get().and_then(Result::err)),
+            local: RwSignal::new(FieldErrors::new()),
+        }
+    }
+
+    /// The message to show beside `field`, from the browser's check or the
+    /// server's answer.
+    pub fn field(&self, field: &'static str) -> Signal<Option<String>> {
+        let (server, local) = (self.server, self.local);
+        Signal::derive(move || {
+            local
+                .with(|errors| errors.for_field(field).map(str::to_owned))
+                .or_else(|| {
+                    server.with(|error| {
+                        error
+                            .as_ref()
+                            .and_then(AppError::field_errors)
+                            .and_then(|errors| errors.for_field(field).map(str::to_owned))
+                    })
+                })
+        })
+    }
+}
+
+/// The summary above a form: what went wrong as a whole.
+#[component]
+pub fn FormAlert(errors: FormErrors) -> impl IntoView {
+    let message = move || {
+        if !errors.local.with(FieldErrors::is_empty) {
+            return Some("Please correct the highlighted fields.".to_owned());
+        }
+        errors.server.get().map(|error| error.to_string())
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="form-alert" role="alert">{message}</p>
+        </Show>
+    }
+}
+
+/// A labelled input with its error message (`aria-describedby` links them).
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    errors: FormErrors,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let message = errors.field(name);
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field" class:has-error=move || message.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input id=id type=kind name=name value=value autocomplete=autocomplete
+                required=required
+                aria-invalid=move || message.get().is_some().to_string()
+                aria-describedby=error_id.clone() />
+            {hint.map(|hint| view! { <p class="field-hint">{hint}</p> })}
+            <p class="field-error" id=error_id>{move || message.get()}</p>
+        </div>
+    }
+}

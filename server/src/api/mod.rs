@@ -1,0 +1,108 @@
+//! The JSON API, `/api/v1`: bearer tokens only (there is no session layer
+//! on these routes, so a browser's cookie authenticates nothing here),
+//! problem+json errors, a per-client rate limit.
+
+pub mod auth;
+pub mod error;
+
+use axum::{
+    Json, Router,
+    extract::FromRequestParts,
+    http::{header, request::Parts},
+    routing::{get, post},
+};
+use serde_json::json;
+
+use app::{
+    auth::ssr::{self as auth_ssr, Principal, throttle::Decision},
+    error::AppError,
+    request::{CallerSlot, RequestMeta},
+    state::AppState,
+};
+use shared::auth::Permission;
+
+pub use self::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/token", post(auth::token))
+        .route("/api/v1/me", get(me))
+}
+
+/// An authenticated API caller: a valid bearer access token whose subject
+/// still exists and is active, within its rate limit.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(AppError::Unauthenticated)?;
+        let principal = auth_ssr::resolve_bearer(state, token)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        CallerSlot::record(&parts.extensions, principal.kind.as_str(), &principal.id);
+        let bucket = format!("api:{}", principal.id);
+        if let Decision::Limited { retry_after } =
+            state.auth.api_limiter.hit(&bucket, state.auth.api_limit)
+        {
+            return Err(AppError::RateLimited(retry_after.as_secs()).into());
+        }
+        Ok(Self {
+            principal,
+            meta: RequestMeta::from_extensions(&parts.extensions),
+        })
+    }
+}
+
+/// The request's correlation id and client address.
+#[derive(Debug, Clone)]
+pub struct Meta(pub RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(RequestMeta::from_extensions(&parts.extensions)))
+    }
+}
+
+impl Caller {
+    /// The permission check of every API route (audits refusals).
+    pub async fn require(&self, state: &AppState, permission: Permission) -> Result<(), ApiError> {
+        auth_ssr::require(&state.db, Some(&self.principal), permission, &self.meta).await?;
+        Ok(())
+    }
+}
+
+/// Who the token belongs to: lets a partner check its credentials.
+async fn me(caller: Caller) -> Json<serde_json::Value> {
+    let principal = caller.principal;
+    Json(json!({
+        "id": principal.id,
+        "kind": principal.kind,
+        "name": principal.name,
+        "role": principal.role,
+        "permissions": Permission::ALL
+            .into_iter()
+            .filter(|p| principal.can(*p))
+            .collect::<Vec<_>>(),
+    }))
+}

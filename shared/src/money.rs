@@ -1,0 +1,550 @@
+//! Money: an integer count of minor units (cents, pence, yen) plus an
+//! ISO-4217 currency.
+//!
+//! No floats anywhere: `0.1 + 0.2` must not reach a ledger. Amounts in
+//! different currencies never mix; arithmetic refuses them instead of
+//! converting. On the wire an amount is `{ "amount": 12345, "currency": "USD" }`
+//! (minor units), which is also what forms submit after [`Money::parse_major`]
+//! has read what the user typed.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{FieldError, FieldErrors};
+
+/// An ISO-4217 alphabetic code such as `USD`: three letters A–Z.
+///
+/// Only the shape is checked, not membership of the current ISO list: codes
+/// are added and withdrawn, and a partner system's valid code must not be
+/// refused because this build is older than its data.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"USD");
+    pub const EUR: Currency = Currency(*b"EUR");
+    pub const GBP: Currency = Currency(*b"GBP");
+    pub const CHF: Currency = Currency(*b"CHF");
+    pub const CAD: Currency = Currency(*b"CAD");
+    pub const AUD: Currency = Currency(*b"AUD");
+    pub const JPY: Currency = Currency(*b"JPY");
+
+    /// Trims and upper-cases, then requires exactly three letters A–Z.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim().to_ascii_uppercase();
+        match <[u8; 3]>::try_from(value.as_bytes()) {
+            Ok(code) if code.iter().all(u8::is_ascii_uppercase) => Ok(Self(code)),
+            _ if value.is_empty() => Err(FieldError::new(field, "is required")),
+            _ => Err(FieldError::new(
+                field,
+                "must be a three-letter currency code like USD",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always ASCII by construction; "XXX" is ISO's own "no currency".
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    /// Digits after the decimal point (ISO-4217 "minor unit"): 2 unless the
+    /// currency is one of the listed exceptions.
+    pub fn minor_units(self) -> u32 {
+        match &self.0 {
+            b"BIF" | b"CLP" | b"DJF" | b"GNF" | b"ISK" | b"JPY" | b"KMF" | b"KRW" | b"PYG"
+            | b"RWF" | b"UGX" | b"UYI" | b"VND" | b"VUV" | b"XAF" | b"XOF" | b"XPF" => 0,
+            b"BHD" | b"IQD" | b"JOD" | b"KWD" | b"LYD" | b"OMR" | b"TND" => 3,
+            b"CLF" | b"UYW" => 4,
+            _ => 2,
+        }
+    }
+}
+
+impl std::fmt::Debug for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Currency({})", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = FieldError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse("currency", &value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> Self {
+        currency.as_str().to_owned()
+    }
+}
+
+/// Why two amounts could not be combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("cannot combine {left} and {right} amounts")]
+    CurrencyMismatch { left: Currency, right: Currency },
+    #[error("the amount is too large")]
+    Overflow,
+    #[error("there are no amounts to add up")]
+    Empty,
+}
+
+impl MoneyError {
+    /// The same problem, reported against the input field that caused it.
+    pub fn at(self, field: &str) -> FieldError {
+        let message = match self {
+            MoneyError::CurrencyMismatch { left, right } => {
+                format!("must be in {left} like the other amounts, not {right}")
+            }
+            MoneyError::Overflow => "is too large".to_owned(),
+            MoneyError::Empty => "needs at least one amount".to_owned(),
+        };
+        FieldError::new(field, message)
+    }
+}
+
+/// An amount in minor units of one currency. Plain data: the rules for a
+/// particular amount (positive, below a limit) live where it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units: 12345 is USD 123.45, JPY 12,345 or BHD 12.345.
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub const fn new(amount: i64, currency: Currency) -> Self {
+        Self { amount, currency }
+    }
+
+    pub const fn zero(currency: Currency) -> Self {
+        Self::new(0, currency)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.amount == 0
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.amount > 0
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.amount < 0
+    }
+
+    fn same_currency(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch {
+                left: self.currency,
+                right: other.currency,
+            })
+        }
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// Compares two amounts of the same currency (there is no honest order
+    /// between USD 5 and EUR 5, hence no `Ord`).
+    pub fn checked_cmp(self, other: Money) -> Result<Ordering, MoneyError> {
+        self.same_currency(other)?;
+        Ok(self.amount.cmp(&other.amount))
+    }
+
+    /// The sum of one or more amounts of one currency.
+    pub fn sum(amounts: impl IntoIterator<Item = Money>) -> Result<Money, MoneyError> {
+        let mut amounts = amounts.into_iter();
+        let first = amounts.next().ok_or(MoneyError::Empty)?;
+        amounts.try_fold(first, Money::checked_add)
+    }
+
+    /// The rule for an amount submitted in minor units: at least
+    /// `min_allowed` (0 for "not negative", 1 for "greater than zero").
+    pub fn parse_amount(field: &str, amount: i64, min_allowed: i64) -> Result<i64, FieldError> {
+        if amount >= min_allowed {
+            return Ok(amount);
+        }
+        let message = match min_allowed {
+            0 => "must not be negative".to_owned(),
+            1 => "must be greater than zero".to_owned(),
+            _ => format!("must be at least {min_allowed} in minor units"),
+        };
+        Err(FieldError::new(field, message))
+    }
+
+    /// Reads an amount as people type it: `1234.56`, `1,234.56`, `.5`,
+    /// `-12` (only when `allow_negative`). Thousands separators must group
+    /// by three, and there may be no more decimals than the currency has
+    /// (a cent fraction would be silently lost otherwise).
+    pub fn parse_major(
+        field: &str,
+        raw: &str,
+        currency: Currency,
+        allow_negative: bool,
+    ) -> Result<Money, FieldError> {
+        let units = currency.minor_units();
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(FieldError::new(field, "is required"));
+        }
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let shape_error = || {
+            // "1,234.56" in the currency's own decimals (units is at most 4).
+            let example = 1234 * 10_i64.pow(units) + 5678 / 10_i64.pow(4 - units.min(4));
+            let example = Money::new(example, currency);
+            FieldError::new(
+                field,
+                format!("must be an amount like {}", example.format_major()),
+            )
+        };
+        let (whole, fraction) = match digits.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (digits, None),
+        };
+        let whole = match (whole, fraction) {
+            ("", Some(f)) if !f.is_empty() => "0",
+            _ => whole,
+        };
+        let groups: Vec<&str> = whole.split(',').collect();
+        let grouped_well = groups.iter().enumerate().all(|(i, group)| {
+            let len_ok = match (i, groups.len()) {
+                (_, 1) => !group.is_empty(),
+                (0, _) => (1..=3).contains(&group.len()),
+                _ => group.len() == 3,
+            };
+            len_ok && group.bytes().all(|b| b.is_ascii_digit())
+        });
+        let fraction = fraction.unwrap_or_default();
+        let fraction_ok = fraction.bytes().all(|b| b.is_ascii_digit())
+            && !(fraction.is_empty() && digits.contains('.'));
+        if !grouped_well || !fraction_ok {
+            return Err(shape_error());
+        }
+        if negative && !allow_negative {
+            return Err(FieldError::new(field, "must not be negative"));
+        }
+        if fraction.len() > units as usize {
+            let message = match units {
+                0 => format!("must be a whole number of {currency}"),
+                1 => format!("must have at most 1 decimal place for {currency}"),
+                n => format!("must have at most {n} decimal places for {currency}"),
+            };
+            return Err(FieldError::new(field, message));
+        }
+        // Whole digits, then the fraction padded to the currency's decimals.
+        let padded = format!("{fraction:0<width$}", width = units as usize);
+        let minor = groups
+            .concat()
+            .bytes()
+            .chain(padded.bytes())
+            .try_fold(0_i64, |acc, b| {
+                acc.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+            })
+            .ok_or_else(|| FieldError::new(field, "is too large"))?;
+        Ok(Money::new(if negative { -minor } else { minor }, currency))
+    }
+
+    /// The amount without its currency, as a form field shows it: `1,234.56`.
+    pub fn format_major(&self) -> String {
+        let units = self.currency.minor_units();
+        let scale = 10_u64.pow(units);
+        let magnitude = self.amount.unsigned_abs();
+        let whole = (magnitude / scale).to_string();
+        let mut out = String::new();
+        if self.amount < 0 {
+            out.push('-');
+        }
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(digit);
+        }
+        if units > 0 {
+            let fraction = magnitude % scale;
+            out.push_str(&format!(".{fraction:0width$}", width = units as usize));
+        }
+        out
+    }
+
+    /// For display: `USD 1,234.56`. The ISO code rather than a symbol, as
+    /// `$` alone is ambiguous between USD, CAD and AUD.
+    pub fn format(&self) -> String {
+        format!("{} {}", self.currency, self.format_major())
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.format())
+    }
+}
+
+/// An amount as submitted (form or API), before its currency is checked.
+/// Missing fields deserialize as empty so they come back as field errors
+/// rather than a generic "bad JSON".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MoneyInput {
+    pub amount: i64,
+    pub currency: String,
+}
+
+impl MoneyInput {
+    /// Checks `{field}.amount` (at least `min_allowed`, see
+    /// [`Money::parse_amount`]) and `{field}.currency`, reporting both.
+    pub fn parse(&self, field: &str, min_allowed: i64) -> Result<Money, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let amount = errors.check(Money::parse_amount(
+            &format!("{field}.amount"),
+            self.amount,
+            min_allowed,
+        ));
+        let currency = errors.check(Currency::parse(
+            &format!("{field}.currency"),
+            &self.currency,
+        ));
+        errors.finish(|| Some(Money::new(amount?, currency?)))
+    }
+}
+
+impl From<Money> for MoneyInput {
+    fn from(money: Money) -> Self {
+        Self {
+            amount: money.amount,
+            currency: money.currency.as_str().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(amount: i64) -> Money {
+        Money::new(amount, Currency::USD)
+    }
+
+    #[test]
+    fn currency_codes_are_three_letters_and_upper_cased() {
+        assert_eq!(Currency::parse("currency", " usd "), Ok(Currency::USD));
+        assert_eq!(Currency::parse("currency", "EUR").unwrap().as_str(), "EUR");
+        for bad in ["", "US", "USDX", "U1D", "ÜSD", "U D"] {
+            let error = Currency::parse("premium.currency", bad).unwrap_err();
+            assert_eq!(error.field, "premium.currency", "{bad:?}");
+        }
+        assert_eq!(
+            Currency::parse("currency", "").unwrap_err().message,
+            "is required"
+        );
+    }
+
+    #[test]
+    fn minor_units_follow_iso_4217_for_the_known_exceptions() {
+        assert_eq!(Currency::JPY.minor_units(), 0);
+        assert_eq!(Currency::parse("c", "BHD").unwrap().minor_units(), 3);
+        assert_eq!(Currency::parse("c", "KWD").unwrap().minor_units(), 3);
+        assert_eq!(Currency::USD.minor_units(), 2);
+        assert_eq!(Currency::parse("c", "ZZZ").unwrap().minor_units(), 2);
+    }
+
+    #[test]
+    fn money_serializes_as_minor_units_and_an_iso_code() {
+        let json = serde_json::to_value(usd(12345)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "amount": 12345, "currency": "USD" })
+        );
+        let back: Money = serde_json::from_value(json).unwrap();
+        assert_eq!(back, usd(12345));
+        let bad = serde_json::from_str::<Money>(r#"{"amount":1,"currency":"dollars"}"#);
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn arithmetic_refuses_mixed_currencies_and_overflow() {
+        assert_eq!(usd(150).checked_add(usd(50)), Ok(usd(200)));
+        assert_eq!(usd(150).checked_sub(usd(200)), Ok(usd(-50)));
+        let eur = Money::new(1, Currency::EUR);
+        let mismatch = usd(1).checked_add(eur).unwrap_err();
+        assert_eq!(
+            mismatch,
+            MoneyError::CurrencyMismatch {
+                left: Currency::USD,
+                right: Currency::EUR
+            }
+        );
+        assert_eq!(
+            mismatch.at("lines[1].amount.currency").message,
+            "must be in USD like the other amounts, not EUR"
+        );
+        assert!(usd(1).checked_sub(eur).is_err());
+        assert!(usd(1).checked_cmp(eur).is_err());
+        assert_eq!(usd(1).checked_cmp(usd(2)), Ok(Ordering::Less));
+        assert_eq!(usd(i64::MAX).checked_add(usd(1)), Err(MoneyError::Overflow));
+        assert_eq!(usd(i64::MIN).checked_sub(usd(1)), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn sums_need_at_least_one_amount_of_a_single_currency() {
+        assert_eq!(Money::sum([usd(1), usd(2), usd(3)]), Ok(usd(6)));
+        assert_eq!(Money::sum([]), Err(MoneyError::Empty));
+        assert!(Money::sum([usd(1), Money::new(1, Currency::GBP)]).is_err());
+    }
+
+    #[test]
+    fn amounts_below_the_minimum_are_rejected_in_words() {
+        assert_eq!(Money::parse_amount("premium.amount", 0, 0), Ok(0));
+        assert_eq!(Money::parse_amount("premium.amount", 5, 1), Ok(5));
+        let negative = Money::parse_amount("deductible.amount", -1, 0).unwrap_err();
+        assert_eq!(negative.field, "deductible.amount");
+        assert_eq!(negative.message, "must not be negative");
+        assert_eq!(
+            Money::parse_amount("premium.amount", 0, 1)
+                .unwrap_err()
+                .message,
+            "must be greater than zero"
+        );
+        assert_eq!(
+            Money::parse_amount("x", 99, 100).unwrap_err().message,
+            "must be at least 100 in minor units"
+        );
+    }
+
+    #[test]
+    fn typed_amounts_become_minor_units() {
+        let parse = |raw: &str| Money::parse_major("amount", raw, Currency::USD, false);
+        assert_eq!(parse("1,234.56"), Ok(usd(123_456)));
+        assert_eq!(parse(" 1234.5 "), Ok(usd(123_450)));
+        assert_eq!(parse("1234"), Ok(usd(123_400)));
+        assert_eq!(parse(".5"), Ok(usd(50)));
+        assert_eq!(parse("0"), Ok(usd(0)));
+        assert_eq!(parse("1,000,000"), Ok(usd(100_000_000)));
+        assert_eq!(
+            Money::parse_major("amount", "-12.30", Currency::USD, true),
+            Ok(usd(-1230))
+        );
+        assert_eq!(
+            Money::parse_major("amount", "1,234", Currency::JPY, false),
+            Ok(Money::new(1234, Currency::JPY))
+        );
+        let bhd = Currency::parse("c", "BHD").unwrap();
+        assert_eq!(
+            Money::parse_major("amount", "1.234", bhd, false),
+            Ok(Money::new(1234, bhd))
+        );
+    }
+
+    #[test]
+    fn typed_amounts_that_are_malformed_negative_too_precise_or_too_large_are_rejected() {
+        let message = |raw: &str, currency| {
+            Money::parse_major("premium", raw, currency, false)
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(message("", Currency::USD), "is required");
+        assert_eq!(message("-5", Currency::USD), "must not be negative");
+        assert_eq!(
+            message("1.234", Currency::USD),
+            "must have at most 2 decimal places for USD"
+        );
+        assert_eq!(
+            message("12.5", Currency::JPY),
+            "must be a whole number of JPY"
+        );
+        assert_eq!(
+            message("99999999999999999999", Currency::USD),
+            "is too large"
+        );
+        assert_eq!(
+            message("92233720368547758.08", Currency::USD),
+            "is too large"
+        );
+        for bad in [
+            "abc", "1.2.3", "12,34.00", "1,2345", ",123", "1,", "1.", ".", "-", "+5", "1 000",
+            "1.234,56", "$5", "1e3", "٣",
+        ] {
+            assert_eq!(
+                message(bad, Currency::USD),
+                "must be an amount like 1,234.56",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(message("x", Currency::JPY), "must be an amount like 1,234");
+    }
+
+    #[test]
+    fn amounts_display_with_code_grouping_and_the_currency_decimals() {
+        assert_eq!(usd(123_456).format(), "USD 1,234.56");
+        assert_eq!(usd(5).format(), "USD 0.05");
+        assert_eq!(usd(-100_000).format(), "USD -1,000.00");
+        assert_eq!(usd(100).to_string(), "USD 1.00");
+        assert_eq!(
+            Money::new(1_234_567, Currency::JPY).format(),
+            "JPY 1,234,567"
+        );
+        let kwd = Currency::parse("c", "KWD").unwrap();
+        assert_eq!(Money::new(1_234_567, kwd).format(), "KWD 1,234.567");
+        assert_eq!(usd(i64::MIN).format_major(), "-92,233,720,368,547,758.08");
+    }
+
+    #[test]
+    fn formatted_amounts_parse_back_to_the_same_money() {
+        for amount in [0, 1, 99, 100, 123_456, 100_000_000, i64::MAX] {
+            let money = usd(amount);
+            assert_eq!(
+                Money::parse_major("amount", &money.format_major(), Currency::USD, false),
+                Ok(money)
+            );
+        }
+    }
+
+    #[test]
+    fn submitted_amounts_report_amount_and_currency_errors_together() {
+        let input = MoneyInput {
+            amount: -1,
+            currency: "dollars".into(),
+        };
+        let errors = input.parse("premium", 1).unwrap_err();
+        assert_eq!(
+            errors.for_field("premium.amount"),
+            Some("must be greater than zero")
+        );
+        assert!(errors.for_field("premium.currency").is_some());
+        let ok = MoneyInput::from(usd(500)).parse("premium", 1);
+        assert_eq!(ok, Ok(usd(500)));
+        let missing: MoneyInput = serde_json::from_str("{}").unwrap();
+        assert_eq!(missing, MoneyInput::default());
+    }
+}
