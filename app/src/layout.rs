@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::auth::Permission;
 
-use crate::auth::{CurrentUser, Logout, get_current_user};
+use crate::auth::{CurrentUser, Logout, current_user_snapshot, reload_at};
 
 /// The sections of the product, in navigation order, with the permission
 /// that opens each (the server checks it again on every call).
@@ -28,7 +28,10 @@ pub fn Layout(children: Children) -> impl IntoView {
     // for it, and it proves the page is interactive.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
-    let user = Resource::new(|| (), |_| get_current_user());
+    // Read from the request while rendering on the server and carried in
+    // the page to the browser: no extra round trip, nothing to wait for.
+    // Signing in or out reloads the page, so it never goes stale.
+    let user = SharedValue::new(current_user_snapshot).into_inner();
 
     view! {
         <div class="app" class:nav-collapsed=move || !nav_open.get()
@@ -44,19 +47,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </button>
                 <a class="brand" href="/">"Vanguard"</a>
                 <span class="brand-sub">"Insurance operations"</span>
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        user.await.ok().flatten().map(|user| view! { <UserMenu user /> })
-                    })}
-                </Suspense>
+                {user.clone().map(|user| view! { <UserMenu user /> })}
             </header>
             <nav id="sidebar" class="sidebar" aria-label="Main">
-                <Suspense>
-                    {move || Suspend::new(async move {
-                        let user = user.await.ok().flatten();
-                        view! { <NavLinks user /> }
-                    })}
-                </Suspense>
+                <NavLinks user />
             </nav>
             <main id="main" class="content" tabindex="-1">{children()}</main>
             <footer class="footer">"Vanguard "{shared::VERSION}</footer>
@@ -86,6 +80,11 @@ fn NavLinks(user: Option<CurrentUser>) -> impl IntoView {
 #[component]
 fn UserMenu(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if matches!(logout.value().get(), Some(Ok(()))) {
+            reload_at("/login");
+        }
+    });
     view! {
         <div class="user-menu">
             <a href="/account" class="user-name" title=user.email.clone()>

@@ -26,7 +26,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    StaticSegment, WildcardSegment,
     components::{Outlet, ParentRoute, Route, Router, Routes},
 };
 
@@ -116,6 +116,12 @@ pub fn App() -> impl IntoView {
                     } />
                     <Route path=StaticSegment("admin") view=AdminPage />
                     <Route path=StaticSegment("account") view=AccountPage />
+                    // Unknown addresses of a signed-in user: the 404 page
+                    // inside the frame.
+                    <Route path=WildcardSegment("any") view=|| view! {
+                        <Title text="Not found" />
+                        <NotFoundPage />
+                    } />
                 </ParentRoute>
             </Routes>
         </Router>

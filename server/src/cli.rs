@@ -1,7 +1,7 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
-//! `create-admin`, `create-api-client`.
-//! Operator commands of later capabilities (`rotate-keys`, `verify-audit`,
-//! `worker`, ...) join this enum as those capabilities land.
+//! `create-admin`, `create-api-client`, `verify-audit`.
+//! Operator commands of later capabilities (`rotate-keys`, `worker`, ...)
+//! join this enum as those capabilities land.
 #![expect(
     clippy::print_stdout,
     reason = "operator commands print their result (e.g. a client secret) on stdout"
@@ -56,6 +56,9 @@ pub enum Command {
         #[arg(long)]
         generate_password: bool,
     },
+    /// Recompute the audit chain; exit 0 when intact, 1 naming the first
+    /// broken record otherwise.
+    VerifyAudit,
     /// Issue an API client and print its client_id and client_secret (the
     /// secret is shown this once; only its hash is stored).
     CreateApiClient {
@@ -81,6 +84,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             generate_password,
         } => create_admin(config, &email, name, if_no_admin, generate_password).await,
         Command::CreateApiClient { name, role } => create_api_client(config, &name, &role).await,
+        Command::VerifyAudit => verify_audit(config).await,
     }
 }
 
@@ -138,6 +142,28 @@ async fn create_admin(
         println!("(shown once: sign in and change it under My account)");
     }
     Ok(())
+}
+
+async fn verify_audit(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let verification = app::audit::ssr::verify(&db).await;
+    db.close().await;
+    let verification = verification.context("cannot read the audit trail")?;
+    match verification.first_broken {
+        None => {
+            println!(
+                "audit chain intact: {} records verified",
+                verification.records
+            );
+            Ok(())
+        }
+        Some(broken) => anyhow::bail!(
+            "audit chain BROKEN at record {}: {} ({} records before it verified)",
+            broken.seq,
+            broken.reason,
+            verification.records
+        ),
+    }
 }
 
 async fn create_api_client(config: Config, name: &str, role: &str) -> anyhow::Result<()> {

@@ -30,14 +30,50 @@ impl CurrentUser {
 /// Who is signed in (`None` on the sign-in page).
 #[server]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
-    Ok(ssr::current_principal()
-        .filter(|p| p.kind == ssr::tokens::SubjectKind::User)
-        .map(|p| CurrentUser {
-            id: p.id,
-            email: p.label,
-            display_name: p.name,
-            role: p.role,
-        }))
+    Ok(current_user_snapshot())
+}
+
+/// The signed-in user of the request being rendered, without a round trip:
+/// read from the request on the server, and carried to the browser inside
+/// the page (see `Layout`). Outside a request (in the browser) it is `None`.
+pub fn current_user_snapshot() -> Option<CurrentUser> {
+    #[cfg(feature = "ssr")]
+    {
+        ssr::current_principal()
+            .filter(|p| p.kind == ssr::tokens::SubjectKind::User)
+            .map(|p| CurrentUser {
+                id: p.id,
+                email: p.label,
+                display_name: p.name,
+                role: p.role,
+            })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// Sends the browser to `path` with a full page load, so the signed-in
+/// frame is rendered afresh by the server (after signing in or out).
+pub fn reload_at(path: &str) {
+    #[cfg(feature = "hydrate")]
+    let _ = window().location().assign(path);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// Whether the request being handled is a plain HTML form post (no WASM):
+/// such a post is answered with a redirect; the WASM reloads by itself.
+#[cfg(feature = "ssr")]
+fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
 }
 
 /// Where to go after signing in: a local path only, so the `next` parameter
@@ -67,7 +103,9 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             let user =
                 ssr::login_with_password(&state, &email, &password, &meta, "browser").await??;
             ssr::start_session(&session, &user).await?;
-            leptos_axum::redirect(&safe_next(next.as_deref()));
+            if is_plain_form_post() {
+                leptos_axum::redirect(&safe_next(next.as_deref()));
+            }
             Ok(())
         }
         .await,

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use shared::{FieldErrors, auth::NewPassword, contact::Email};
 
-use super::{ChangePassword, Login};
+use super::{ChangePassword, Login, reload_at, safe_next};
 use crate::forms::{Field, FormAlert, FormErrors};
 
 /// Signing in works as a plain HTML form (before or without the WASM) and
@@ -17,6 +17,14 @@ pub fn LoginPage() -> impl IntoView {
     let next = use_query_map()
         .with_untracked(|query| query.get("next"))
         .unwrap_or_default();
+    // After a sign-in through the WASM: a full page load, so the server
+    // renders the signed-in frame.
+    let destination = safe_next(Some(&next));
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            reload_at(&destination);
+        }
+    });
 
     let check = move |ev: leptos::ev::SubmitEvent| {
         let Ok(input) = Login::from_event(&ev) else {

@@ -76,6 +76,8 @@ async fn start(config: Config, database: TestDatabase, data_dir: tempfile::TempD
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
+            // A hung response fails its test instead of stalling the run.
+            .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("HTTP client"),
         state,
@@ -159,6 +161,8 @@ impl TestApp {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
+            // A hung response fails its test instead of stalling the run.
+            .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("HTTP client")
     }

@@ -341,6 +341,18 @@ async fn operators_create_an_admin_and_an_api_client_from_the_command_line() {
     };
     let (client_id, client_secret) = (value("client_id"), value("client_secret"));
 
+    let verify = server_command(data_dir.path())
+        .arg("verify-audit")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("audit chain intact: 2 records verified"),
+        "the admin and the client were audited: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
     let server = ServerProcess::start(data_dir.path(), Stdio::null());
     let http = reqwest::Client::new();
     for body in [
