@@ -7,7 +7,8 @@
 #   3. the release build of site + server;
 #   4. Playwright (Debian Chromium) against the running release server on a
 #      throwaway SQLite database, then SIGTERM and a check of a clean exit.
-# Installs what it needs when missing.
+# Installs what it needs when missing. E2E_ONLY=1 skips steps 1-2 (for
+# iterating on the browser tests; CI never sets it).
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$VANGUARD_ROOT"
@@ -16,6 +17,7 @@ cd "$VANGUARD_ROOT"
 # release build below (so .ci/run can install them meanwhile).
 ensure_wasm_target
 
+if [ -z "${E2E_ONLY:-}" ]; then
 log "Rust tests on SQLite"
 env -u TEST_DATABASE_URL cargo test --locked
 
@@ -37,6 +39,7 @@ elif [ -n "${CI:-}" ]; then
   exit 1
 else
   log "PostgreSQL not reachable: skipping the PostgreSQL run (set TEST_DATABASE_URL)"
+fi
 fi
 
 ensure_build_tools

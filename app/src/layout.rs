@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::auth::Permission;
 
-use crate::auth::{CurrentUser, Logout, current_user_snapshot, reload_at};
+use crate::auth::{CurrentUser, Logout, reload_at};
 
 /// The sections of the product, in navigation order, with the permission
 /// that opens each (the server checks it again on every call).
@@ -28,10 +28,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     // for it, and it proves the page is interactive.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
-    // Read from the request while rendering on the server and carried in
-    // the page to the browser: no extra round trip, nothing to wait for.
-    // Signing in or out reloads the page, so it never goes stale.
-    let user = SharedValue::new(current_user_snapshot).into_inner();
+    let user = use_context::<Option<CurrentUser>>().flatten();
 
     view! {
         <div class="app" class:nav-collapsed=move || !nav_open.get()

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod customers;
 pub mod dashboard;
 pub mod error;
 pub mod format;
@@ -22,17 +23,20 @@ pub mod db;
 pub mod request;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod vault;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment, WildcardSegment,
+    ParamSegment, StaticSegment,
     components::{Outlet, ParentRoute, Route, Router, Routes},
 };
 
 use crate::{
     admin::pages::AdminPage,
     auth::pages::{AccountPage, LoginPage},
+    customers::pages::{CustomerPage, CustomersPage},
     dashboard::DashboardPage,
     error::{ErrorPage, NotFoundPage},
     layout::Layout,
@@ -79,6 +83,11 @@ fn Frame() -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Who is signed in: read from the request while rendering on the
+    // server, carried in the page to the browser (no round trip, nothing to
+    // wait for). Signing in or out reloads the page, so it never goes stale.
+    let user = SharedValue::new(auth::current_user_snapshot).into_inner();
+    provide_context::<Option<auth::CurrentUser>>(user);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/vanguard.css" />
@@ -94,10 +103,8 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("login") view=LoginPage />
                 <ParentRoute path=StaticSegment("") view=Frame>
                     <Route path=StaticSegment("") view=|| view! { <Title text="Dashboard" /><DashboardPage /> } />
-                    <Route path=StaticSegment("customers") view=|| view! {
-                        <Title text="Customers" />
-                        <SectionPage title="Customers" summary="Policyholders and claimants, with their policies and claims." />
-                    } />
+                    <Route path=StaticSegment("customers") view=CustomersPage />
+                    <Route path=(StaticSegment("customers"), ParamSegment("id")) view=CustomerPage />
                     <Route path=StaticSegment("policies") view=|| view! {
                         <Title text="Policies" />
                         <SectionPage title="Policies" summary="Policies by line, status and renewal date." />
@@ -116,12 +123,6 @@ pub fn App() -> impl IntoView {
                     } />
                     <Route path=StaticSegment("admin") view=AdminPage />
                     <Route path=StaticSegment("account") view=AccountPage />
-                    // Unknown addresses of a signed-in user: the 404 page
-                    // inside the frame.
-                    <Route path=WildcardSegment("any") view=|| view! {
-                        <Title text="Not found" />
-                        <NotFoundPage />
-                    } />
                 </ParentRoute>
             </Routes>
         </Router>

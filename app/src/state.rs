@@ -12,7 +12,7 @@ use std::{
 use axum::extract::FromRef;
 use leptos::prelude::*;
 
-use crate::{auth::ssr::AuthSettings, db::Db, error::AppError};
+use crate::{auth::ssr::AuthSettings, db::Db, error::AppError, vault::Vault};
 
 #[derive(FromRef, Debug, Clone)]
 pub struct AppState {
@@ -21,6 +21,8 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     /// Timeouts, limits and token keys, derived once at start-up.
     pub auth: Arc<AuthSettings>,
+    /// The PII vault's master and index keys, derived once at start-up.
+    pub vault: Arc<Vault>,
 }
 
 impl AppState {

@@ -48,7 +48,9 @@ test("client-side navigation reaches every section and marks the current one", a
   for (const label of ["Customers", "Policies", "Claims", "Review queue", "Audit", "Admin"]) {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label }).click();
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(label);
-    await expect(page.getByRole("link", { name: label })).toHaveAttribute("aria-current", "page");
+    await expect(
+      page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }),
+    ).toHaveAttribute("aria-current", "page");
   }
   expect(errors).toEqual([]);
 });

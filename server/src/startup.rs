@@ -20,6 +20,7 @@ use app::{
     db::Db,
     shell,
     state::{AppState, Lifecycle},
+    vault::Vault,
 };
 
 use crate::{
@@ -86,6 +87,7 @@ impl Application {
             .context("cannot apply database migrations")?;
         warn_about_development_keys(config)?;
         let (jwt_secret, _) = load_key(&config.jwt_secret, "VANGUARD_JWT_SECRET")?;
+        let (master_key, _) = load_key(&config.master_key, "VANGUARD_MASTER_KEY")?;
 
         let security = &config.security;
         let mut auth = AuthSettings::new(jwt_secret.expose());
@@ -100,6 +102,7 @@ impl Application {
             db,
             lifecycle: Lifecycle::default(),
             auth: Arc::new(auth),
+            vault: Arc::new(Vault::new(master_key.expose(), &[])),
         };
         let listener = TcpListener::bind(config.site_addr)
             .await

@@ -11,6 +11,7 @@ mod macros;
 pub mod auth;
 pub mod claim;
 pub mod contact;
+pub mod customer;
 pub mod dates;
 pub mod money;
 pub mod pagination;

@@ -41,9 +41,13 @@ pub fn LoginPage() -> impl IntoView {
         errors.local.set(found);
     };
 
+    // Set once the WASM runs (end-to-end tests wait for it).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
     view! {
         <Title text="Sign in" />
-        <main class="auth-page">
+        <main class="auth-page" data-hydrated=move || hydrated.get().to_string()>
             <section class="auth-card" aria-labelledby="login-heading">
                 <p class="brand auth-brand">"Vanguard"</p>
                 <h1 id="login-heading">"Sign in"</h1>

@@ -3,6 +3,7 @@
 //! problem+json errors, a per-client rate limit.
 
 pub mod auth;
+pub mod customers;
 pub mod error;
 
 use axum::{
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/token", post(auth::token))
         .route("/api/v1/me", get(me))
+        .merge(customers::routes())
 }
 
 /// An authenticated API caller: a valid bearer access token whose subject

@@ -128,6 +128,20 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
     let data_dir = tempfile::tempdir().unwrap();
     let log_path = data_dir.path().join("stdout.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
+    let issued = server_command(data_dir.path())
+        .args(["create-api-client", "--name", "canary-partner"])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&issued.stdout).into_owned();
+    let field = |key: &str| {
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (client_id, client_secret) = (field("client_id"), field("client_secret"));
     let server = ServerProcess::start(data_dir.path(), Stdio::from(log_file));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -175,6 +189,29 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
         .await
         .unwrap();
     assert_eq!(login.status(), 401);
+    // Personal data through the vault: created, listed, revealed.
+    let token: serde_json::Value = client
+        .post(server.url("/api/v1/auth/token"))
+        .json(&serde_json::json!({ "grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let created = client
+        .post(server.url("/api/v1/customers"))
+        .bearer_auth(token)
+        .header("x-correlation-id", "corr-canary-77")
+        .json(&serde_json::json!({
+            "first_name": "Canaryfirst", "last_name": "Canarylast",
+            "email": "canary-pii@example.com", "national_id": "CANARYID99",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
     assert_eq!(server.terminate(), Some(0));
 
     let logs = std::fs::read_to_string(&log_path).unwrap();
@@ -183,7 +220,7 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
         .lines()
         .filter(|l| l.contains(r#""message":"request""#) && l.contains("corr-canary-77"))
         .collect();
-    assert_eq!(request_lines.len(), 6, "one line per request:\n{logs}");
+    assert_eq!(request_lines.len(), 7, "one line per request:\n{logs}");
     for line in &request_lines {
         let entry: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(entry["span"]["correlation_id"], "corr-canary-77", "{line}");

@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod customers;
 mod health;
 mod helpers;
 mod lifecycle;

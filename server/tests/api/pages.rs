@@ -95,3 +95,17 @@ async fn an_unknown_page_is_a_404_inside_the_shell() {
         "the navigation is still there"
     );
 }
+
+#[tokio::test]
+async fn static_asset_paths_are_never_taken_for_pages() {
+    let app = spawn_app().await;
+
+    for path in ["/pkg/vanguard.js", "/pkg/vanguard.css", "/favicon.svg"] {
+        let response = app.get(path).await;
+        assert_ne!(
+            response.status(),
+            303,
+            "{path} must reach the static files, not the sign-in gate"
+        );
+    }
+}

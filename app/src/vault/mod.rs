@@ -1,0 +1,215 @@
+//! The PII vault: personal data encrypted at rest, searchable by exact
+//! match through blind indexes, erasable by destroying one key.
+//!
+//! The cryptography is in [`crypto`]; the per-customer data keys live in
+//! `customer_keys` (this module holds that table's SQL). Master-key
+//! derivation (HKDF) happens once, at start-up; a request only unwraps the
+//! 32-byte data keys of the rows it reads, which it fetches with the rows
+//! (one JOIN, no extra query per row).
+
+pub mod crypto;
+
+use std::collections::HashMap;
+
+use sqlx::{AnyConnection, Row as _};
+
+use self::crypto::{MasterKey, SecretKey, VaultError, aad, blind_index, open, seal};
+use crate::db::now_micros;
+
+/// The columns with a blind index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedColumn {
+    Email,
+    LastName,
+    NationalId,
+}
+
+/// The version of the data keys this code creates; it is part of every
+/// field's associated data, so a value cannot be replayed under another.
+pub const DATA_KEY_VERSION: &str = "1";
+
+/// Master keys (the primary one wraps new data keys; older ones still
+/// unwrap what they wrapped until `rotate-keys` re-wraps it) and the blind
+/// index keys.
+pub struct Vault {
+    primary: MasterKey,
+    known: HashMap<String, MasterKey>,
+    email_index: SecretKey,
+    last_name_index: SecretKey,
+    national_id_index: SecretKey,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("primary", &self.primary.id)
+            .field("known", &self.known.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A customer's data key as the row it came with carries it.
+#[derive(Debug, Clone)]
+pub struct WrappedKey {
+    pub kek_id: String,
+    /// `None` once the customer was erased.
+    pub wrapped: Option<Vec<u8>>,
+}
+
+impl Vault {
+    /// `primary` wraps new keys; `previous` only unwrap (during rotation).
+    pub fn new(primary: &[u8; 32], previous: &[[u8; 32]]) -> Self {
+        let primary = MasterKey::derive(primary);
+        let mut known: HashMap<String, MasterKey> = previous
+            .iter()
+            .map(|key| {
+                let key = MasterKey::derive(key);
+                (key.id.clone(), key)
+            })
+            .collect();
+        known.insert(primary.id.clone(), primary.clone());
+        // Blind indexes are keyed by the primary master key: rotating it
+        // recomputes them (they are derived, never decrypted).
+        Self {
+            email_index: primary.index_key("customers", "email"),
+            last_name_index: primary.index_key("customers", "last_name"),
+            national_id_index: primary.index_key("customers", "national_id"),
+            primary,
+            known,
+        }
+    }
+
+    pub fn primary_key_id(&self) -> &str {
+        &self.primary.id
+    }
+
+    /// The blind index of a value already normalised by its `shared` type
+    /// (trimmed, case-folded), so equal values always index equal.
+    pub fn index(&self, column: IndexedColumn, normalized: &str) -> String {
+        let key = match column {
+            IndexedColumn::Email => &self.email_index,
+            IndexedColumn::LastName => &self.last_name_index,
+            IndexedColumn::NationalId => &self.national_id_index,
+        };
+        blind_index(key, normalized)
+    }
+
+    /// Creates, wraps and stores a new data key for `customer_id`.
+    pub async fn create_data_key(
+        &self,
+        conn: &mut AnyConnection,
+        customer_id: &str,
+    ) -> Result<SecretKey, VaultFailure> {
+        let dek = SecretKey::generate()?;
+        let wrapped = self.primary.wrap(customer_id, &dek)?;
+        sqlx::query(
+            "INSERT INTO customer_keys (customer_id, kek_id, wrapped_key, key_version, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(customer_id)
+        .bind(&self.primary.id)
+        .bind(wrapped)
+        .bind(DATA_KEY_VERSION)
+        .bind(now_micros())
+        .execute(conn)
+        .await?;
+        Ok(dek)
+    }
+
+    /// Unwraps a data key fetched with its row.
+    pub fn unwrap_key(&self, customer_id: &str, key: &WrappedKey) -> Result<SecretKey, VaultError> {
+        let wrapped = key.wrapped.as_deref().ok_or(VaultError::Erased)?;
+        let master = self
+            .known
+            .get(&key.kek_id)
+            .ok_or_else(|| VaultError::UnknownKey(key.kek_id.clone()))?;
+        master.unwrap_key(customer_id, wrapped)
+    }
+
+    /// Reads the wrapped key of one customer.
+    pub async fn load_key(
+        &self,
+        conn: &mut AnyConnection,
+        customer_id: &str,
+    ) -> Result<SecretKey, VaultFailure> {
+        let row =
+            sqlx::query("SELECT kek_id, wrapped_key FROM customer_keys WHERE customer_id = $1")
+                .bind(customer_id)
+                .fetch_optional(conn)
+                .await?
+                .ok_or(VaultError::Erased)?;
+        let key = WrappedKey {
+            kek_id: row.try_get("kek_id")?,
+            wrapped: row.try_get("wrapped_key")?,
+        };
+        Ok(self.unwrap_key(customer_id, &key)?)
+    }
+
+    /// Destroys a customer's data key (crypto-shredding): every value it
+    /// encrypted, in this database and in every backup, becomes noise.
+    pub async fn destroy_key(
+        &self,
+        conn: &mut AnyConnection,
+        customer_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE customer_keys SET wrapped_key = NULL, destroyed_at = $2 WHERE customer_id = $1",
+        )
+        .bind(customer_id)
+        .bind(now_micros())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Encrypts one field of one row.
+    pub fn seal_field(
+        &self,
+        dek: &SecretKey,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        plaintext: &str,
+    ) -> Result<Vec<u8>, VaultError> {
+        seal(
+            dek,
+            plaintext.as_bytes(),
+            &aad(table, column, row_id, DATA_KEY_VERSION),
+        )
+    }
+
+    /// Decrypts one field of one row; fails cleanly when the value was moved
+    /// from another row or column.
+    pub fn open_field(
+        &self,
+        dek: &SecretKey,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        envelope: &[u8],
+    ) -> Result<String, VaultError> {
+        let bytes = open(dek, envelope, &aad(table, column, row_id, DATA_KEY_VERSION))?;
+        String::from_utf8(bytes).map_err(|_| VaultError::Malformed)
+    }
+}
+
+/// A vault operation failed in the database or in the cryptography.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultFailure {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Crypto(#[from] VaultError),
+}
+
+impl From<VaultFailure> for crate::error::AppError {
+    fn from(failure: VaultFailure) -> Self {
+        match failure {
+            VaultFailure::Database(error) => error.into(),
+            VaultFailure::Crypto(VaultError::Erased) => {
+                crate::error::AppError::Conflict("This customer's personal data was erased.".into())
+            }
+            VaultFailure::Crypto(error) => crate::error::AppError::internal(&error),
+        }
+    }
+}

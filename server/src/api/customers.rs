@@ -1,0 +1,149 @@
+//! `/api/v1/customers`: create, read, search (exact match through the blind
+//! indexes), reveal one field, erase. Personal data is masked in every
+//! response except a reveal, which needs its own permission and a reason.
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use app::{
+    auth::ssr::audit_context,
+    customers::ssr::{self as customers, Search},
+    error::AppError,
+    state::AppState,
+};
+use shared::{
+    FieldError, FieldErrors,
+    auth::Permission,
+    customer::{CustomerView, NewCustomerInput},
+    pagination::{Page, PageRequest},
+};
+
+use super::{ApiError, Caller};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/customers", post(create).get(list))
+        .route("/api/v1/customers/{id}", get(show))
+        .route("/api/v1/customers/{id}/reveal", post(reveal))
+        .route("/api/v1/customers/{id}/erasure", post(erase))
+}
+
+/// A JSON body, or a 422 naming `body` and what was wrong with it.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        AppError::from(FieldErrors::from(FieldError::new(
+            "body",
+            format!("must be a JSON object of the documented shape ({error})"),
+        )))
+        .into()
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&state, Permission::CustomersWrite).await?;
+    let input: NewCustomerInput = json_body(&body)?;
+    let customer = customers::create(
+        &state,
+        &audit_context(Some(&caller.principal), &caller.meta),
+        &input,
+    )
+    .await?;
+    let location = format!("/api/v1/customers/{}", customer.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(customer),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CustomerView>, ApiError> {
+    caller.require(&state, Permission::CustomersRead).await?;
+    let customer = customers::find(&state, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The customer".into()))?;
+    Ok(Json(customer))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    email: Option<String>,
+    last_name: Option<String>,
+    national_id: Option<String>,
+    customer_number: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<CustomerView>>, ApiError> {
+    caller.require(&state, Permission::CustomersRead).await?;
+    let page = PageRequest::parse(query.page.as_deref(), query.per_page.as_deref())
+        .map_err(AppError::from)?;
+    let search = Search {
+        email: query.email,
+        last_name: query.last_name,
+        national_id: query.national_id,
+        customer_number: query.customer_number,
+    };
+    Ok(Json(customers::list(&state, &search, page).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RevealRequest {
+    field: String,
+    reason: String,
+}
+
+async fn reveal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&state, Permission::PiiReveal).await?;
+    let request: RevealRequest = json_body(&body)?;
+    let value = customers::reveal(
+        &state,
+        &audit_context(Some(&caller.principal), &caller.meta),
+        &id,
+        &request.field,
+        &request.reason,
+    )
+    .await?;
+    Ok(Json(json!({ "field": request.field, "value": value })))
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&state, Permission::PiiErase).await?;
+    customers::erase(
+        &state,
+        &audit_context(Some(&caller.principal), &caller.meta),
+        &id,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
