@@ -21,6 +21,15 @@ CREATE TABLE customer_keys (
     destroyed_at  BIGINT
 );
 
+-- Keys of the vault itself, wrapped by a master key (the blind-index root:
+-- random, so rotating the master key re-wraps it but never changes an index).
+CREATE TABLE vault_keys (
+    purpose      TEXT    PRIMARY KEY,
+    kek_id       TEXT    NOT NULL,
+    wrapped_key  BLOB   NOT NULL,
+    created_at   BIGINT  NOT NULL
+);
+
 CREATE TABLE customers (
     id                 TEXT    PRIMARY KEY,
     customer_number    TEXT    NOT NULL,

@@ -1,7 +1,7 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
-//! `create-admin`, `create-api-client`, `verify-audit`.
-//! Operator commands of later capabilities (`rotate-keys`, `worker`, ...)
-//! join this enum as those capabilities land.
+//! `create-admin`, `create-api-client`, `verify-audit`, `rotate-keys`.
+//! Operator commands of later capabilities (`worker`, ...) join this enum
+//! as those capabilities land.
 #![expect(
     clippy::print_stdout,
     reason = "operator commands print their result (e.g. a client secret) on stdout"
@@ -59,6 +59,10 @@ pub enum Command {
     /// Recompute the audit chain; exit 0 when intact, 1 naming the first
     /// broken record otherwise.
     VerifyAudit,
+    /// Re-wrap every data key under VANGUARD_MASTER_KEY (the previous keys
+    /// in VANGUARD_MASTER_KEY_PREVIOUS still unwrap), in batches, while the
+    /// servers keep serving; then report whether the old keys can go.
+    RotateKeys,
     /// Issue an API client and print its client_id and client_secret (the
     /// secret is shown this once; only its hash is stored).
     CreateApiClient {
@@ -85,6 +89,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         } => create_admin(config, &email, name, if_no_admin, generate_password).await,
         Command::CreateApiClient { name, role } => create_api_client(config, &name, &role).await,
         Command::VerifyAudit => verify_audit(config).await,
+        Command::RotateKeys => rotate_keys(config).await,
     }
 }
 
@@ -164,6 +169,28 @@ async fn verify_audit(config: Config) -> anyhow::Result<()> {
             verification.records
         ),
     }
+}
+
+async fn rotate_keys(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let vault = startup::open_vault(&db, &config).await?;
+    let report = app::vault::rotation::rotate(&vault, &db).await;
+    db.close().await;
+    let report = report.map_err(|error| anyhow::anyhow!("rotation stopped: {error}"))?;
+    println!(
+        "{} keys re-wrapped under master key {}",
+        report.rewrapped, report.primary
+    );
+    if report.remaining.is_empty() {
+        println!(
+            "no key is wrapped by an older master key: VANGUARD_MASTER_KEY_PREVIOUS can be removed"
+        );
+    } else {
+        for (kek_id, keys) in &report.remaining {
+            println!("{keys} keys still wrapped by {kek_id}");
+        }
+    }
+    Ok(())
 }
 
 async fn create_api_client(config: Config, name: &str, role: &str) -> anyhow::Result<()> {

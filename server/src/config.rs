@@ -144,6 +144,9 @@ pub struct Config {
     /// Where cargo-leptos put the site (`/pkg`, assets).
     pub site_root: PathBuf,
     pub master_key: KeySource,
+    /// Earlier master keys, kept only until `server rotate-keys` has
+    /// re-wrapped everything they wrapped.
+    pub previous_master_keys: Vec<Key32>,
     pub jwt_secret: KeySource,
     pub storage: StorageUrl,
     pub log_format: LogFormat,
@@ -279,6 +282,21 @@ impl Config {
             &data_dir,
             "master.key",
         )?;
+        let previous_master_keys = match get("VANGUARD_MASTER_KEY_PREVIOUS") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(Key32::from_base64)
+                .collect::<Result<_, _>>()
+                .map_err(|rule| {
+                    ConfigError::new(
+                        "VANGUARD_MASTER_KEY_PREVIOUS",
+                        format!("must be a comma-separated list of keys, each {rule}"),
+                    )
+                })?,
+        };
         let jwt_secret = key_source(
             &get,
             "VANGUARD_JWT_SECRET",
@@ -329,6 +347,7 @@ impl Config {
             public_origin,
             live_reload_port,
             master_key,
+            previous_master_keys,
             jwt_secret,
             storage,
             log_format,
@@ -588,6 +607,27 @@ mod tests {
             err.to_string(),
             "VANGUARD_DB_MAX_CONNECTIONS: must be a whole number from 1 to 1000"
         );
+
+        let err = config_from(&[("VANGUARD_MASTER_KEY_PREVIOUS", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(err.variable, "VANGUARD_MASTER_KEY_PREVIOUS");
+
+        let err = config_from(&[("VANGUARD_TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]).unwrap_err();
+        assert_eq!(err.variable, "VANGUARD_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn security_settings_parse_proxies_and_previous_keys() {
+        let key = Key32([3; 32]).to_base64();
+        let config = config_from(&[
+            ("VANGUARD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
+            ("VANGUARD_MASTER_KEY_PREVIOUS", &format!("{key},{key}")),
+            ("VANGUARD_SESSION_IDLE_MINUTES", "5"),
+        ])
+        .unwrap();
+        assert_eq!(config.security.trusted_proxies.len(), 2);
+        assert_eq!(config.previous_master_keys.len(), 2);
+        assert_eq!(config.security.session_idle, Duration::from_secs(300));
+        assert_eq!(config.security.login_rate_per_minute, 5, "the default");
     }
 
     #[test]

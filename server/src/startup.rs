@@ -87,7 +87,7 @@ impl Application {
             .context("cannot apply database migrations")?;
         warn_about_development_keys(config)?;
         let (jwt_secret, _) = load_key(&config.jwt_secret, "VANGUARD_JWT_SECRET")?;
-        let (master_key, _) = load_key(&config.master_key, "VANGUARD_MASTER_KEY")?;
+        let vault = open_vault(&db, config).await?;
 
         let security = &config.security;
         let mut auth = AuthSettings::new(jwt_secret.expose());
@@ -102,7 +102,7 @@ impl Application {
             db,
             lifecycle: Lifecycle::default(),
             auth: Arc::new(auth),
-            vault: Arc::new(Vault::new(master_key.expose(), &[])),
+            vault: Arc::new(vault),
         };
         let listener = TcpListener::bind(config.site_addr)
             .await
@@ -260,6 +260,22 @@ fn warn_about_development_keys(config: &Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The PII vault with the configured master keys (fails start-up when the
+/// keys cannot open what the database holds: a wrong key must not run).
+pub async fn open_vault(db: &Db, config: &Config) -> anyhow::Result<Vault> {
+    let (master_key, _) = load_key(&config.master_key, "VANGUARD_MASTER_KEY")?;
+    let previous: Vec<[u8; 32]> = config
+        .previous_master_keys
+        .iter()
+        .map(|key| *key.expose())
+        .collect();
+    Vault::open(db, master_key.expose(), &previous)
+        .await
+        .context(
+            "cannot open the PII vault with VANGUARD_MASTER_KEY (and VANGUARD_MASTER_KEY_PREVIOUS)",
+        )
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what ECS and Railway send).

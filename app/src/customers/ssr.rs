@@ -226,16 +226,26 @@ fn from_row(row: &AnyRow) -> Result<Row, sqlx::Error> {
 /// What a field shows: masked plaintext, `erased`, or `unreadable` when a
 /// value does not decrypt (moved or damaged; logged, never shown).
 fn view_of(vault: &Vault, row: &Row) -> CustomerView {
-    let dek = if row.erased {
-        None
+    // `Ok(None)`: erased; `Err(())`: the key does not unwrap (logged).
+    let dek: Result<Option<SecretKey>, ()> = if row.erased {
+        Ok(None)
     } else {
-        vault.unwrap_key(&row.id, &row.key).ok()
+        match vault.unwrap_key(&row.id, &row.key) {
+            Ok(dek) => Ok(Some(dek)),
+            Err(crate::vault::crypto::VaultError::Erased) => Ok(None),
+            Err(error) => {
+                tracing::error!(customer = %row.id, %error, "a customer's data key does not unwrap");
+                Err(())
+            }
+        }
     };
     let show = |field: PiiField| -> Option<String> {
         let (_, envelope) = row.fields.iter().find(|(f, _)| *f == field)?;
         let envelope = envelope.as_ref()?;
-        let Some(dek) = &dek else {
-            return Some(ERASED.to_owned());
+        let dek = match &dek {
+            Ok(Some(dek)) => dek,
+            Ok(None) => return Some(ERASED.to_owned()),
+            Err(()) => return Some("unreadable".to_owned()),
         };
         match vault.open_field(dek, TABLE, field.as_str(), &row.id, envelope) {
             Ok(plain) => Some(mask(field, &plain)),

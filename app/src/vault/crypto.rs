@@ -3,10 +3,10 @@
 //!
 //! * **Key hierarchy.** A master key (`VANGUARD_MASTER_KEY`, or a KMS in
 //!   production) is never used directly: HKDF-SHA256 derives from it a
-//!   key-encryption key (KEK) that wraps one data key (DEK) per customer,
-//!   and, under a different label, the root of the blind-index keys. Each
-//!   master key is known by its id, the first 8 bytes (hex) of the SHA-256
-//!   of its KEK, so ciphertexts name the key they need without revealing it.
+//!   key-encryption key (KEK) that wraps one data key (DEK) per customer
+//!   and the random root of the blind-index keys. Each master key is known
+//!   by its id, the first 8 bytes (hex) of the SHA-256 of its KEK, so a
+//!   wrapped key names the master key it needs without revealing it.
 //! * **Field envelope.** `0x01 | 24-byte random nonce | XChaCha20-Poly1305
 //!   ciphertext and tag`. The associated data binds the value to its place:
 //!   `table 0x00 column 0x00 row_id 0x00 key_version`, so a ciphertext copied
@@ -83,47 +83,50 @@ fn hkdf(input: &[u8; 32], label: &str) -> SecretKey {
     SecretKey(out)
 }
 
-/// What a master key derives: the KEK and the blind-index root, with the
-/// id that names them.
+/// The key of one column's blind index, derived from the blind-index root
+/// (a random key of its own, never an encryption key).
+pub fn index_key(root: &SecretKey, table: &str, column: &str) -> SecretKey {
+    hkdf(root.expose(), &format!("blind-index v1 {table}.{column}"))
+}
+
+/// What a master key derives: the KEK, with the id that names it.
 #[derive(Debug, Clone)]
 pub struct MasterKey {
     pub id: String,
     kek: SecretKey,
-    index_root: SecretKey,
 }
 
 impl MasterKey {
     pub fn derive(master: &[u8; 32]) -> Self {
         let kek = hkdf(master, "kek v1");
-        let index_root = hkdf(master, "blind-index v1");
         let id = hex(&Sha256::digest(kek.expose())[..8]);
-        Self {
-            id,
-            kek,
-            index_root,
-        }
+        Self { id, kek }
     }
 
-    /// The key of one column's blind index.
-    pub fn index_key(&self, table: &str, column: &str) -> SecretKey {
-        hkdf(self.index_root.expose(), &format!("{table}.{column}"))
+    /// Wraps a key stored in `table` for `owner` (a customer id, a
+    /// purpose); the wrapped form is bound to both and to this master key.
+    pub fn wrap(&self, table: &str, owner: &str, key: &SecretKey) -> Result<Vec<u8>, VaultError> {
+        seal(
+            &self.kek,
+            key.expose(),
+            &aad(table, "wrapped_key", owner, &self.id),
+        )
     }
 
-    /// Wraps a customer's data key; the wrapped form is bound to the
-    /// customer and to this master key.
-    pub fn wrap(&self, customer_id: &str, dek: &SecretKey) -> Result<Vec<u8>, VaultError> {
-        seal(&self.kek, dek.expose(), &wrap_aad(customer_id, &self.id))
-    }
-
-    pub fn unwrap_key(&self, customer_id: &str, wrapped: &[u8]) -> Result<SecretKey, VaultError> {
-        let bytes = open(&self.kek, wrapped, &wrap_aad(customer_id, &self.id))?;
+    pub fn unwrap_key(
+        &self,
+        table: &str,
+        owner: &str,
+        wrapped: &[u8],
+    ) -> Result<SecretKey, VaultError> {
+        let bytes = open(
+            &self.kek,
+            wrapped,
+            &aad(table, "wrapped_key", owner, &self.id),
+        )?;
         let array: [u8; 32] = bytes.try_into().map_err(|_| VaultError::Malformed)?;
         Ok(SecretKey(array))
     }
-}
-
-fn wrap_aad(customer_id: &str, kek_id: &str) -> Vec<u8> {
-    aad("customer_keys", "wrapped_key", customer_id, kek_id)
 }
 
 /// Associated data binding a value to its table, column, row and key.
@@ -244,15 +247,30 @@ mod tests {
     }
 
     #[test]
-    fn data_keys_unwrap_only_for_their_customer_and_master_key() {
+    fn wrapped_keys_unwrap_only_for_their_owner_and_master_key() {
         let dek = SecretKey::generate().unwrap();
-        let wrapped = master().wrap("customer-1", &dek).unwrap();
+        let wrapped = master().wrap("customer_keys", "customer-1", &dek).unwrap();
 
-        assert_eq!(master().unwrap_key("customer-1", &wrapped).unwrap(), dek);
-        assert!(master().unwrap_key("customer-2", &wrapped).is_err());
+        assert_eq!(
+            master()
+                .unwrap_key("customer_keys", "customer-1", &wrapped)
+                .unwrap(),
+            dek
+        );
         assert!(
-            MasterKey::derive(&[7u8; 32])
-                .unwrap_key("customer-1", &wrapped)
+            master()
+                .unwrap_key("customer_keys", "customer-2", &wrapped)
+                .is_err()
+        );
+        assert!(
+            master()
+                .unwrap_key("vault_keys", "customer-1", &wrapped)
+                .is_err()
+        );
+        let other = MasterKey::derive(&[7u8; 32]);
+        assert!(
+            other
+                .unwrap_key("customer_keys", "customer-1", &wrapped)
                 .is_err()
         );
     }
@@ -260,8 +278,9 @@ mod tests {
     #[test]
     fn blind_indexes_are_per_column_and_differ_from_encryption_keys() {
         let master = master();
-        let email = master.index_key("customers", "email");
-        let national_id = master.index_key("customers", "national_id");
+        let root = SecretKey::generate().unwrap();
+        let email = index_key(&root, "customers", "email");
+        let national_id = index_key(&root, "customers", "national_id");
 
         assert_eq!(
             blind_index(&email, "a@x.com"),

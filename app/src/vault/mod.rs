@@ -8,13 +8,17 @@
 //! (one JOIN, no extra query per row).
 
 pub mod crypto;
+pub mod rotation;
 
 use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row as _};
 
-use self::crypto::{MasterKey, SecretKey, VaultError, aad, blind_index, open, seal};
-use crate::db::now_micros;
+use self::crypto::{MasterKey, SecretKey, VaultError, aad, blind_index, index_key, open, seal};
+use crate::db::{Db, now_micros};
+
+/// The `vault_keys` row holding the blind-index root.
+pub const BLIND_INDEX_ROOT: &str = "blind_index_root";
 
 /// The columns with a blind index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +61,16 @@ pub struct WrappedKey {
 }
 
 impl Vault {
-    /// `primary` wraps new keys; `previous` only unwrap (during rotation).
-    pub fn new(primary: &[u8; 32], previous: &[[u8; 32]]) -> Self {
+    /// Opens the vault: `primary` wraps new keys; `previous` master keys
+    /// only unwrap (what they wrapped before a rotation). The blind-index
+    /// root is a random key stored wrapped in `vault_keys` (created by the
+    /// first replica to start), so master-key rotation never changes an
+    /// index value and searches keep working throughout.
+    pub async fn open(
+        db: &Db,
+        primary: &[u8; 32],
+        previous: &[[u8; 32]],
+    ) -> Result<Self, VaultFailure> {
         let primary = MasterKey::derive(primary);
         let mut known: HashMap<String, MasterKey> = previous
             .iter()
@@ -68,15 +80,55 @@ impl Vault {
             })
             .collect();
         known.insert(primary.id.clone(), primary.clone());
-        // Blind indexes are keyed by the primary master key: rotating it
-        // recomputes them (they are derived, never decrypted).
-        Self {
-            email_index: primary.index_key("customers", "email"),
-            last_name_index: primary.index_key("customers", "last_name"),
-            national_id_index: primary.index_key("customers", "national_id"),
+
+        let candidate = SecretKey::generate()?;
+        // Concurrent first starts: one insert wins, everyone reads it back.
+        sqlx::query(
+            "INSERT INTO vault_keys (purpose, kek_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (purpose) DO NOTHING",
+        )
+        .bind(BLIND_INDEX_ROOT)
+        .bind(&primary.id)
+        .bind(primary.wrap("vault_keys", BLIND_INDEX_ROOT, &candidate)?)
+        .bind(now_micros())
+        .execute(db.pool())
+        .await?;
+        let row = sqlx::query("SELECT kek_id, wrapped_key FROM vault_keys WHERE purpose = $1")
+            .bind(BLIND_INDEX_ROOT)
+            .fetch_one(db.pool())
+            .await?;
+        let stored = WrappedKey {
+            kek_id: row.try_get("kek_id")?,
+            wrapped: row.try_get("wrapped_key")?,
+        };
+        let root = unwrap_with(&known, "vault_keys", BLIND_INDEX_ROOT, &stored)?;
+        Ok(Self {
+            email_index: index_key(&root, "customers", "email"),
+            last_name_index: index_key(&root, "customers", "last_name"),
+            national_id_index: index_key(&root, "customers", "national_id"),
             primary,
             known,
-        }
+        })
+    }
+
+    /// Wraps `key` for `owner` in `table` under the primary master key.
+    pub fn wrap_owned(
+        &self,
+        table: &str,
+        owner: &str,
+        key: &SecretKey,
+    ) -> Result<Vec<u8>, VaultError> {
+        self.primary.wrap(table, owner, key)
+    }
+
+    /// Unwraps a key with whichever configured master key wrapped it.
+    pub fn unwrap_owned(
+        &self,
+        table: &str,
+        owner: &str,
+        key: &WrappedKey,
+    ) -> Result<SecretKey, VaultError> {
+        unwrap_with(&self.known, table, owner, key)
     }
 
     pub fn primary_key_id(&self) -> &str {
@@ -101,7 +153,7 @@ impl Vault {
         customer_id: &str,
     ) -> Result<SecretKey, VaultFailure> {
         let dek = SecretKey::generate()?;
-        let wrapped = self.primary.wrap(customer_id, &dek)?;
+        let wrapped = self.wrap_owned("customer_keys", customer_id, &dek)?;
         sqlx::query(
             "INSERT INTO customer_keys (customer_id, kek_id, wrapped_key, key_version, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -116,14 +168,9 @@ impl Vault {
         Ok(dek)
     }
 
-    /// Unwraps a data key fetched with its row.
+    /// Unwraps a customer's data key fetched with its row.
     pub fn unwrap_key(&self, customer_id: &str, key: &WrappedKey) -> Result<SecretKey, VaultError> {
-        let wrapped = key.wrapped.as_deref().ok_or(VaultError::Erased)?;
-        let master = self
-            .known
-            .get(&key.kek_id)
-            .ok_or_else(|| VaultError::UnknownKey(key.kek_id.clone()))?;
-        master.unwrap_key(customer_id, wrapped)
+        self.unwrap_owned("customer_keys", customer_id, key)
     }
 
     /// Reads the wrapped key of one customer.
@@ -191,6 +238,19 @@ impl Vault {
         let bytes = open(dek, envelope, &aad(table, column, row_id, DATA_KEY_VERSION))?;
         String::from_utf8(bytes).map_err(|_| VaultError::Malformed)
     }
+}
+
+fn unwrap_with(
+    known: &HashMap<String, MasterKey>,
+    table: &str,
+    owner: &str,
+    key: &WrappedKey,
+) -> Result<SecretKey, VaultError> {
+    let wrapped = key.wrapped.as_deref().ok_or(VaultError::Erased)?;
+    let master = known
+        .get(&key.kek_id)
+        .ok_or_else(|| VaultError::UnknownKey(key.kek_id.clone()))?;
+    master.unwrap_key(table, owner, wrapped)
 }
 
 /// A vault operation failed in the database or in the cryptography.

@@ -105,9 +105,16 @@ impl TestApp {
     /// A second replica: another application on the same database and
     /// keys, as a second ECS task would be.
     pub async fn spawn_replica(&self) -> TestApp {
+        self.spawn_replica_with(|_| {}).await
+    }
+
+    /// [`TestApp::spawn_replica`] with its configuration adjusted (a new
+    /// master key, say).
+    pub async fn spawn_replica_with(&self, customize: impl FnOnce(&mut Config)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let mut config = self.config.clone();
         config.site_addr = "127.0.0.1:0".parse().expect("address");
+        customize(&mut config);
         let database = TestDatabase {
             url: self.config.database_url.clone(),
             postgres: None,

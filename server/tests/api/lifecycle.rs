@@ -390,6 +390,21 @@ async fn operators_create_an_admin_and_an_api_client_from_the_command_line() {
         String::from_utf8_lossy(&verify.stdout)
     );
 
+    let rotate = server_command(data_dir.path())
+        .arg("rotate-keys")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        rotate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotate.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&rotate.stdout)
+            .contains("VANGUARD_MASTER_KEY_PREVIOUS can be removed")
+    );
+
     let server = ServerProcess::start(data_dir.path(), Stdio::null());
     let http = reqwest::Client::new();
     for body in [
