@@ -35,6 +35,7 @@ use leptos_router::{
 
 use crate::{
     admin::pages::AdminPage,
+    audit::pages::AuditPage,
     auth::pages::{AccountPage, LoginPage},
     customers::pages::{CustomerPage, CustomersPage},
     dashboard::DashboardPage,
@@ -117,10 +118,7 @@ pub fn App() -> impl IntoView {
                         <Title text="Review queue" />
                         <SectionPage title="Review queue" summary="Claims awaiting an adjuster's decision, most urgent first." />
                     } />
-                    <Route path=StaticSegment("audit") view=|| view! {
-                        <Title text="Audit" />
-                        <SectionPage title="Audit" summary="The tamper-evident record of every change, and its verification." />
-                    } />
+                    <Route path=StaticSegment("audit") view=AuditPage />
                     <Route path=StaticSegment("admin") view=AdminPage />
                     <Route path=StaticSegment("account") view=AccountPage />
                 </ParentRoute>

@@ -35,6 +35,13 @@ test("staff create a customer, see it masked, find it by email and reveal a fiel
   await page.goto(`/customers?q=${encodeURIComponent(email.toUpperCase())}`);
   await expect(page.locator("#customer-table tbody tr")).toHaveCount(1);
   await expect(page.locator("#customer-table")).toContainText("Q***");
+
+  // The reveal is on the audit trail, and the chain verifies.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit", exact: true }).click();
+  await expect(page.locator("#audit-table")).toContainText("customer.pii_revealed");
+  await expect(page.locator("#audit-table")).toContainText("verifying identity on call 4411");
+  await page.getByRole("button", { name: "Verify the chain" }).click();
+  await expect(page.locator("#chain-status")).toContainText("Intact");
   expect(errors).toEqual([]);
 });
 

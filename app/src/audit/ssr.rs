@@ -327,3 +327,58 @@ pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
         first_broken: None,
     })
 }
+
+/// A page of the trail, newest first, optionally for one entity.
+pub async fn list(
+    db: &Db,
+    entity_id: Option<&str>,
+    page: shared::pagination::PageRequest,
+) -> Result<shared::pagination::Page<super::AuditRecordView>, sqlx::Error> {
+    let filter = if entity_id.is_some() {
+        " WHERE entity_id = $1"
+    } else {
+        ""
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM audit_log{filter}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    if let Some(id) = entity_id {
+        count = count.bind(id);
+    }
+    let total = count.fetch_one(db.pool()).await?;
+    let (limit_at, offset_at) = if entity_id.is_some() { (2, 3) } else { (1, 2) };
+    let sql = format!(
+        "SELECT seq, occurred_at, actor_kind, actor_label, action, entity_type, entity_id, details, \
+         correlation_id, client_ip FROM audit_log{filter} ORDER BY seq DESC LIMIT ${limit_at} OFFSET ${offset_at}"
+    );
+    let mut query = sqlx::query(&sql);
+    if let Some(id) = entity_id {
+        query = query.bind(id);
+    }
+    let rows = query
+        .bind(i64::from(page.limit()))
+        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        .fetch_all(db.pool())
+        .await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(super::AuditRecordView {
+                seq: row.try_get("seq")?,
+                occurred_at: row.try_get("occurred_at")?,
+                actor_kind: row.try_get("actor_kind")?,
+                actor: row.try_get("actor_label")?,
+                action: row.try_get("action")?,
+                entity_type: row.try_get("entity_type")?,
+                entity_id: row.try_get("entity_id")?,
+                details: row.try_get("details")?,
+                correlation_id: row.try_get("correlation_id")?,
+                client_ip: row.try_get("client_ip")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(shared::pagination::Page::new(
+        page,
+        items,
+        u64::try_from(total).unwrap_or_default(),
+    ))
+}

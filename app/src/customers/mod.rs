@@ -12,7 +12,7 @@ use crate::error::AppError;
 
 #[server]
 pub async fn list_customers(
-    query: String,
+    query: Option<String>,
     page: Option<u32>,
 ) -> Result<Page<CustomerView>, AppError> {
     use crate::{auth::ssr::authorize, error::respond};
@@ -21,7 +21,12 @@ pub async fn list_customers(
         async move {
             let (state, _) = authorize(Permission::CustomersRead).await?;
             let page = PageRequest::new(page.unwrap_or(1), 25)?;
-            ssr::list(&state, &ssr::Search::from_query(&query), page).await
+            ssr::list(
+                &state,
+                &ssr::Search::from_query(query.as_deref().unwrap_or_default()),
+                page,
+            )
+            .await
         }
         .await,
     )

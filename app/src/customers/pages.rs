@@ -30,7 +30,7 @@ pub fn CustomersPage() -> impl IntoView {
     };
     let customers = Resource::new(
         move || (search(), page()),
-        |(q, page)| list_customers(q, Some(page)),
+        |(q, page)| list_customers(Some(q), Some(page)),
     );
 
     view! {

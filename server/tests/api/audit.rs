@@ -123,3 +123,29 @@ async fn concurrent_writers_on_two_pools_never_fork_the_chain() {
     assert_eq!(verification.records, 200);
     second.close().await;
 }
+
+#[tokio::test]
+async fn auditors_list_the_trail_and_verify_it_from_the_audit_page() {
+    use leptos::server_fn::ServerFn as _;
+    let app = spawn_app().await;
+    let (auditor, client) = app.signed_in(shared::auth::Role::Auditor).await;
+
+    let listed = app
+        .post_server_fn(&client, app::audit::ListAuditRecords::PATH, &[])
+        .await;
+    let verified = app
+        .post_server_fn(&client, app::audit::VerifyAuditChain::PATH, &[])
+        .await;
+    let page = app.get_with(&client, "/audit").await.text().await.unwrap();
+
+    assert_eq!(listed.status(), 200);
+    let listed: serde_json::Value = listed.json().await.unwrap();
+    assert_eq!(
+        listed["items"][0]["action"], "auth.login_succeeded",
+        "newest first"
+    );
+    assert_eq!(listed["items"][0]["actor"], auditor.email.as_str());
+    let verified: serde_json::Value = verified.json().await.unwrap();
+    assert!(verified["first_broken"].is_null());
+    assert!(page.contains("Verify the chain") && page.contains("auth.login_succeeded"));
+}

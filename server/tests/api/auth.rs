@@ -523,11 +523,17 @@ async fn a_cross_origin_post_with_a_valid_session_cookie_is_refused() {
 #[tokio::test]
 async fn each_role_can_call_exactly_the_server_functions_its_permissions_allow() {
     let app = spawn_app().await;
-    let cases: [(&str, [u16; 4]); 3] = [
+    let cases: [(&str, [u16; 4]); 6] = [
         // admin, adjuster, underwriter, auditor
         (path::<app::admin::ListUsers>(), [200, 403, 403, 403]),
         (path::<app::admin::ListApiClients>(), [200, 403, 403, 403]),
         (path::<app::dashboard::SystemStatus>(), [200, 200, 200, 200]),
+        (path::<app::audit::ListAuditRecords>(), [200, 403, 403, 200]),
+        (path::<app::audit::VerifyAuditChain>(), [200, 403, 403, 200]),
+        (
+            path::<app::customers::ListCustomers>(),
+            [200, 200, 200, 200],
+        ),
     ];
     let mut clients = Vec::new();
     for role in Role::STAFF {
@@ -551,7 +557,7 @@ async fn each_role_can_call_exactly_the_server_functions_its_permissions_allow()
         .iter()
         .filter(|a| *a == "access.denied")
         .count();
-    assert_eq!(denied, 6);
+    assert_eq!(denied, 10);
 }
 
 #[tokio::test]

@@ -1,0 +1,104 @@
+//! The Audit page: the trail, newest first, and its verification.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::{AuditRecordView, VerifyAuditChain, list_audit_records};
+use crate::{error::ErrorPanel, format::instant};
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let page = move || {
+        query.with(|q| {
+            q.get("page")
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(1)
+        })
+    };
+    let entity = move || query.with(|q| q.get("entity"));
+    let records = Resource::new(
+        move || (entity(), page()),
+        |(entity, page)| list_audit_records(entity, Some(page)),
+    );
+    let verify = ServerAction::<VerifyAuditChain>::new();
+
+    view! {
+        <Title text="Audit" />
+        <header class="page-header">
+            <h1>"Audit"</h1>
+            <p class="page-lede">"The tamper-evident record of every change, sign-in and refusal. Each record is chained to the one before by a SHA-256 hash."</p>
+        </header>
+        <section class="card" aria-labelledby="verify-heading">
+            <h2 id="verify-heading">"Verification"</h2>
+            <ActionForm action=verify>
+                <button type="submit" class="button" id="verify-chain" disabled=move || verify.pending().get()>
+                    {move || if verify.pending().get() { "Verifying…" } else { "Verify the chain" }}
+                </button>
+            </ActionForm>
+            {move || verify.value().get().map(|result| match result {
+                Ok(status) => match status.first_broken {
+                    None => view! {
+                        <p class="form-success" role="status" id="chain-status">
+                            {format!("Intact: all {} records chain correctly.", status.records)}
+                        </p>
+                    }.into_any(),
+                    Some((seq, reason)) => view! {
+                        <p class="form-alert" role="alert" id="chain-status">
+                            {format!("Broken at record {seq}: {reason}. {} records before it verified.", status.records)}
+                        </p>
+                    }.into_any(),
+                },
+                Err(error) => view! { <p class="form-alert" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </section>
+        <section class="card">
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match records.await {
+                        Ok(page) => view! { <AuditTable page /> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView {
+    let (current, pages, total) = (page.page, page.total_pages(), page.total);
+    view! {
+        <table class="data-table" id="audit-table">
+            <thead><tr><th>"#"</th><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Entity"</th><th>"Details"</th></tr></thead>
+            <tbody>
+                {page.items.into_iter().map(|record| view! {
+                    <tr>
+                        <td>{record.seq}</td>
+                        <td>{instant(record.occurred_at)}</td>
+                        <td>{record.actor.clone().unwrap_or_else(|| record.actor_kind.clone())}</td>
+                        <td><code>{record.action.clone()}</code></td>
+                        <td>
+                            {match record.entity_id.clone() {
+                                Some(id) => view! { <a href=format!("?entity={id}")>{format!("{} {}", record.entity_type, short(&id))}</a> }.into_any(),
+                                None => view! { <span>{record.entity_type.clone()}</span> }.into_any(),
+                            }}
+                        </td>
+                        <td><code class="details">{record.details.clone()}</code></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+            <span>{format!("{total} records · page {current} of {pages}")}</span>
+            {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Newer"</a> })}
+            {(u64::from(current) < pages).then(|| view! { <a href=format!("?page={}", current + 1)>"Older"</a> })}
+        </nav>
+    }
+}
+
+/// The first 8 characters of an id, enough to tell rows apart on screen.
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
