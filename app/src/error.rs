@@ -35,6 +35,10 @@ pub enum AppError {
     /// `409 Conflict`: a value that must be unique is taken (field named).
     #[error("Please correct the highlighted fields: {0}")]
     Duplicate(FieldErrors),
+    /// `412 Precondition Failed`: the record changed since the caller read
+    /// it (a stale `If-Match` or form version).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// `422 Unprocessable Entity`: input broke the named rules.
     #[error("Please correct the highlighted fields: {0}")]
     Validation(FieldErrors),
@@ -60,6 +64,7 @@ impl AppError {
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::Conflict(_) | Self::Duplicate(_) => 409,
+            Self::PreconditionFailed(_) => 412,
             Self::Validation(_) => 422,
             Self::RateLimited(_) => 429,
             Self::Unavailable => 503,
@@ -83,6 +88,7 @@ impl AppError {
             403 => "Not allowed",
             404 => "Not found",
             409 => "Conflict",
+            412 => "Changed meanwhile",
             422 => "Check your input",
             429 => "Too many requests",
             503 => "Temporarily unavailable",

@@ -15,6 +15,7 @@ pub mod format;
 pub mod forms;
 pub mod health;
 pub mod layout;
+pub mod policies;
 pub mod sections;
 
 #[cfg(feature = "ssr")]
@@ -41,6 +42,7 @@ use crate::{
     dashboard::DashboardPage,
     error::{ErrorPage, NotFoundPage},
     layout::Layout,
+    policies::pages::{PoliciesPage, PolicyPage},
     sections::SectionPage,
 };
 
@@ -106,10 +108,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=|| view! { <Title text="Dashboard" /><DashboardPage /> } />
                     <Route path=StaticSegment("customers") view=CustomersPage />
                     <Route path=(StaticSegment("customers"), ParamSegment("id")) view=CustomerPage />
-                    <Route path=StaticSegment("policies") view=|| view! {
-                        <Title text="Policies" />
-                        <SectionPage title="Policies" summary="Policies by line, status and renewal date." />
-                    } />
+                    <Route path=StaticSegment("policies") view=PoliciesPage />
+                    <Route path=(StaticSegment("policies"), ParamSegment("id")) view=PolicyPage />
                     <Route path=StaticSegment("claims") view=|| view! {
                         <Title text="Claims" />
                         <SectionPage title="Claims" summary="Every claim, its lines, status and timeline." />

@@ -174,6 +174,10 @@ fn CustomerDetail(
     let can_reveal =
         user.as_ref().is_some_and(|u| u.can(Permission::PiiReveal)) && !customer.erased;
     let can_erase = user.as_ref().is_some_and(|u| u.can(Permission::PiiErase)) && !customer.erased;
+    let can_write_policies = user
+        .as_ref()
+        .is_some_and(|u| u.can(Permission::PoliciesWrite))
+        && !customer.erased;
     let facts: Vec<(&str, Option<String>)> = vec![
         ("First name", Some(customer.first_name.clone())),
         ("Last name", Some(customer.last_name.clone())),
@@ -198,6 +202,7 @@ fn CustomerDetail(
                 }).collect_view()}
             </dl>
         </section>
+        {can_write_policies.then(|| view! { <crate::policies::pages::NewPolicyForm customer_id=id.clone() /> })}
         {can_reveal.then(|| view! { <RevealForm id=id.clone() /> })}
         {can_erase.then(|| view! {
             <section class="card danger-zone">

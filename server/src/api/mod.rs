@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod customers;
 pub mod error;
+pub mod policies;
 
 use axum::{
     Json, Router,
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/token", post(auth::token))
         .route("/api/v1/me", get(me))
         .merge(customers::routes())
+        .merge(policies::routes())
 }
 
 /// An authenticated API caller: a valid bearer access token whose subject

@@ -12,4 +12,5 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod pages;
+mod policies;
 mod security;

@@ -1,0 +1,197 @@
+//! Policies: the list with filters, the policy page with its lifecycle
+//! actions and renewal, creation from a customer's page. The services and
+//! SQL are in [`ssr`].
+#![expect(
+    clippy::too_many_arguments,
+    reason = "server functions take one argument per form field, as ActionForm posts them"
+)]
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use shared::{
+    money::Money,
+    pagination::Page,
+    policy::{LineOfBusiness, PolicyAction, PolicyStatus},
+    workflow::Blocked,
+};
+
+use crate::error::AppError;
+
+/// A policy as pages and API responses show it, with what can be done next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub id: String,
+    pub policy_number: String,
+    pub customer_id: String,
+    pub customer_number: String,
+    pub line: LineOfBusiness,
+    pub status: PolicyStatus,
+    pub starts_on: String,
+    pub ends_on: String,
+    pub premium: Money,
+    pub coverage_limit: Money,
+    pub deductible: Money,
+    pub renewed_from: Option<String>,
+    pub version: i64,
+    pub created_at: i64,
+    pub available_actions: Vec<PolicyAction>,
+    pub blocked_actions: Vec<Blocked<PolicyAction>>,
+    pub can_renew: bool,
+}
+
+#[server]
+pub async fn list_policies(
+    line: Option<String>,
+    status: Option<String>,
+    expiring_within_days: Option<String>,
+    page: Option<u32>,
+) -> Result<Page<PolicyView>, AppError> {
+    use crate::{auth::ssr::authorize, error::respond};
+    use shared::{auth::Permission, pagination::PageRequest};
+    respond(
+        async move {
+            let (state, _) = authorize(Permission::PoliciesRead).await?;
+            let page = PageRequest::new(page.unwrap_or(1), 25)?;
+            let filters = ssr::Filters {
+                line,
+                status,
+                expiring_within_days,
+                customer_id: None,
+            };
+            ssr::list(&state, &filters, page).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn get_policy(id: String) -> Result<PolicyView, AppError> {
+    use crate::{auth::ssr::authorize, error::respond};
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, _) = authorize(Permission::PoliciesRead).await?;
+            ssr::find(&state, &id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("The policy".into()))
+        }
+        .await,
+    )
+}
+
+/// The form on a customer's page: amounts in major units ("1,200.00") in
+/// one currency.
+#[server]
+pub async fn create_policy(
+    customer_id: String,
+    line: String,
+    starts_on: String,
+    ends_on: String,
+    currency: String,
+    premium: String,
+    coverage_limit: String,
+    deductible: String,
+) -> Result<PolicyView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::{
+        FieldErrors, auth::Permission, money::Currency, money::MoneyInput, policy::NewPolicyInput,
+    };
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
+            let mut errors = FieldErrors::new();
+            let currency = errors.check(Currency::parse("currency", &currency));
+            let mut amount = |field: &str, raw: &str| -> MoneyInput {
+                let parsed = currency.and_then(|currency| {
+                    errors.check(Money::parse_major(
+                        &format!("{field}.amount"),
+                        raw,
+                        currency,
+                        false,
+                    ))
+                });
+                MoneyInput {
+                    amount: parsed.map_or(0, |money| money.amount),
+                    currency: currency
+                        .as_ref()
+                        .map(|c| c.as_str().to_owned())
+                        .unwrap_or_default(),
+                }
+            };
+            let input = NewPolicyInput {
+                customer_id,
+                line,
+                starts_on,
+                ends_on,
+                premium: amount("premium", &premium),
+                coverage_limit: amount("coverage_limit", &coverage_limit),
+                deductible: amount("deductible", &deductible),
+            };
+            errors.into_result()?;
+            let policy = ssr::create(
+                &state,
+                &audit_context(Some(&principal), &RequestMeta::current()),
+                &input,
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/policies/{}", policy.id));
+            Ok(policy)
+        }
+        .await,
+    )
+}
+
+/// `version` is the version the page showed: a stale page gets 412.
+#[server]
+pub async fn change_policy_status(
+    id: String,
+    action: String,
+    version: i64,
+) -> Result<PolicyView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            ssr::apply_action(&state, &context, &id, &action, Some(version)).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn renew_policy(id: String) -> Result<PolicyView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
+            let renewal = ssr::renew(
+                &state,
+                &audit_context(Some(&principal), &RequestMeta::current()),
+                &id,
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/policies/{}", renewal.id));
+            Ok(renewal)
+        }
+        .await,
+    )
+}

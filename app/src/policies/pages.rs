@@ -1,0 +1,258 @@
+//! The policy list (filters, paging), the policy page (lifecycle actions
+//! with the reasons others are blocked, renewal) and the new-policy form
+//! shown on a customer's page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::{A, Form},
+    hooks::{use_params_map, use_query_map},
+};
+use shared::{
+    auth::Permission,
+    policy::{LineOfBusiness, PolicyStatus},
+};
+
+use super::{ChangePolicyStatus, CreatePolicy, PolicyView, RenewPolicy, get_policy, list_policies};
+use crate::{
+    auth::CurrentUser,
+    error::ErrorPanel,
+    format::instant,
+    forms::{Field, FormAlert, FormErrors},
+};
+
+#[component]
+pub fn PoliciesPage() -> impl IntoView {
+    let query = use_query_map();
+    let param =
+        move |name: &'static str| move || query.with(|q| q.get(name).filter(|v| !v.is_empty()));
+    let (line, status, expiring) = (
+        param("line"),
+        param("status"),
+        param("expiring_within_days"),
+    );
+    let page = move || {
+        query.with(|q| {
+            q.get("page")
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(1)
+        })
+    };
+    let policies = Resource::new(
+        move || (line(), status(), expiring(), page()),
+        |(line, status, expiring, page)| list_policies(line, status, expiring, Some(page)),
+    );
+
+    view! {
+        <Title text="Policies" />
+        <header class="page-header">
+            <h1>"Policies"</h1>
+            <p class="page-lede">"Policies by line, status and renewal date. New policies are issued from a customer's page."</p>
+        </header>
+        <section class="card">
+            <Form method="GET" action="">
+                <div class="filter-row">
+                    <label>"Line"
+                        <select name="line">
+                            <option value="">"Any"</option>
+                            {LineOfBusiness::ALL.into_iter().map(|l| view! {
+                                <option value=l.as_str() selected=move || line().as_deref() == Some(l.as_str())>{l.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Status"
+                        <select name="status">
+                            <option value="">"Any"</option>
+                            {PolicyStatus::ALL.into_iter().map(|s| view! {
+                                <option value=s.as_str() selected=move || status().as_deref() == Some(s.as_str())>{s.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Expiring within (days)"
+                        <input type="number" name="expiring_within_days" min="0" max="3650" value=expiring />
+                    </label>
+                    <button type="submit" class="button">"Filter"</button>
+                </div>
+            </Form>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match policies.await {
+                        Ok(page) => view! { <PolicyTable page /> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn PolicyTable(page: shared::pagination::Page<PolicyView>) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! { <p class="empty-state">"No policies match."</p> }.into_any();
+    }
+    let (current, pages, total) = (page.page, page.total_pages(), page.total);
+    view! {
+        <table class="data-table" id="policy-table">
+            <thead><tr><th>"Number"</th><th>"Customer"</th><th>"Line"</th><th>"Status"</th><th>"Term"</th><th>"Premium"</th></tr></thead>
+            <tbody>
+                {page.items.into_iter().map(|p| view! {
+                    <tr>
+                        <td><A href=format!("/policies/{}", p.id)>{p.policy_number.clone()}</A></td>
+                        <td><A href=format!("/customers/{}", p.customer_id)>{p.customer_number.clone()}</A></td>
+                        <td>{p.line.label()}</td>
+                        <td><span class=format!("badge status-{}", p.status.as_str())>{p.status.label()}</span></td>
+                        <td>{format!("{} – {}", p.starts_on, p.ends_on)}</td>
+                        <td>{p.premium.format()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+            <span>{format!("{total} policies · page {current} of {pages}")}</span>
+            {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Previous"</a> })}
+            {(u64::from(current) < pages).then(|| view! { <a href=format!("?page={}", current + 1)>"Next"</a> })}
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn PolicyPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let change = ServerAction::<ChangePolicyStatus>::new();
+    let renew = ServerAction::<RenewPolicy>::new();
+    let policy = Resource::new(
+        move || (id(), change.version().get()),
+        |(id, _)| get_policy(id),
+    );
+    let can_write = use_context::<Option<CurrentUser>>()
+        .flatten()
+        .is_some_and(|u| u.can(Permission::PoliciesWrite));
+    let change_error = move || {
+        change
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| renew.value().get().and_then(Result::err))
+    };
+
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match policy.await {
+                    Ok(policy) => view! { <PolicyDetail policy can_write change renew /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        {move || change_error().map(|error| view! { <p class="form-alert" role="alert" id="policy-error">{error.to_string()}</p> })}
+    }
+}
+
+#[component]
+fn PolicyDetail(
+    policy: PolicyView,
+    can_write: bool,
+    change: ServerAction<ChangePolicyStatus>,
+    renew: ServerAction<RenewPolicy>,
+) -> impl IntoView {
+    let id = policy.id.clone();
+    let version = policy.version.to_string();
+    let actions = can_write.then(|| {
+        let forms = policy
+            .available_actions
+            .clone()
+            .into_iter()
+            .map(|action| {
+                let (id, version) = (id.clone(), version.clone());
+                view! {
+                    <ActionForm action=change>
+                        <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="version" value=version />
+                        <input type="hidden" name="action" value=action.as_str() />
+                        <button type="submit" class="button">{action.label()}</button>
+                    </ActionForm>
+                }
+            })
+            .collect_view();
+        let renewal = policy.can_renew.then(|| {
+            let id = id.clone();
+            view! {
+                <ActionForm action=renew>
+                    <input type="hidden" name="id" value=id />
+                    <button type="submit" class="button primary">"Renew for the next term"</button>
+                </ActionForm>
+            }
+        });
+        let blocked = policy
+            .blocked_actions
+            .clone()
+            .into_iter()
+            .map(|blocked| view! { <li><strong>{blocked.action.label()}</strong>": "{blocked.reason}</li> })
+            .collect_view();
+        view! {
+            <section class="card" aria-labelledby="actions-heading">
+                <h2 id="actions-heading">"Actions"</h2>
+                <div class="action-row">{forms}{renewal}</div>
+                <ul class="blocked-list">{blocked}</ul>
+            </section>
+        }
+    });
+    view! {
+        <Title text=policy.policy_number.clone() />
+        <header class="page-header">
+            <h1>{format!("Policy {}", policy.policy_number)}</h1>
+            <p class="page-lede">
+                {format!("{} · ", policy.line.label())}
+                <span class=format!("badge status-{}", policy.status.as_str()) id="policy-status">{policy.status.label()}</span>
+                {" · customer "}<A href=format!("/customers/{}", policy.customer_id)>{policy.customer_number.clone()}</A>
+            </p>
+        </header>
+        <section class="card">
+            <dl class="facts" id="policy-facts">
+                <dt>"Term"</dt><dd>{format!("{} to {}", policy.starts_on, policy.ends_on)}</dd>
+                <dt>"Premium"</dt><dd>{policy.premium.format()}</dd>
+                <dt>"Coverage limit"</dt><dd>{policy.coverage_limit.format()}</dd>
+                <dt>"Deductible"</dt><dd>{policy.deductible.format()}</dd>
+                <dt>"Issued"</dt><dd>{instant(policy.created_at)}</dd>
+                {policy.renewed_from.clone().map(|from| view! { <dt>"Renews"</dt><dd><A href=format!("/policies/{from}")>"the previous term"</A></dd> })}
+            </dl>
+        </section>
+        {actions}
+    }
+}
+
+/// Issued from a customer's page.
+#[component]
+pub fn NewPolicyForm(customer_id: String) -> impl IntoView {
+    let action = ServerAction::<CreatePolicy>::new();
+    let errors = FormErrors::new(action.value());
+    view! {
+        <section class="card">
+            <details class="form-panel" open=move || errors.server.get().is_some()>
+                <summary>"New policy"</summary>
+                <ActionForm action>
+                    <FormAlert errors />
+                    <input type="hidden" name="customer_id" value=customer_id />
+                    <div class="form-grid">
+                        <div class="field">
+                            <label for="policy-line">"Line of business"</label>
+                            <select id="policy-line" name="line">
+                                {LineOfBusiness::ALL.into_iter().map(|l| view! { <option value=l.as_str()>{l.label()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                        <Field label="Starts on" name="starts_on" kind="date" errors required=true />
+                        <Field label="Ends on" name="ends_on" kind="date" errors required=true />
+                        <Field label="Currency" name="currency" errors required=true value="USD" />
+                        <Field label="Premium" name="premium" errors required=true hint="e.g. 1,200.00" />
+                        <Field label="Coverage limit" name="coverage_limit" errors required=true />
+                        <Field label="Deductible" name="deductible" errors required=true value="0" />
+                    </div>
+                    <button type="submit" class="button primary" disabled=move || action.pending().get()>"Issue quote"</button>
+                </ActionForm>
+            </details>
+        </section>
+    }
+}

@@ -1,0 +1,380 @@
+//! Every SQL statement on policies, and the services the server functions
+//! and the JSON API share.
+
+use serde_json::json;
+use shared::{
+    FieldError, FieldErrors,
+    dates::DateRange,
+    money::{Currency, Money},
+    pagination::{Page, PageRequest},
+    policy::{LineOfBusiness, NewPolicy, NewPolicyInput, PolicyAction, PolicyNumber, PolicyStatus},
+};
+use sqlx::{Row as _, any::AnyRow};
+
+use super::PolicyView;
+use crate::{
+    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    customers::ssr::{next_number, today},
+    db::{new_id, now_micros},
+    error::AppError,
+    state::AppState,
+};
+
+const SELECT: &str = "SELECT p.id, p.policy_number, p.customer_id, c.customer_number, p.line, p.status, \
+    p.starts_on, p.ends_on, p.currency, p.premium, p.coverage_limit, p.deductible, p.renewed_from, \
+    p.version, p.created_at FROM policies p JOIN customers c ON c.id = p.customer_id";
+
+fn from_row(row: &AnyRow) -> Result<PolicyView, sqlx::Error> {
+    let decode = |e: FieldError| sqlx::Error::Decode(e.to_string().into());
+    let currency =
+        Currency::parse("currency", &row.try_get::<String, _>("currency")?).map_err(decode)?;
+    let money = |column: &str| -> Result<Money, sqlx::Error> {
+        Ok(Money {
+            amount: row.try_get(column)?,
+            currency,
+        })
+    };
+    let status =
+        PolicyStatus::parse("status", &row.try_get::<String, _>("status")?).map_err(decode)?;
+    Ok(PolicyView {
+        id: row.try_get("id")?,
+        policy_number: row.try_get("policy_number")?,
+        customer_id: row.try_get("customer_id")?,
+        customer_number: row.try_get("customer_number")?,
+        line: LineOfBusiness::parse("line", &row.try_get::<String, _>("line")?).map_err(decode)?,
+        status,
+        starts_on: row.try_get("starts_on")?,
+        ends_on: row.try_get("ends_on")?,
+        premium: money("premium")?,
+        coverage_limit: money("coverage_limit")?,
+        deductible: money("deductible")?,
+        renewed_from: row.try_get("renewed_from")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        available_actions: status.available_actions(),
+        blocked_actions: status.blocked_actions(),
+        can_renew: status.can_renew(),
+    })
+}
+
+/// Inserts a quote for `policy` (new business or a renewal) with its audit
+/// record, inside the caller's transaction.
+async fn insert(
+    tx: &mut sqlx::AnyConnection,
+    context: &AuditContext,
+    policy: &NewPolicy,
+    renewed_from: Option<&str>,
+) -> Result<String, AppError> {
+    let customer = sqlx::query("SELECT erased_at FROM customers WHERE id = $1")
+        .bind(&policy.customer_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            FieldErrors::from(FieldError::new(
+                "customer_id",
+                "does not match any customer",
+            ))
+        })?;
+    if customer.try_get::<Option<i64>, _>("erased_at")?.is_some() {
+        return Err(AppError::Conflict(
+            "This customer's personal data was erased; no new policies.".into(),
+        ));
+    }
+    let year = today().year();
+    let sequence = next_number(tx, &format!("policy:{year}")).await?;
+    let number = u32::try_from(sequence)
+        .ok()
+        .and_then(|sequence| PolicyNumber::format(year, sequence))
+        .ok_or_else(|| {
+            AppError::internal(&std::io::Error::other(
+                "policy numbers exhausted for the year",
+            ))
+        })?;
+    let id = new_id();
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO policies (id, policy_number, customer_id, line, status, starts_on, ends_on, currency, \
+         premium, coverage_limit, deductible, renewed_from, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13)",
+    )
+    .bind(&id)
+    .bind(number.as_str())
+    .bind(&policy.customer_id)
+    .bind(policy.line.as_str())
+    .bind(PolicyStatus::INITIAL.as_str())
+    .bind(policy.term.starts_on().to_string())
+    .bind(policy.term.ends_on().to_string())
+    .bind(policy.premium.currency.as_str())
+    .bind(policy.premium.amount)
+    .bind(policy.coverage_limit.amount)
+    .bind(policy.deductible.amount)
+    .bind(renewed_from)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|error| match &error {
+        // Two renewals raced: the unique index on renewed_from let one win.
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            AppError::Conflict("This policy was already renewed.".into())
+        }
+        _ => error.into(),
+    })?;
+    audit::append(
+        tx,
+        context,
+        AuditEvent {
+            action: if renewed_from.is_some() {
+                "policy.renewed"
+            } else {
+                "policy.created"
+            },
+            entity_type: "policy",
+            entity_id: Some(&id),
+            details: json!({ "after": {
+                "policy_number": number.as_str(),
+                "customer_id": policy.customer_id,
+                "line": policy.line,
+                "status": PolicyStatus::INITIAL,
+                "starts_on": policy.term.starts_on().to_string(),
+                "ends_on": policy.term.ends_on().to_string(),
+                "premium": policy.premium,
+                "coverage_limit": policy.coverage_limit,
+                "deductible": policy.deductible,
+                "renewed_from": renewed_from,
+            }}),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn create(
+    state: &AppState,
+    context: &AuditContext,
+    input: &NewPolicyInput,
+) -> Result<PolicyView, AppError> {
+    let policy = NewPolicy::parse(input)?;
+    let mut tx = state.db.begin_write().await?;
+    let id = insert(&mut tx, context, &policy, None).await?;
+    tx.commit().await?;
+    find(state, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The new policy".into()))
+}
+
+pub async fn find(state: &AppState, id: &str) -> Result<Option<PolicyView>, AppError> {
+    let row = sqlx::query(&format!("{SELECT} WHERE p.id = $1"))
+        .bind(id)
+        .fetch_optional(state.db.pool())
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// List filters (all optional, combined with AND).
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub line: Option<String>,
+    pub status: Option<String>,
+    /// Active policies whose term ends within this many days from today.
+    pub expiring_within_days: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+pub async fn list(
+    state: &AppState,
+    filters: &Filters,
+    page: PageRequest,
+) -> Result<Page<PolicyView>, AppError> {
+    let mut errors = FieldErrors::new();
+    let mut conditions = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(line) =
+        present(&filters.line).and_then(|raw| errors.check(LineOfBusiness::parse("line", &raw)))
+    {
+        binds.push(line.as_str().to_owned());
+        conditions.push(format!("p.line = ${}", binds.len()));
+    }
+    if let Some(status) =
+        present(&filters.status).and_then(|raw| errors.check(PolicyStatus::parse("status", &raw)))
+    {
+        binds.push(status.as_str().to_owned());
+        conditions.push(format!("p.status = ${}", binds.len()));
+    }
+    if let Some(raw) = present(&filters.expiring_within_days) {
+        match raw.parse::<i64>() {
+            Ok(days) if (0..=3650).contains(&days) => {
+                let today = today();
+                let until = today.add_days(days).unwrap_or(today);
+                binds.push(today.to_string());
+                conditions.push(format!("p.ends_on >= ${}", binds.len()));
+                binds.push(until.to_string());
+                conditions.push(format!("p.ends_on <= ${}", binds.len()));
+                conditions.push("p.status = 'active'".into());
+            }
+            _ => errors.push(
+                "expiring_within_days",
+                "must be a whole number of days from 0 to 3650",
+            ),
+        }
+    }
+    if let Some(customer) = present(&filters.customer_id) {
+        binds.push(customer);
+        conditions.push(format!("p.customer_id = ${}", binds.len()));
+    }
+    errors.into_result()?;
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+
+    let count_sql = format!("SELECT COUNT(*) FROM policies p{filter}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for bind in &binds {
+        count = count.bind(bind);
+    }
+    let total = count.fetch_one(state.db.pool()).await?;
+    let list_sql = format!(
+        "{SELECT}{filter} ORDER BY p.created_at DESC, p.id DESC LIMIT ${} OFFSET ${}",
+        binds.len() + 1,
+        binds.len() + 2
+    );
+    let mut query = sqlx::query(&list_sql);
+    for bind in &binds {
+        query = query.bind(bind);
+    }
+    let rows = query
+        .bind(i64::from(page.limit()))
+        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        .fetch_all(state.db.pool())
+        .await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::new(
+        page,
+        items,
+        u64::try_from(total).unwrap_or_default(),
+    ))
+}
+
+/// Moves a policy through its lifecycle. `expected_version` (the `If-Match`
+/// of the API, the version the page showed) makes a stale write a 412.
+pub async fn apply_action(
+    state: &AppState,
+    context: &AuditContext,
+    id: &str,
+    raw_action: &str,
+    expected_version: Option<i64>,
+) -> Result<PolicyView, AppError> {
+    let action = PolicyAction::parse("action", raw_action).map_err(FieldErrors::from)?;
+    let mut tx = state.db.begin_write().await?;
+    let row = sqlx::query("SELECT status, version FROM policies WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The policy".into()))?;
+    let version: i64 = row.try_get("version")?;
+    if expected_version.is_some_and(|expected| expected != version) {
+        return Err(AppError::PreconditionFailed(format!(
+            "The policy changed since you loaded it (now version {version}); reload and try again."
+        )));
+    }
+    let before = PolicyStatus::parse("status", &row.try_get::<String, _>("status")?)
+        .map_err(|e| AppError::internal(&std::io::Error::other(e.to_string())))?;
+    let after = before
+        .apply(action)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    sqlx::query("UPDATE policies SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4")
+        .bind(after.as_str())
+        .bind(now_micros())
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: &format!("policy.{}", action.as_str()),
+            entity_type: "policy",
+            entity_id: Some(id),
+            details: json!({ "before": { "status": before, "version": version }, "after": { "status": after, "version": version + 1 } }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    find(state, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The policy".into()))
+}
+
+/// Issues the next term of an active or expired policy as a new quote.
+pub async fn renew(
+    state: &AppState,
+    context: &AuditContext,
+    id: &str,
+) -> Result<PolicyView, AppError> {
+    let current = find(state, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The policy".into()))?;
+    let term = DateRange::parse(&current.starts_on, &current.ends_on)?;
+    let next = current
+        .status
+        .renew(&term)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let policy = NewPolicy {
+        customer_id: current.customer_id.clone(),
+        line: current.line,
+        term: next,
+        premium: current.premium,
+        coverage_limit: current.coverage_limit,
+        deductible: current.deductible,
+    };
+    let mut tx = state.db.begin_write().await?;
+    let renewed =
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM policies WHERE renewed_from = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if renewed > 0 {
+        return Err(AppError::Conflict(
+            "This policy was already renewed.".into(),
+        ));
+    }
+    let new_id = insert(&mut tx, context, &policy, Some(id)).await?;
+    tx.commit().await?;
+    find(state, &new_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The renewal".into()))
+}
+
+/// Parses the `If-Match` value `"v7"` (or `v7`, or `7`) into a version.
+pub fn parse_etag(raw: &str) -> Option<i64> {
+    raw.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .trim_start_matches('v')
+        .parse()
+        .ok()
+}
+
+pub fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_round_trip() {
+        assert_eq!(parse_etag(&etag(7)), Some(7));
+        assert_eq!(parse_etag("W/\"v3\""), Some(3));
+        assert_eq!(parse_etag("nonsense"), None);
+    }
+}

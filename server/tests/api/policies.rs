@@ -1,0 +1,425 @@
+//! Policies through the JSON API: creation rules, lifecycle with optimistic
+//! concurrency, filters, renewal.
+
+use serde_json::{Value, json};
+use shared::auth::Role;
+
+use crate::helpers::{TestApp, spawn_app};
+
+async fn send(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .new_client()
+        .request(method, app.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(tag) = if_match {
+        request = request.header("if-match", tag);
+    }
+    request.send().await.unwrap()
+}
+
+async fn customer(app: &TestApp, token: &str, marker: &str) -> String {
+    let body = json!({ "first_name": "Alex", "last_name": "Moss", "email": format!("alex.{marker}@example.com") });
+    let created: Value = send(
+        app,
+        token,
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        Some(body),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+fn policy(customer_id: &str, line: &str, starts_on: &str, ends_on: &str) -> Value {
+    json!({
+        "customer_id": customer_id, "line": line, "starts_on": starts_on, "ends_on": ends_on,
+        "premium": { "amount": 120000, "currency": "USD" },
+        "coverage_limit": { "amount": 5000000, "currency": "USD" },
+        "deductible": { "amount": 50000, "currency": "USD" },
+    })
+}
+
+#[tokio::test]
+async fn a_new_policy_is_a_quote_with_a_number_an_etag_and_an_audit_record() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "new").await;
+
+    let response = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(policy(&customer, "home", "2026-01-01", "2026-12-31")),
+        None,
+    )
+    .await;
+
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["etag"], "\"v1\"");
+    let body: Value = response.json().await.unwrap();
+    let number = body["policy_number"].as_str().unwrap();
+    assert!(
+        number.starts_with("POL-") && number.len() == "POL-2026-000001".len(),
+        "{number}"
+    );
+    assert_eq!(body["status"], "quote");
+    assert_eq!(
+        body["premium"],
+        json!({ "amount": 120000, "currency": "USD" })
+    );
+    assert_eq!(body["available_actions"], json!(["activate", "cancel"]));
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'policy.created'")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(details[0].contains(number) && !details[0].contains("alex"));
+}
+
+#[tokio::test]
+async fn invalid_policies_name_every_broken_rule() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "invalid").await;
+    let mut bad = policy(&customer, "spaceship", "2026-12-31", "2026-01-01");
+    bad["deductible"] = json!({ "amount": 9000000, "currency": "EUR" });
+
+    let response = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(bad),
+        None,
+    )
+    .await;
+    let unknown_customer = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(policy(
+            "no-such-customer",
+            "home",
+            "2026-01-01",
+            "2026-12-31",
+        )),
+        None,
+    )
+    .await;
+
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for field in ["line", "ends_on", "deductible.currency"] {
+        assert!(fields.contains(&field), "{field} in {fields:?}");
+    }
+    assert_eq!(unknown_customer.status(), 422);
+    let body: Value = unknown_customer.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "customer_id");
+}
+
+#[tokio::test]
+async fn the_lifecycle_refuses_illegal_moves_and_stale_writes() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "life").await;
+    let created: Value = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(policy(&customer, "auto", "2026-01-01", "2026-12-31")),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let path = format!(
+        "/api/v1/policies/{}/actions",
+        created["id"].as_str().unwrap()
+    );
+
+    let activated = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &path,
+        Some(json!({ "action": "activate" })),
+        Some("\"v1\""),
+    )
+    .await;
+    assert_eq!(activated.status(), 200);
+    assert_eq!(activated.headers()["etag"], "\"v2\"");
+    let activated: Value = activated.json().await.unwrap();
+    assert_eq!(activated["status"], "active");
+
+    let again = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &path,
+        Some(json!({ "action": "activate" })),
+        None,
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    let reason: Value = again.json().await.unwrap();
+    assert!(
+        reason["detail"].as_str().unwrap().contains("activate"),
+        "{reason}"
+    );
+
+    let stale = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &path,
+        Some(json!({ "action": "lapse" })),
+        Some("\"v1\""),
+    )
+    .await;
+    assert_eq!(stale.status(), 412);
+
+    let lapsed = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &path,
+        Some(json!({ "action": "lapse" })),
+        Some("\"v2\""),
+    )
+    .await;
+    assert_eq!(lapsed.status(), 200);
+    let unknown = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &path,
+        Some(json!({ "action": "explode" })),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status(), 422);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE entity_type = 'policy' ORDER BY seq",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        ["policy.created", "policy.activate", "policy.lapse"]
+    );
+}
+
+#[tokio::test]
+async fn policies_filter_by_line_status_and_expiry_and_paginate() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "filters").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let soon = (today + time::Duration::days(20)).to_string();
+    let later = (today + time::Duration::days(200)).to_string();
+    let start = (today - time::Duration::days(100)).to_string();
+    for (line, ends_on) in [("home", &soon), ("home", &later), ("auto", &soon)] {
+        let created: Value = send(
+            &app,
+            &token,
+            reqwest::Method::POST,
+            "/api/v1/policies",
+            Some(policy(&customer, line, &start, ends_on)),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        send(
+            &app,
+            &token,
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/policies/{}/actions",
+                created["id"].as_str().unwrap()
+            ),
+            Some(json!({ "action": "activate" })),
+            None,
+        )
+        .await;
+    }
+    let get = |query: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            let response = send(
+                app,
+                token,
+                reqwest::Method::GET,
+                &format!("/api/v1/policies?{query}"),
+                None,
+                None,
+            )
+            .await;
+            assert_eq!(response.status(), 200, "{query}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    assert_eq!(get("line=home").await["total"], 2);
+    assert_eq!(
+        get("status=active&expiring_within_days=30").await["total"],
+        2
+    );
+    assert_eq!(get("line=home&expiring_within_days=30").await["total"], 1);
+    assert_eq!(get("status=quote").await["total"], 0);
+    let paged = get("per_page=2&page=2").await;
+    assert_eq!(
+        (
+            paged["total"].as_u64(),
+            paged["items"].as_array().unwrap().len()
+        ),
+        (Some(3), 1)
+    );
+    let bad = send(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        "/api/v1/policies?status=sleeping&expiring_within_days=-1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+}
+
+#[tokio::test]
+async fn renewal_issues_the_next_term_once() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "renew").await;
+    let created: Value = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(policy(&customer, "life", "2026-01-01", "2026-12-31")),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let quote_renewal = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/policies/{id}/renewal"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(quote_renewal.status(), 409, "a quote cannot be renewed");
+    send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/policies/{id}/actions"),
+        Some(json!({ "action": "activate" })),
+        None,
+    )
+    .await;
+
+    let renewal = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/policies/{id}/renewal"),
+        None,
+        None,
+    )
+    .await;
+    let twice = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/policies/{id}/renewal"),
+        None,
+        None,
+    )
+    .await;
+
+    assert_eq!(renewal.status(), 201);
+    let renewal: Value = renewal.json().await.unwrap();
+    assert_eq!(renewal["status"], "quote");
+    assert_eq!(
+        (renewal["starts_on"].as_str(), renewal["ends_on"].as_str()),
+        (Some("2027-01-01"), Some("2027-12-31"))
+    );
+    assert_eq!(renewal["renewed_from"], id);
+    assert_ne!(renewal["policy_number"], created["policy_number"]);
+    assert_eq!(twice.status(), 409);
+}
+
+#[tokio::test]
+async fn an_auditor_reads_policies_but_cannot_change_them() {
+    let app = spawn_app().await;
+    let writer = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &writer, "perm").await;
+    let created: Value = send(
+        &app,
+        &writer,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(policy(&customer, "marine", "2026-01-01", "2026-12-31")),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let auditor = app.api_token(Role::Auditor).await;
+
+    let read = send(
+        &app,
+        &auditor,
+        reqwest::Method::GET,
+        &format!("/api/v1/policies/{}", created["id"].as_str().unwrap()),
+        None,
+        None,
+    )
+    .await;
+    let write = send(
+        &app,
+        &auditor,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(policy(&customer, "marine", "2026-01-01", "2026-12-31")),
+        None,
+    )
+    .await;
+
+    assert_eq!(read.status(), 200);
+    assert_eq!(write.status(), 403);
+}
