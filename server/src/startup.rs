@@ -26,7 +26,7 @@ use app::{
 use crate::{
     api,
     config::{Config, load_key},
-    health,
+    exports, health,
     middleware::{self, HttpPolicy},
 };
 
@@ -210,6 +210,7 @@ pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
     let browser = Router::new()
+        .merge(exports::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .route_layer(from_fn(middleware::auth::require_sign_in))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -49,6 +49,10 @@ pub fn CustomersPage() -> impl IntoView {
                 </div>
                 <p class="field-hint">"Exact matches only: personal data is encrypted and searched through blind indexes."</p>
             </Form>
+            <p class="export-link">
+                <a rel="external" download="customers.csv" id="export-customers"
+                    href=move || format!("/customers/export.csv?q={}", urlencode(&search()))>"Export these customers as CSV"</a>
+            </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match customers.await {
@@ -60,6 +64,19 @@ pub fn CustomersPage() -> impl IntoView {
         </section>
         <NewCustomerForm />
     }
+}
+
+/// Percent-encodes a query value (the browser bundle has no URL crate).
+pub fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[component]

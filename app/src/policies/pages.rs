@@ -74,6 +74,17 @@ pub fn PoliciesPage() -> impl IntoView {
                     <button type="submit" class="button">"Filter"</button>
                 </div>
             </Form>
+            <p class="export-link">
+                <a rel="external" download="policies.csv" id="export-policies" href=move || {
+                    let encode = crate::customers::pages::urlencode;
+                    format!(
+                        "/policies/export.csv?line={}&status={}&expiring_within_days={}",
+                        encode(&line().unwrap_or_default()),
+                        encode(&status().unwrap_or_default()),
+                        encode(&expiring().unwrap_or_default()),
+                    )
+                }>"Export these policies as CSV"</a>
+            </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match policies.await {

@@ -20,6 +20,12 @@ impl From<AppError> for ApiError {
     }
 }
 
+impl From<shared::FieldErrors> for ApiError {
+    fn from(errors: shared::FieldErrors) -> Self {
+        AppError::from(errors).into()
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         AppError::from(error).into()

@@ -8,6 +8,7 @@
 mod audit;
 mod auth;
 mod customers;
+mod exports;
 mod health;
 mod helpers;
 mod lifecycle;

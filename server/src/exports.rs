@@ -1,0 +1,238 @@
+//! CSV exports of the current list filters, for staff in the browser
+//! (session authentication, the same permission as the list).
+//!
+//! Cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
+//! tab, carriage return) are prefixed with `'` (OWASP CSV injection), and
+//! personal data stays masked exactly as on screen.
+
+use axum::{
+    Extension, Router,
+    extract::{Query, State},
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+
+use app::{
+    auth::ssr::{Principal, require},
+    customers::ssr::{self as customers, Search},
+    error::AppError,
+    policies::ssr::{self as policies, Filters},
+    request::RequestMeta,
+    state::AppState,
+};
+use shared::{auth::Permission, pagination::PageRequest};
+
+use crate::api::ApiError;
+
+/// Rows per database round trip while exporting.
+const EXPORT_PAGE: u32 = 100;
+/// An export stops here; narrow the filter for more.
+const EXPORT_LIMIT: u64 = 50_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers/export.csv", get(export_customers))
+        .route("/policies/export.csv", get(export_policies))
+}
+
+/// One CSV field: quoted when needed, formula-looking text defused.
+pub fn field(value: &str) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+fn row(values: &[&str]) -> String {
+    let mut line = values
+        .iter()
+        .map(|v| field(v))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+fn csv_response(name: &str, body: String) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+async fn authorize(
+    state: &AppState,
+    principal: Option<Extension<Principal>>,
+    extensions: &http::Extensions,
+    permission: Permission,
+) -> Result<(), ApiError> {
+    let principal = principal.map(|Extension(p)| p);
+    require(
+        &state.db,
+        principal.as_ref(),
+        permission,
+        &RequestMeta::from_extensions(extensions),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomerQuery {
+    q: Option<String>,
+}
+
+async fn export_customers(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    authorize(
+        &state,
+        principal,
+        request.extensions(),
+        Permission::CustomersRead,
+    )
+    .await?;
+    let Query(query) = Query::<CustomerQuery>::try_from_uri(request.uri()).map_err(|_| {
+        AppError::from(shared::FieldErrors::from(shared::FieldError::new(
+            "q",
+            "is not a valid search",
+        )))
+    })?;
+    let search = Search::from_query(query.q.as_deref().unwrap_or_default());
+    let mut body = row(&[
+        "customer_number",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "created_at",
+    ]);
+    let mut page_number = 1;
+    loop {
+        let page =
+            customers::list(&state, &search, PageRequest::new(page_number, EXPORT_PAGE)?).await?;
+        for c in &page.items {
+            body.push_str(&row(&[
+                &c.customer_number,
+                &c.first_name,
+                &c.last_name,
+                &c.email,
+                c.phone.as_deref().unwrap_or_default(),
+                &app::format::instant(c.created_at),
+            ]));
+        }
+        if u64::from(page_number) >= page.total_pages()
+            || u64::from(page_number * EXPORT_PAGE) >= EXPORT_LIMIT
+        {
+            break;
+        }
+        page_number += 1;
+    }
+    Ok(csv_response("customers.csv", body))
+}
+
+#[derive(Debug, Deserialize)]
+struct PolicyQuery {
+    line: Option<String>,
+    status: Option<String>,
+    expiring_within_days: Option<String>,
+}
+
+async fn export_policies(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    authorize(
+        &state,
+        principal,
+        request.extensions(),
+        Permission::PoliciesRead,
+    )
+    .await?;
+    let Query(query) = Query::<PolicyQuery>::try_from_uri(request.uri()).map_err(|_| {
+        AppError::from(shared::FieldErrors::from(shared::FieldError::new(
+            "query",
+            "is not a valid filter",
+        )))
+    })?;
+    let filters = Filters {
+        line: query.line,
+        status: query.status,
+        expiring_within_days: query.expiring_within_days,
+        customer_id: None,
+    };
+    let mut body = row(&[
+        "policy_number",
+        "customer_number",
+        "line",
+        "status",
+        "starts_on",
+        "ends_on",
+        "currency",
+        "premium",
+        "coverage_limit",
+        "deductible",
+    ]);
+    let mut page_number = 1;
+    loop {
+        let page = policies::list(
+            &state,
+            &filters,
+            PageRequest::new(page_number, EXPORT_PAGE)?,
+        )
+        .await?;
+        for p in &page.items {
+            body.push_str(&row(&[
+                &p.policy_number,
+                &p.customer_number,
+                p.line.as_str(),
+                p.status.as_str(),
+                &p.starts_on,
+                &p.ends_on,
+                p.premium.currency.as_str(),
+                &p.premium.format_major(),
+                &p.coverage_limit.format_major(),
+                &p.deductible.format_major(),
+            ]));
+        }
+        if u64::from(page_number) >= page.total_pages()
+            || u64::from(page_number * EXPORT_PAGE) >= EXPORT_LIMIT
+        {
+            break;
+        }
+        page_number += 1;
+    }
+    Ok(csv_response("policies.csv", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_and_formulas_defused() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("-1"), "'-1");
+        assert_eq!(row(&["a", "b"]), "a,b\r\n");
+    }
+}
