@@ -289,6 +289,15 @@ pub fn mask(field: PiiField, plain: &str) -> String {
     }
 }
 
+/// Customers whose personal data is held (erased ones excluded).
+pub async fn count(state: &AppState) -> Result<i64, AppError> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE erased_at IS NULL")
+            .fetch_one(state.db.pool())
+            .await?,
+    )
+}
+
 pub async fn find(state: &AppState, id: &str) -> Result<Option<CustomerView>, AppError> {
     let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1"))
         .bind(id)

@@ -17,14 +17,46 @@ pub async fn system_status() -> Result<HealthReport, AppError> {
     )
 }
 
+/// The book of business at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BookSummary {
+    pub customers: i64,
+    pub policies: crate::policies::PolicySummary,
+}
+
+#[server]
+pub async fn get_book_summary() -> Result<BookSummary, AppError> {
+    use crate::{auth::ssr::authorize, error::respond};
+    use shared::auth::Permission;
+    respond(
+        async {
+            let (state, _) = authorize(Permission::PoliciesRead).await?;
+            Ok(BookSummary {
+                customers: crate::customers::ssr::count(&state).await?,
+                policies: crate::policies::ssr::summary(&state).await?,
+            })
+        }
+        .await,
+    )
+}
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let status = Resource::new(|| (), |_| system_status());
+    let book = Resource::new(|| (), |_| get_book_summary());
     view! {
         <header class="page-header">
             <h1>"Dashboard"</h1>
             <p class="page-lede">"The state of the book of business at a glance."</p>
         </header>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the book…"</p> }>
+            {move || Suspend::new(async move {
+                match book.await {
+                    Ok(book) => view! { <BookPanel book /> }.into_any(),
+                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
         <section class="card" aria-labelledby="system-heading">
             <h2 id="system-heading">"System"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
@@ -35,6 +67,90 @@ pub fn DashboardPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn BookPanel(book: BookSummary) -> impl IntoView {
+    use shared::policy::PolicyStatus;
+    let policies = book.policies;
+    let active = policies
+        .by_status
+        .iter()
+        .find(|(status, _)| *status == PolicyStatus::Active)
+        .map_or(0, |(_, n)| *n);
+    let total: i64 = policies.by_status.iter().map(|(_, n)| n).sum();
+    let premium = if policies.premium_in_force.is_empty() {
+        "—".to_owned()
+    } else {
+        policies
+            .premium_in_force
+            .iter()
+            .map(|m| m.format())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    // A stacked bar of the policy statuses (plain SVG: no chart library in
+    // the WASM bundle).
+    let mut offset = 0.0_f64;
+    let segments = policies
+        .by_status
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(status, n)| {
+            let width = if total > 0 { *n as f64 * 100.0 / total as f64 } else { 0.0 };
+            let x = offset;
+            offset += width;
+            view! {
+                <rect class=format!("bar-{}", status.as_str()) x=format!("{x:.2}%") y="0" width=format!("{width:.2}%") height="14">
+                    <title>{format!("{}: {n}", status.label())}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let legend = policies
+        .by_status
+        .iter()
+        .map(|(status, n)| view! { <li><span class=format!("swatch bar-{}", status.as_str())></span>{format!("{} {n}", status.label())}</li> })
+        .collect_view();
+    let expiring = policies.expiring;
+    view! {
+        <div class="kpis" id="book-summary">
+            <div class="kpi"><p class="kpi-value">{book.customers}</p><p class="kpi-label">"Customers"</p></div>
+            <div class="kpi"><p class="kpi-value">{active}</p><p class="kpi-label">"Active policies"</p></div>
+            <div class="kpi"><p class="kpi-value">{premium}</p><p class="kpi-label">"Premium in force"</p></div>
+        </div>
+        <section class="card" aria-labelledby="book-heading">
+            <h2 id="book-heading">"Policies by status"</h2>
+            {if total == 0 {
+                view! { <p class="empty-state">"No policies yet: issue a quote from a customer's page."</p> }.into_any()
+            } else {
+                view! {
+                    <svg class="status-bar" role="img" aria-label="Policies by status" width="100%" height="14">{segments}</svg>
+                    <ul class="legend">{legend}</ul>
+                }.into_any()
+            }}
+            <h3>{format!("Expiring within {} days", crate::policies::EXPIRY_HORIZON_DAYS)}</h3>
+            {if expiring.is_empty() {
+                view! { <p class="muted">"None."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data-table" id="expiring-table">
+                        <thead><tr><th>"Policy"</th><th>"Customer"</th><th>"Line"</th><th>"Ends on"</th></tr></thead>
+                        <tbody>
+                            {expiring.into_iter().map(|p| view! {
+                                <tr>
+                                    <td><a href=format!("/policies/{}", p.id)>{p.policy_number.clone()}</a></td>
+                                    <td>{p.customer_number.clone()}</td>
+                                    <td>{p.line.label()}</td>
+                                    <td>{p.ends_on.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
         </section>
     }
 }

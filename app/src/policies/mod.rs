@@ -43,6 +43,18 @@ pub struct PolicyView {
     pub can_renew: bool,
 }
 
+/// What the dashboard shows about the book of policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySummary {
+    pub by_status: Vec<(PolicyStatus, i64)>,
+    pub premium_in_force: Vec<Money>,
+    /// Active policies ending soonest within [`EXPIRY_HORIZON_DAYS`].
+    pub expiring: Vec<PolicyView>,
+}
+
+/// "Expiring soon" on the dashboard.
+pub const EXPIRY_HORIZON_DAYS: i64 = 30;
+
 #[server]
 pub async fn list_policies(
     line: Option<String>,

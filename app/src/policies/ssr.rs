@@ -353,6 +353,52 @@ pub async fn renew(
         .ok_or_else(|| AppError::NotFound("The renewal".into()))
 }
 
+/// Counts, premium in force and the next expiries, for the dashboard.
+pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError> {
+    let mut by_status = Vec::new();
+    for row in sqlx::query("SELECT status, COUNT(*) AS policies FROM policies GROUP BY status")
+        .fetch_all(state.db.pool())
+        .await?
+    {
+        let status: String = row.try_get("status")?;
+        if let Ok(status) = PolicyStatus::parse("status", &status) {
+            by_status.push((status, row.try_get::<i64, _>("policies")?));
+        }
+    }
+    by_status.sort_by_key(|(status, _)| PolicyStatus::ALL.iter().position(|s| s == status));
+    let mut premium_in_force = Vec::new();
+    for row in sqlx::query(
+        "SELECT currency, SUM(premium) AS premium FROM policies WHERE status = 'active' GROUP BY currency ORDER BY currency",
+    )
+    .fetch_all(state.db.pool())
+    .await?
+    {
+        let currency = Currency::parse("currency", &row.try_get::<String, _>("currency")?)
+            .map_err(|e| AppError::internal(&std::io::Error::other(e.to_string())))?;
+        premium_in_force.push(Money {
+            amount: row.try_get("premium")?,
+            currency,
+        });
+    }
+    let today = today();
+    let horizon = today.add_days(super::EXPIRY_HORIZON_DAYS).unwrap_or(today);
+    let expiring = sqlx::query(&format!(
+        "{SELECT} WHERE p.status = 'active' AND p.ends_on >= $1 AND p.ends_on <= $2 ORDER BY p.ends_on, p.id LIMIT 5"
+    ))
+    .bind(today.to_string())
+    .bind(horizon.to_string())
+    .fetch_all(state.db.pool())
+    .await?
+    .iter()
+    .map(from_row)
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(super::PolicySummary {
+        by_status,
+        premium_in_force,
+        expiring,
+    })
+}
+
 /// Parses the `If-Match` value `"v7"` (or `v7`, or `7`) into a version.
 pub fn parse_etag(raw: &str) -> Option<i64> {
     raw.trim()

@@ -423,3 +423,75 @@ async fn an_auditor_reads_policies_but_cannot_change_them() {
     assert_eq!(read.status(), 200);
     assert_eq!(write.status(), 403);
 }
+
+#[tokio::test]
+async fn the_dashboard_sums_up_the_book() {
+    use leptos::server_fn::ServerFn as _;
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "dash").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let soon = (today + time::Duration::days(10)).to_string();
+    let start = (today - time::Duration::days(300)).to_string();
+    for _ in 0..2 {
+        let created: Value = send(
+            &app,
+            &token,
+            reqwest::Method::POST,
+            "/api/v1/policies",
+            Some(policy(&customer, "home", &start, &soon)),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let _ = created;
+    }
+    let first: Value = send(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        "/api/v1/policies?per_page=1",
+        None,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = first["items"][0]["id"].as_str().unwrap().to_owned();
+    send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/v1/policies/{id}/actions"),
+        Some(json!({ "action": "activate" })),
+        None,
+    )
+    .await;
+    let (_, staff) = app.signed_in(Role::Underwriter).await;
+
+    let summary: Value = app
+        .post_server_fn(&staff, app::dashboard::GetBookSummary::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let page = app.get_with(&staff, "/").await.text().await.unwrap();
+
+    assert_eq!(summary["customers"], 1);
+    assert_eq!(
+        summary["policies"]["by_status"],
+        json!([["quote", 1], ["active", 1]])
+    );
+    assert_eq!(
+        summary["policies"]["premium_in_force"],
+        json!([{ "amount": 120000, "currency": "USD" }])
+    );
+    assert_eq!(summary["policies"]["expiring"][0]["id"], id.as_str());
+    assert!(
+        page.contains("Premium in force") && page.contains("USD 1,200.00"),
+        "the dashboard renders it"
+    );
+}
