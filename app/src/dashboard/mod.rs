@@ -49,25 +49,27 @@ pub fn DashboardPage() -> impl IntoView {
             <h1>"Dashboard"</h1>
             <p class="page-lede">"The state of the book of business at a glance."</p>
         </header>
-        <Suspense fallback=|| view! { <p class="muted">"Loading the book…"</p> }>
+        // One boundary for both panels: the page streams once, when both
+        // answers are in (an SSR stream with several boundaries resolving
+        // at the same moment was seen to stall under load).
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match book.await {
-                    Ok(book) => view! { <BookPanel book /> }.into_any(),
-                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                let (book, status) = (book.await, status.await);
+                view! {
+                    {match book {
+                        Ok(book) => view! { <BookPanel book /> }.into_any(),
+                        Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                    }}
+                    <section class="card" aria-labelledby="system-heading">
+                        <h2 id="system-heading">"System"</h2>
+                        {match status {
+                            Ok(report) => view! { <SystemPanel report /> }.into_any(),
+                            Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                        }}
+                    </section>
                 }
             })}
         </Suspense>
-        <section class="card" aria-labelledby="system-heading">
-            <h2 id="system-heading">"System"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
-                {move || Suspend::new(async move {
-                    match status.await {
-                        Ok(report) => view! { <SystemPanel report /> }.into_any(),
-                        Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </section>
     }
 }
 

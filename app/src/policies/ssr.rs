@@ -367,8 +367,9 @@ pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError>
     }
     by_status.sort_by_key(|(status, _)| PolicyStatus::ALL.iter().position(|s| s == status));
     let mut premium_in_force = Vec::new();
+    // SUM of a BIGINT is NUMERIC on PostgreSQL, which `Any` cannot decode.
     for row in sqlx::query(
-        "SELECT currency, SUM(premium) AS premium FROM policies WHERE status = 'active' GROUP BY currency ORDER BY currency",
+        "SELECT currency, CAST(SUM(premium) AS BIGINT) AS premium FROM policies WHERE status = 'active' GROUP BY currency ORDER BY currency",
     )
     .fetch_all(state.db.pool())
     .await?

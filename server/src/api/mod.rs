@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod customers;
 pub mod error;
+pub mod openapi;
 pub mod policies;
 
 use axum::{
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .merge(customers::routes())
         .merge(policies::routes())
+        .merge(openapi::routes())
 }
 
 /// An authenticated API caller: a valid bearer access token whose subject

@@ -12,6 +12,7 @@ mod exports;
 mod health;
 mod helpers;
 mod lifecycle;
+mod openapi;
 mod pages;
 mod policies;
 mod security;

@@ -480,7 +480,7 @@ async fn the_dashboard_sums_up_the_book() {
         .unwrap();
     let page = app.get_with(&staff, "/").await.text().await.unwrap();
 
-    assert_eq!(summary["customers"], 1);
+    assert_eq!(summary["customers"], 1, "{summary}");
     assert_eq!(
         summary["policies"]["by_status"],
         json!([["quote", 1], ["active", 1]])

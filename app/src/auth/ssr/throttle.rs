@@ -13,6 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sqlx::Row as _;
+
 use crate::db::{Db, now_micros};
 
 /// `max` requests per `window`.
@@ -40,25 +42,31 @@ pub enum Decision {
     },
 }
 
-/// Counts one attempt against `bucket` in the shared database.
+/// Counts one attempt against `bucket` in the shared database. A window
+/// opens at the first attempt and lasts `limit.window`: any `max + 1`
+/// attempts within one window are refused, wherever they fall on the clock
+/// (a window aligned to the clock would let a burst straddling its edge
+/// through).
 pub async fn hit_shared(db: &Db, bucket: &str, limit: Limit) -> Result<Decision, sqlx::Error> {
     let window = i64::try_from(limit.window.as_micros())
         .unwrap_or(i64::MAX)
         .max(1);
     let now = now_micros();
-    let window_start = now - now.rem_euclid(window);
-    let hits: i64 = sqlx::query_scalar(
+    let row = sqlx::query(
         "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
          ON CONFLICT (bucket) DO UPDATE SET \
-           hits = CASE WHEN rate_limits.window_start = excluded.window_start \
-                       THEN rate_limits.hits + 1 ELSE 1 END, \
-           window_start = excluded.window_start \
-         RETURNING hits",
+           hits = CASE WHEN rate_limits.window_start > $3 THEN rate_limits.hits + 1 ELSE 1 END, \
+           window_start = CASE WHEN rate_limits.window_start > $3 \
+                               THEN rate_limits.window_start ELSE excluded.window_start END \
+         RETURNING hits, window_start",
     )
     .bind(bucket)
-    .bind(window_start)
+    .bind(now)
+    .bind(now - window)
     .fetch_one(db.pool())
     .await?;
+    let hits: i64 = row.try_get("hits")?;
+    let window_start: i64 = row.try_get("window_start")?;
     Ok(decide(hits, limit, window_start + window - now))
 }
 

@@ -1,0 +1,224 @@
+//! The OpenAPI 3.1 description of `/api/v1` (`GET /api/v1/openapi.json`) and
+//! a readable rendering of it (`GET /api/docs`), served from the binary: no
+//! CDN, no scripts, works offline. A test checks that every API route is
+//! documented.
+
+use axum::{
+    Json, Router,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use app::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(|| async { Json(document()) }))
+        .route("/api/docs", get(docs))
+}
+
+fn money() -> Value {
+    json!({ "$ref": "#/components/schemas/Money" })
+}
+
+fn problem(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn query(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
+}
+
+fn id_param() -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
+/// The standard failures of an authenticated call.
+fn with_errors(mut responses: Value) -> Value {
+    responses["401"] = problem("No valid bearer token");
+    responses["403"] = problem("The token's role lacks the permission (audited)");
+    responses["422"] = problem("Invalid input: `errors` names each field and rule");
+    responses["429"] = problem("Rate limited; see Retry-After");
+    responses
+}
+
+pub fn document() -> Value {
+    let page = |item: &str| {
+        json!({ "type": "object", "properties": {
+            "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
+            "page": { "type": "integer" }, "per_page": { "type": "integer" }, "total": { "type": "integer" } } })
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vanguard API",
+            "version": shared::VERSION,
+            "description": "Customers, policies and claims for partner systems. Bearer tokens from /api/v1/auth/token; JSON, snake_case, money in minor units with an ISO-4217 currency; errors are application/problem+json."
+        },
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/api/v1/auth/token": { "post": {
+                "summary": "Exchange credentials or a refresh token for tokens",
+                "security": [],
+                "requestBody": { "required": true, "content": {
+                    "application/json": { "schema": { "$ref": "#/components/schemas/TokenRequest" } },
+                    "application/x-www-form-urlencoded": { "schema": { "$ref": "#/components/schemas/TokenRequest" } } } },
+                "responses": {
+                    "200": ok("Tokens", json!({ "$ref": "#/components/schemas/TokenResponse" })),
+                    "401": problem("Wrong credentials, or a spent/revoked refresh token"),
+                    "422": problem("Unknown grant_type or a missing field"),
+                    "429": problem("Too many attempts; see Retry-After") } } },
+            "/api/v1/me": { "get": {
+                "summary": "Who the token belongs to, with its permissions",
+                "responses": with_errors(json!({ "200": ok("The caller", json!({ "type": "object" })) })) } },
+            "/api/v1/customers": {
+                "post": { "summary": "Create a customer (personal data is encrypted; the response is masked)",
+                    "requestBody": body(json!({ "$ref": "#/components/schemas/NewCustomer" })),
+                    "responses": with_errors(json!({ "201": ok("Created", json!({ "$ref": "#/components/schemas/Customer" })),
+                        "409": problem("Another customer has this email") })) },
+                "get": { "summary": "List customers; exact-match search through blind indexes",
+                    "parameters": [query("email", "exact email"), query("last_name", "exact last name"), query("national_id", "exact national id"),
+                        query("customer_number", "CUS-NNNNNN"), query("page", "1-based"), query("per_page", "1 to 100, default 25")],
+                    "responses": with_errors(json!({ "200": ok("A page", page("Customer")) })) } },
+            "/api/v1/customers/{id}": { "get": { "summary": "A customer, masked", "parameters": [id_param()],
+                "responses": with_errors(json!({ "200": ok("The customer", json!({ "$ref": "#/components/schemas/Customer" })), "404": problem("No such customer") })) } },
+            "/api/v1/customers/{id}/reveal": { "post": { "summary": "Show one field in clear, with a reason (audited)", "parameters": [id_param()],
+                "requestBody": body(json!({ "type": "object", "required": ["field", "reason"], "properties": {
+                    "field": { "enum": ["first_name", "last_name", "email", "phone", "date_of_birth", "address", "national_id"] },
+                    "reason": { "type": "string", "minLength": 10 } } })),
+                "responses": with_errors(json!({ "200": ok("The value", json!({ "type": "object", "properties": { "field": { "type": "string" }, "value": { "type": ["string", "null"] } } })),
+                    "409": problem("The customer's data was erased") })) } },
+            "/api/v1/customers/{id}/erasure": { "post": { "summary": "Erase the customer's personal data (crypto-shredding)", "parameters": [id_param()],
+                "responses": with_errors(json!({ "204": { "description": "Erased" }, "404": problem("No customer with data to erase") })) } },
+            "/api/v1/policies": {
+                "post": { "summary": "Issue a policy as a quote", "requestBody": body(json!({ "$ref": "#/components/schemas/NewPolicy" })),
+                    "responses": with_errors(json!({ "201": ok("Created (ETag: \"v1\")", json!({ "$ref": "#/components/schemas/Policy" })) })) },
+                "get": { "summary": "List policies",
+                    "parameters": [query("line", "auto|home|health|life|liability|marine|fleet"), query("status", "quote|active|lapsed|cancelled|expired"),
+                        query("expiring_within_days", "active policies ending within N days"), query("customer_id", "one customer's policies"),
+                        query("page", "1-based"), query("per_page", "1 to 100, default 25")],
+                    "responses": with_errors(json!({ "200": ok("A page", page("Policy")) })) } },
+            "/api/v1/policies/{id}": { "get": { "summary": "A policy, with its ETag and the actions allowed now", "parameters": [id_param()],
+                "responses": with_errors(json!({ "200": ok("The policy", json!({ "$ref": "#/components/schemas/Policy" })), "404": problem("No such policy") })) } },
+            "/api/v1/policies/{id}/actions": { "post": { "summary": "Change the policy's status",
+                "parameters": [id_param(), { "name": "If-Match", "in": "header", "required": false, "schema": { "type": "string" }, "description": "The ETag read, e.g. \"v3\"" }],
+                "requestBody": body(json!({ "type": "object", "required": ["action"], "properties": { "action": { "enum": ["activate", "lapse", "cancel", "expire", "reinstate"] } } })),
+                "responses": with_errors(json!({ "200": ok("The policy after the change", json!({ "$ref": "#/components/schemas/Policy" })),
+                    "409": problem("Not allowed from the current status (the reason says why)"),
+                    "412": problem("The policy changed since the ETag was read") })) } },
+            "/api/v1/policies/{id}/renewal": { "post": { "summary": "Issue the next term as a new quote", "parameters": [id_param()],
+                "responses": with_errors(json!({ "201": ok("The renewal", json!({ "$ref": "#/components/schemas/Policy" })),
+                    "409": problem("Not renewable now, or already renewed") })) } }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "schemas": {
+                "Money": { "type": "object", "required": ["amount", "currency"], "properties": {
+                    "amount": { "type": "integer", "description": "minor units (cents)" }, "currency": { "type": "string", "pattern": "^[A-Z]{3}$" } } },
+                "Problem": { "type": "object", "properties": { "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+                    "detail": { "type": "string" }, "errors": { "type": "array", "items": { "type": "object", "properties": {
+                        "field": { "type": "string" }, "message": { "type": "string" } } } } } },
+                "TokenRequest": { "type": "object", "required": ["grant_type"], "properties": {
+                    "grant_type": { "enum": ["password", "client_credentials", "refresh_token"] }, "username": { "type": "string" },
+                    "password": { "type": "string" }, "client_id": { "type": "string" }, "client_secret": { "type": "string" }, "refresh_token": { "type": "string" } } },
+                "TokenResponse": { "type": "object", "properties": { "access_token": { "type": "string" }, "token_type": { "const": "bearer" },
+                    "expires_in": { "type": "integer" }, "refresh_token": { "type": "string" } } },
+                "NewCustomer": { "type": "object", "required": ["first_name", "last_name", "email"], "properties": {
+                    "first_name": { "type": "string" }, "last_name": { "type": "string" }, "email": { "type": "string", "format": "email" },
+                    "phone": { "type": "string" }, "date_of_birth": { "type": "string", "format": "date" }, "national_id": { "type": "string" },
+                    "address": { "type": "object", "properties": { "line1": { "type": "string" }, "line2": { "type": "string" }, "city": { "type": "string" },
+                        "region": { "type": "string" }, "postal_code": { "type": "string" }, "country": { "type": "string", "description": "ISO 3166-1 alpha-2" } } } } },
+                "Customer": { "type": "object", "description": "Personal data masked (or `erased`)", "properties": {
+                    "id": { "type": "string" }, "customer_number": { "type": "string" }, "first_name": { "type": "string" }, "last_name": { "type": "string" },
+                    "email": { "type": "string" }, "phone": { "type": ["string", "null"] }, "date_of_birth": { "type": ["string", "null"] },
+                    "address": { "type": ["string", "null"] }, "national_id": { "type": ["string", "null"] }, "erased": { "type": "boolean" },
+                    "created_at": { "type": "integer", "description": "microseconds since the Unix epoch" }, "version": { "type": "integer" } } },
+                "NewPolicy": { "type": "object", "required": ["customer_id", "line", "starts_on", "ends_on", "premium", "coverage_limit", "deductible"], "properties": {
+                    "customer_id": { "type": "string" }, "line": { "enum": ["auto", "home", "health", "life", "liability", "marine", "fleet"] },
+                    "starts_on": { "type": "string", "format": "date" }, "ends_on": { "type": "string", "format": "date" },
+                    "premium": money(), "coverage_limit": money(), "deductible": money() } },
+                "Policy": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "policy_number": { "type": "string" }, "customer_id": { "type": "string" }, "customer_number": { "type": "string" },
+                    "line": { "type": "string" }, "status": { "enum": ["quote", "active", "lapsed", "cancelled", "expired"] },
+                    "starts_on": { "type": "string", "format": "date" }, "ends_on": { "type": "string", "format": "date" },
+                    "premium": money(), "coverage_limit": money(), "deductible": money(), "renewed_from": { "type": ["string", "null"] },
+                    "version": { "type": "integer" }, "available_actions": { "type": "array", "items": { "type": "string" } },
+                    "blocked_actions": { "type": "array", "items": { "type": "object", "properties": { "action": { "type": "string" }, "reason": { "type": "string" } } } },
+                    "can_renew": { "type": "boolean" } } }
+            }
+        }
+    })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The document as a page: every operation with its summary, parameters
+/// and responses, linked to the JSON.
+async fn docs() -> Response {
+    let document = document();
+    let mut html = String::from(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vanguard API</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/vanguard.css\"></head><body><main class=\"content api-docs\">\
+         <h1>Vanguard API</h1>",
+    );
+    html.push_str(&format!(
+        "<p class=\"page-lede\">{}</p><p><a href=\"/api/v1/openapi.json\">OpenAPI 3.1 document</a> · \
+         get a token: <code>POST /api/v1/auth/token</code></p>",
+        escape(document["info"]["description"].as_str().unwrap_or_default())
+    ));
+    if let Some(paths) = document["paths"].as_object() {
+        for (path, operations) in paths {
+            for (method, operation) in operations.as_object().into_iter().flatten() {
+                html.push_str(&format!(
+                    "<section class=\"card\"><h2><code>{} {}</code></h2><p>{}</p>",
+                    method.to_uppercase(),
+                    escape(path),
+                    escape(operation["summary"].as_str().unwrap_or_default())
+                ));
+                if let Some(parameters) = operation["parameters"].as_array() {
+                    html.push_str("<h3>Parameters</h3><ul>");
+                    for parameter in parameters {
+                        html.push_str(&format!(
+                            "<li><code>{}</code> ({}) {}</li>",
+                            escape(parameter["name"].as_str().unwrap_or_default()),
+                            escape(parameter["in"].as_str().unwrap_or_default()),
+                            escape(parameter["description"].as_str().unwrap_or_default())
+                        ));
+                    }
+                    html.push_str("</ul>");
+                }
+                html.push_str("<h3>Responses</h3><ul>");
+                for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                    html.push_str(&format!(
+                        "<li><code>{}</code> {}</li>",
+                        escape(status),
+                        escape(response["description"].as_str().unwrap_or_default())
+                    ));
+                }
+                html.push_str("</ul></section>");
+            }
+        }
+    }
+    html.push_str("</main></body></html>");
+    let mut response = html.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
