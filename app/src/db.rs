@@ -301,6 +301,76 @@ impl Db {
     }
 }
 
+/// The `WHERE` clause of a list query, built from optional filters: each
+/// condition gets the next `$n` placeholder for its (text) value.
+#[derive(Debug, Default)]
+pub struct Filter {
+    conditions: Vec<String>,
+    binds: Vec<String>,
+}
+
+impl Filter {
+    /// Adds `column = $n` bound to `value`.
+    pub fn equals(&mut self, column: &str, value: String) {
+        self.compare(column, "=", value);
+    }
+
+    /// Adds `column <op> $n` bound to `value`.
+    pub fn compare(&mut self, column: &str, op: &str, value: String) {
+        self.binds.push(value);
+        self.conditions
+            .push(format!("{column} {op} ${}", self.binds.len()));
+    }
+
+    /// Adds a condition without a value.
+    pub fn literal(&mut self, condition: &str) {
+        self.conditions.push(condition.to_owned());
+    }
+
+    fn clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    /// One page of `select` (which ends with its FROM/JOIN clause, the
+    /// table aliased as in `count_from`) under this filter, and the total
+    /// count: two queries, whatever the page size.
+    pub async fn fetch_page(
+        &self,
+        db: &Db,
+        select: &str,
+        count_from: &str,
+        order_by: &str,
+        page: shared::pagination::PageRequest,
+    ) -> Result<(Vec<sqlx::any::AnyRow>, u64), sqlx::Error> {
+        let clause = self.clause();
+        let count_sql = format!("SELECT COUNT(*) FROM {count_from}{clause}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for bind in &self.binds {
+            count = count.bind(bind);
+        }
+        let total = count.fetch_one(db.pool()).await?;
+        let list_sql = format!(
+            "{select}{clause} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
+            self.binds.len() + 1,
+            self.binds.len() + 2
+        );
+        let mut query = sqlx::query(&list_sql);
+        for bind in &self.binds {
+            query = query.bind(bind);
+        }
+        let rows = query
+            .bind(i64::from(page.limit()))
+            .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .fetch_all(db.pool())
+            .await?;
+        Ok((rows, u64::try_from(total).unwrap_or_default()))
+    }
+}
+
 /// Now, in the unit of every stored instant: microseconds since the Unix
 /// epoch, UTC.
 pub fn now_micros() -> i64 {

@@ -140,6 +140,11 @@ impl AppError {
         }
     }
 
+    /// [`AppError::internal`] for a failure known only by its message.
+    pub fn internal_message(message: impl std::fmt::Display) -> Self {
+        Self::internal(&std::io::Error::other(message.to_string()))
+    }
+
     /// Logs `error` under a fresh reference and returns an opaque 500.
     pub fn internal(error: &dyn std::error::Error) -> Self {
         let reference = format!("{:08x}", rand_reference());
@@ -155,13 +160,7 @@ impl AppError {
 #[cfg(feature = "ssr")]
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result {
-        let plain_form = use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/html"))
-        });
+        let plain_form = crate::request::is_plain_form_post();
         if let (false, Some(response)) = (plain_form, use_context::<leptos_axum::ResponseOptions>())
         {
             response.set_status(

@@ -70,6 +70,18 @@ impl CspNonce {
     }
 }
 
+/// Whether the request being handled is a plain HTML form post (the WASM
+/// not loaded): Leptos answers those with a redirect rather than data.
+pub fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
+}
+
 /// The client's address as the middleware resolved it: the peer, or, when
 /// the peer is a trusted proxy, the rightmost untrusted `X-Forwarded-For` hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

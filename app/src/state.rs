@@ -28,9 +28,8 @@ pub struct AppState {
 impl AppState {
     /// The state from the Leptos context of a server function or SSR render.
     pub fn from_context() -> Result<Self, AppError> {
-        use_context::<Self>().ok_or_else(|| {
-            AppError::internal(&std::io::Error::other("AppState missing from context"))
-        })
+        use_context::<Self>()
+            .ok_or_else(|| AppError::internal_message("AppState missing from context"))
     }
 }
 

@@ -22,7 +22,10 @@ use app::{
     request::RequestMeta,
     state::AppState,
 };
-use shared::{auth::Permission, pagination::PageRequest};
+use shared::{
+    auth::Permission,
+    pagination::{Page, PageRequest},
+};
 
 use crate::api::ApiError;
 
@@ -35,6 +38,24 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers/export.csv", get(export_customers))
         .route("/policies/export.csv", get(export_policies))
+}
+
+/// Every row the list answers for its filter, a page at a time, up to
+/// [`EXPORT_LIMIT`].
+async fn all_pages<T, F>(mut fetch: impl FnMut(PageRequest) -> F) -> Result<Vec<T>, ApiError>
+where
+    F: std::future::Future<Output = Result<Page<T>, AppError>>,
+{
+    let mut rows = Vec::new();
+    for number in 1.. {
+        let page = fetch(PageRequest::new(number, EXPORT_PAGE)?).await?;
+        let last = u64::from(number) >= page.total_pages();
+        rows.extend(page.items);
+        if last || rows.len() as u64 >= EXPORT_LIMIT {
+            break;
+        }
+    }
+    Ok(rows)
 }
 
 /// One CSV field: quoted when needed, formula-looking text defused.
@@ -123,26 +144,15 @@ async fn export_customers(
         "phone",
         "created_at",
     ]);
-    let mut page_number = 1;
-    loop {
-        let page =
-            customers::list(&state, &search, PageRequest::new(page_number, EXPORT_PAGE)?).await?;
-        for c in &page.items {
-            body.push_str(&row(&[
-                &c.customer_number,
-                &c.first_name,
-                &c.last_name,
-                &c.email,
-                c.phone.as_deref().unwrap_or_default(),
-                &app::format::instant(c.created_at),
-            ]));
-        }
-        if u64::from(page_number) >= page.total_pages()
-            || u64::from(page_number * EXPORT_PAGE) >= EXPORT_LIMIT
-        {
-            break;
-        }
-        page_number += 1;
+    for c in all_pages(|request| customers::list(&state, &search, request)).await? {
+        body.push_str(&row(&[
+            &c.customer_number,
+            &c.first_name,
+            &c.last_name,
+            &c.email,
+            c.phone.as_deref().unwrap_or_default(),
+            &app::format::instant(c.created_at),
+        ]));
     }
     Ok(csv_response("customers.csv", body))
 }
@@ -190,34 +200,19 @@ async fn export_policies(
         "coverage_limit",
         "deductible",
     ]);
-    let mut page_number = 1;
-    loop {
-        let page = policies::list(
-            &state,
-            &filters,
-            PageRequest::new(page_number, EXPORT_PAGE)?,
-        )
-        .await?;
-        for p in &page.items {
-            body.push_str(&row(&[
-                &p.policy_number,
-                &p.customer_number,
-                p.line.as_str(),
-                p.status.as_str(),
-                &p.starts_on,
-                &p.ends_on,
-                p.premium.currency.as_str(),
-                &p.premium.format_major(),
-                &p.coverage_limit.format_major(),
-                &p.deductible.format_major(),
-            ]));
-        }
-        if u64::from(page_number) >= page.total_pages()
-            || u64::from(page_number * EXPORT_PAGE) >= EXPORT_LIMIT
-        {
-            break;
-        }
-        page_number += 1;
+    for p in all_pages(|request| policies::list(&state, &filters, request)).await? {
+        body.push_str(&row(&[
+            &p.policy_number,
+            &p.customer_number,
+            p.line.as_str(),
+            p.status.as_str(),
+            &p.starts_on,
+            &p.ends_on,
+            p.premium.currency.as_str(),
+            &p.premium.format_major(),
+            &p.coverage_limit.format_major(),
+            &p.deductible.format_major(),
+        ]));
     }
     Ok(csv_response("policies.csv", body))
 }

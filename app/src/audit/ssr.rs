@@ -334,30 +334,19 @@ pub async fn list(
     entity_id: Option<&str>,
     page: shared::pagination::PageRequest,
 ) -> Result<shared::pagination::Page<super::AuditRecordView>, sqlx::Error> {
-    let filter = if entity_id.is_some() {
-        " WHERE entity_id = $1"
-    } else {
-        ""
-    };
-    let count_sql = format!("SELECT COUNT(*) FROM audit_log{filter}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    let mut filter = crate::db::Filter::default();
     if let Some(id) = entity_id {
-        count = count.bind(id);
+        filter.equals("entity_id", id.to_owned());
     }
-    let total = count.fetch_one(db.pool()).await?;
-    let (limit_at, offset_at) = if entity_id.is_some() { (2, 3) } else { (1, 2) };
-    let sql = format!(
-        "SELECT seq, occurred_at, actor_kind, actor_label, action, entity_type, entity_id, details, \
-         correlation_id, client_ip FROM audit_log{filter} ORDER BY seq DESC LIMIT ${limit_at} OFFSET ${offset_at}"
-    );
-    let mut query = sqlx::query(&sql);
-    if let Some(id) = entity_id {
-        query = query.bind(id);
-    }
-    let rows = query
-        .bind(i64::from(page.limit()))
-        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(db.pool())
+    let (rows, total) = filter
+        .fetch_page(
+            db,
+            "SELECT seq, occurred_at, actor_kind, actor_label, action, entity_type, entity_id, \
+             details, correlation_id, client_ip FROM audit_log",
+            "audit_log",
+            "seq DESC",
+            page,
+        )
         .await?;
     let items = rows
         .iter()
@@ -376,9 +365,5 @@ pub async fn list(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(shared::pagination::Page::new(
-        page,
-        items,
-        u64::try_from(total).unwrap_or_default(),
-    ))
+    Ok(shared::pagination::Page::new(page, items, total))
 }

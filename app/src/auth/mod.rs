@@ -63,19 +63,6 @@ pub fn reload_at(path: &str) {
     let _ = path;
 }
 
-/// Whether the request being handled is a plain HTML form post (no WASM):
-/// such a post is answered with a redirect; the WASM reloads by itself.
-#[cfg(feature = "ssr")]
-fn is_plain_form_post() -> bool {
-    use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-    })
-}
-
 /// Where to go after signing in: a local path only, so the `next` parameter
 /// cannot send anyone to another site.
 pub fn safe_next(next: Option<&str>) -> String {
@@ -103,7 +90,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             let user =
                 ssr::login_with_password(&state, &email, &password, &meta, "browser").await??;
             ssr::start_session(&session, &user).await?;
-            if is_plain_form_post() {
+            if crate::request::is_plain_form_post() {
                 leptos_axum::redirect(&safe_next(next.as_deref()));
             }
             Ok(())
@@ -165,7 +152,7 @@ pub async fn change_password(
 async fn extract_session() -> Result<tower_sessions::Session, AppError> {
     leptos_axum::extract::<tower_sessions::Session>()
         .await
-        .map_err(|error| AppError::internal(&std::io::Error::other(error.to_string())))
+        .map_err(AppError::internal_message)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use sqlx::{Row as _, any::AnyRow};
 
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
-    db::{new_id, now_micros},
+    db::{Filter, new_id, now_micros},
     error::AppError,
     state::AppState,
     vault::{IndexedColumn, Vault, WrappedKey, crypto::SecretKey},
@@ -358,8 +358,7 @@ pub async fn list(
 ) -> Result<Page<CustomerView>, AppError> {
     let vault = &state.vault;
     let mut errors = FieldErrors::new();
-    let mut conditions = Vec::new();
-    let mut binds: Vec<String> = Vec::new();
+    let mut filter = Filter::default();
     let indexed = [
         (
             search
@@ -388,51 +387,27 @@ pub async fn list(
     ];
     for (parsed, column, sql_column) in indexed {
         if let Some(normalized) = parsed.and_then(|result| errors.check(result)) {
-            binds.push(vault.index(column, &normalized));
-            conditions.push(format!("c.{sql_column} = ${}", binds.len()));
+            filter.equals(&format!("c.{sql_column}"), vault.index(column, &normalized));
         }
     }
     if let Some(number) = &search.customer_number {
-        binds.push(number.trim().to_uppercase());
-        conditions.push(format!("c.customer_number = ${}", binds.len()));
+        filter.equals("c.customer_number", number.trim().to_uppercase());
     }
     errors.into_result()?;
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
-
-    let count_sql = format!("SELECT COUNT(*) FROM customers c{filter}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for bind in &binds {
-        count = count.bind(bind);
-    }
-    let total = count.fetch_one(state.db.pool()).await?;
-
-    let list_sql = format!(
-        "{SELECT}{filter} ORDER BY c.created_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let mut query = sqlx::query(&list_sql);
-    for bind in &binds {
-        query = query.bind(bind);
-    }
-    let rows = query
-        .bind(i64::from(page.limit()))
-        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(state.db.pool())
+    let (rows, total) = filter
+        .fetch_page(
+            &state.db,
+            SELECT,
+            "customers c",
+            "c.created_at DESC, c.id DESC",
+            page,
+        )
         .await?;
     let items = rows
         .iter()
         .map(|row| from_row(row).map(|row| view_of(vault, &row)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new(
-        page,
-        items,
-        u64::try_from(total).unwrap_or_default(),
-    ))
+    Ok(Page::new(page, items, total))
 }
 
 /// Shows one field in clear to someone allowed to see it, for a stated

@@ -15,7 +15,7 @@ use super::PolicyView;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     customers::ssr::{next_number, today},
-    db::{new_id, now_micros},
+    db::{Filter, new_id, now_micros},
     error::AppError,
     state::AppState,
 };
@@ -85,11 +85,7 @@ async fn insert(
     let number = u32::try_from(sequence)
         .ok()
         .and_then(|sequence| PolicyNumber::format(year, sequence))
-        .ok_or_else(|| {
-            AppError::internal(&std::io::Error::other(
-                "policy numbers exhausted for the year",
-            ))
-        })?;
+        .ok_or_else(|| AppError::internal_message("policy numbers exhausted for the year"))?;
     let id = new_id();
     let now = now_micros();
     sqlx::query(
@@ -186,8 +182,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<PolicyView>, AppError> {
     let mut errors = FieldErrors::new();
-    let mut conditions = Vec::new();
-    let mut binds: Vec<String> = Vec::new();
+    let mut filter = Filter::default();
     let present = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
@@ -197,26 +192,16 @@ pub async fn list(
     if let Some(line) =
         present(&filters.line).and_then(|raw| errors.check(LineOfBusiness::parse("line", &raw)))
     {
-        binds.push(line.as_str().to_owned());
-        conditions.push(format!("p.line = ${}", binds.len()));
+        filter.equals("p.line", line.as_str().to_owned());
     }
     if let Some(status) =
         present(&filters.status).and_then(|raw| errors.check(PolicyStatus::parse("status", &raw)))
     {
-        binds.push(status.as_str().to_owned());
-        conditions.push(format!("p.status = ${}", binds.len()));
+        filter.equals("p.status", status.as_str().to_owned());
     }
     if let Some(raw) = present(&filters.expiring_within_days) {
         match raw.parse::<i64>() {
-            Ok(days) if (0..=3650).contains(&days) => {
-                let today = today();
-                let until = today.add_days(days).unwrap_or(today);
-                binds.push(today.to_string());
-                conditions.push(format!("p.ends_on >= ${}", binds.len()));
-                binds.push(until.to_string());
-                conditions.push(format!("p.ends_on <= ${}", binds.len()));
-                conditions.push("p.status = 'active'".into());
-            }
+            Ok(days) if (0..=3650).contains(&days) => expiring_within(&mut filter, days),
             _ => errors.push(
                 "expiring_within_days",
                 "must be a whole number of days from 0 to 3650",
@@ -224,42 +209,29 @@ pub async fn list(
         }
     }
     if let Some(customer) = present(&filters.customer_id) {
-        binds.push(customer);
-        conditions.push(format!("p.customer_id = ${}", binds.len()));
+        filter.equals("p.customer_id", customer);
     }
     errors.into_result()?;
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
-
-    let count_sql = format!("SELECT COUNT(*) FROM policies p{filter}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    for bind in &binds {
-        count = count.bind(bind);
-    }
-    let total = count.fetch_one(state.db.pool()).await?;
-    let list_sql = format!(
-        "{SELECT}{filter} ORDER BY p.created_at DESC, p.id DESC LIMIT ${} OFFSET ${}",
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let mut query = sqlx::query(&list_sql);
-    for bind in &binds {
-        query = query.bind(bind);
-    }
-    let rows = query
-        .bind(i64::from(page.limit()))
-        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(state.db.pool())
+    let (rows, total) = filter
+        .fetch_page(
+            &state.db,
+            SELECT,
+            "policies p",
+            "p.created_at DESC, p.id DESC",
+            page,
+        )
         .await?;
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::new(
-        page,
-        items,
-        u64::try_from(total).unwrap_or_default(),
-    ))
+    Ok(Page::new(page, items, total))
+}
+
+/// Active policies whose term ends between today and `days` from today.
+fn expiring_within(filter: &mut Filter, days: i64) {
+    let today = today();
+    let until = today.add_days(days).unwrap_or(today);
+    filter.compare("p.ends_on", ">=", today.to_string());
+    filter.compare("p.ends_on", "<=", until.to_string());
+    filter.literal("p.status = 'active'");
 }
 
 /// Moves a policy through its lifecycle. `expected_version` (the `If-Match`
@@ -285,7 +257,7 @@ pub async fn apply_action(
         )));
     }
     let before = PolicyStatus::parse("status", &row.try_get::<String, _>("status")?)
-        .map_err(|e| AppError::internal(&std::io::Error::other(e.to_string())))?;
+        .map_err(AppError::internal_message)?;
     let after = before
         .apply(action)
         .map_err(|e| AppError::Conflict(e.to_string()))?;
@@ -375,24 +347,24 @@ pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError>
     .await?
     {
         let currency = Currency::parse("currency", &row.try_get::<String, _>("currency")?)
-            .map_err(|e| AppError::internal(&std::io::Error::other(e.to_string())))?;
+            .map_err(AppError::internal_message)?;
         premium_in_force.push(Money {
             amount: row.try_get("premium")?,
             currency,
         });
     }
-    let today = today();
-    let horizon = today.add_days(super::EXPIRY_HORIZON_DAYS).unwrap_or(today);
-    let expiring = sqlx::query(&format!(
-        "{SELECT} WHERE p.status = 'active' AND p.ends_on >= $1 AND p.ends_on <= $2 ORDER BY p.ends_on, p.id LIMIT 5"
-    ))
-    .bind(today.to_string())
-    .bind(horizon.to_string())
-    .fetch_all(state.db.pool())
-    .await?
-    .iter()
-    .map(from_row)
-    .collect::<Result<Vec<_>, _>>()?;
+    let mut soon = Filter::default();
+    expiring_within(&mut soon, super::EXPIRY_HORIZON_DAYS);
+    let (rows, _) = soon
+        .fetch_page(
+            &state.db,
+            SELECT,
+            "policies p",
+            "p.ends_on, p.id",
+            PageRequest::new(1, 5)?,
+        )
+        .await?;
+    let expiring = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(super::PolicySummary {
         by_status,
         premium_in_force,
