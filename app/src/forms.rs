@@ -78,8 +78,12 @@ pub fn Field(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] required: bool,
     #[prop(optional)] hint: Option<&'static str>,
+    /// The rule's field name when it differs from the input's name (the
+    /// form posts `claimant_name`; the rule reports `claimant.name`).
+    #[prop(optional)]
+    error_for: Option<&'static str>,
 ) -> impl IntoView {
-    let message = errors.field(name);
+    let message = errors.field(error_for.unwrap_or(name));
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
     view! {

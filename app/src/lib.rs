@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod claims;
 pub mod customers;
 pub mod dashboard;
 pub mod error;
@@ -16,7 +17,7 @@ pub mod forms;
 pub mod health;
 pub mod layout;
 pub mod policies;
-pub mod sections;
+pub mod workflow;
 
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -24,6 +25,8 @@ pub mod db;
 pub mod request;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod storage;
 #[cfg(feature = "ssr")]
 pub mod vault;
 
@@ -38,12 +41,12 @@ use crate::{
     admin::pages::AdminPage,
     audit::pages::AuditPage,
     auth::pages::{AccountPage, LoginPage},
+    claims::pages::{ClaimPage, ClaimsPage, ReviewQueuePage},
     customers::pages::{CustomerPage, CustomersPage},
     dashboard::DashboardPage,
     error::{ErrorPage, NotFoundPage},
     layout::Layout,
     policies::pages::{PoliciesPage, PolicyPage},
-    sections::SectionPage,
 };
 
 /// The HTML document the server renders around [`App`].
@@ -110,14 +113,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("customers"), ParamSegment("id")) view=CustomerPage />
                     <Route path=StaticSegment("policies") view=PoliciesPage />
                     <Route path=(StaticSegment("policies"), ParamSegment("id")) view=PolicyPage />
-                    <Route path=StaticSegment("claims") view=|| view! {
-                        <Title text="Claims" />
-                        <SectionPage title="Claims" summary="Every claim, its lines, status and timeline." />
-                    } />
-                    <Route path=StaticSegment("reviews") view=|| view! {
-                        <Title text="Review queue" />
-                        <SectionPage title="Review queue" summary="Claims awaiting an adjuster's decision, most urgent first." />
-                    } />
+                    <Route path=StaticSegment("claims") view=ClaimsPage />
+                    <Route path=(StaticSegment("claims"), ParamSegment("id")) view=ClaimPage />
+                    <Route path=StaticSegment("reviews") view=ReviewQueuePage />
                     <Route path=StaticSegment("audit") view=AuditPage />
                     <Route path=StaticSegment("admin") view=AdminPage />
                     <Route path=StaticSegment("account") view=AccountPage />

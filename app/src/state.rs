@@ -12,7 +12,10 @@ use std::{
 use axum::extract::FromRef;
 use leptos::prelude::*;
 
-use crate::{auth::ssr::AuthSettings, db::Db, error::AppError, vault::Vault};
+use crate::{
+    auth::ssr::AuthSettings, db::Db, error::AppError, storage::Storage, vault::Vault,
+    workflow::ssr::JobSignal,
+};
 
 #[derive(FromRef, Debug, Clone)]
 pub struct AppState {
@@ -23,6 +26,10 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// The PII vault's master and index keys, derived once at start-up.
     pub vault: Arc<Vault>,
+    /// Claim snapshots and attachments.
+    pub storage: Storage,
+    /// Wakes this process's workflow workers when a job is enqueued.
+    pub jobs: JobSignal,
 }
 
 impl AppState {

@@ -1,7 +1,5 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
-//! `create-admin`, `create-api-client`, `verify-audit`, `rotate-keys`.
-//! Operator commands of later capabilities (`worker`, ...) join this enum
-//! as those capabilities land.
+//! `create-admin`, `create-api-client`, `verify-audit`, `rotate-keys`, `worker`.
 #![expect(
     clippy::print_stdout,
     reason = "operator commands print their result (e.g. a client secret) on stdout"
@@ -63,6 +61,9 @@ pub enum Command {
     /// in VANGUARD_MASTER_KEY_PREVIOUS still unwrap), in batches, while the
     /// servers keep serving; then report whether the old keys can go.
     RotateKeys,
+    /// Run the claims pipeline's workers only, without the web server (a
+    /// separate ECS service); VANGUARD_WORKERS of them, at least one.
+    Worker,
     /// Issue an API client and print its client_id and client_secret (the
     /// secret is shown this once; only its hash is stored).
     CreateApiClient {
@@ -90,6 +91,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::CreateApiClient { name, role } => create_api_client(config, &name, &role).await,
         Command::VerifyAudit => verify_audit(config).await,
         Command::RotateKeys => rotate_keys(config).await,
+        Command::Worker => worker(config).await,
     }
 }
 
@@ -216,6 +218,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         app.local_addr()?
     );
     app.run_until_stopped(startup::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn worker(mut config: Config) -> anyhow::Result<()> {
+    config.workers.concurrency = config.workers.concurrency.max(1);
+    let state = startup::build_state(&config).await?;
+    let workers = app::workflow::ssr::spawn_workers(&state, &config.workers);
+    tracing::info!(
+        workers = workers.len(),
+        database = %config.database_url.redacted(),
+        "Vanguard workers are running"
+    );
+    startup::shutdown_signal().await;
+    tracing::info!("shutdown requested; workers finish their current step");
+    startup::stop_workers(&state, workers, config.shutdown_timeout).await;
+    state.db.close().await;
+    tracing::info!("shutdown complete");
     Ok(())
 }
 

@@ -157,6 +157,7 @@ pub struct Config {
     /// closes (ECS kills the task 30 s after SIGTERM).
     pub shutdown_timeout: Duration,
     pub security: SecuritySettings,
+    pub workers: app::workflow::ssr::WorkerSettings,
 }
 
 /// Sessions, tokens, rate limits and the proxies we trust.
@@ -226,6 +227,24 @@ impl SecuritySettings {
             trusted_proxies,
         })
     }
+}
+
+/// The claims pipeline's workers in this process.
+fn worker_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<app::workflow::ssr::WorkerSettings, ConfigError> {
+    let defaults = app::workflow::ssr::WorkerSettings::default();
+    Ok(app::workflow::ssr::WorkerSettings {
+        concurrency: parse_number(get, "VANGUARD_WORKERS", 1, 0..=64)?,
+        max_attempts: parse_number(get, "VANGUARD_JOB_MAX_ATTEMPTS", 5, 1..=100)?,
+        backoff: Duration::from_millis(parse_number(
+            get,
+            "VANGUARD_JOB_RETRY_BASE_MS",
+            2_000,
+            10..=600_000,
+        )?),
+        ..defaults
+    })
 }
 
 impl Config {
@@ -352,6 +371,7 @@ impl Config {
             storage,
             log_format,
             security: SecuritySettings::from_lookup(&get)?,
+            workers: worker_settings(&get)?,
         })
     }
 

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use app::{
     auth::ssr::{Principal, require},
+    claims::{ClaimFilters, ssr as claims},
     customers::ssr::{self as customers, Search},
     error::AppError,
     policies::ssr::{self as policies, Filters},
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers/export.csv", get(export_customers))
         .route("/policies/export.csv", get(export_policies))
+        .route("/claims/export.csv", get(export_claims))
 }
 
 /// Every row the list answers for its filter, a page at a time, up to
@@ -100,16 +102,28 @@ async fn authorize(
     principal: Option<Extension<Principal>>,
     extensions: &http::Extensions,
     permission: Permission,
-) -> Result<(), ApiError> {
+) -> Result<Principal, ApiError> {
     let principal = principal.map(|Extension(p)| p);
-    require(
+    Ok(require(
         &state.db,
         principal.as_ref(),
         permission,
         &RequestMeta::from_extensions(extensions),
     )
-    .await?;
-    Ok(())
+    .await?)
+}
+
+/// The list's filters from the query string.
+fn filters<T: serde::de::DeserializeOwned>(
+    request: &axum::extract::Request,
+) -> Result<T, ApiError> {
+    let Query(query) = Query::<T>::try_from_uri(request.uri()).map_err(|_| {
+        AppError::from(shared::FieldErrors::from(shared::FieldError::new(
+            "query",
+            "is not a valid filter",
+        )))
+    })?;
+    Ok(query)
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,12 +143,7 @@ async fn export_customers(
         Permission::CustomersRead,
     )
     .await?;
-    let Query(query) = Query::<CustomerQuery>::try_from_uri(request.uri()).map_err(|_| {
-        AppError::from(shared::FieldErrors::from(shared::FieldError::new(
-            "q",
-            "is not a valid search",
-        )))
-    })?;
+    let query: CustomerQuery = filters(&request)?;
     let search = Search::from_query(query.q.as_deref().unwrap_or_default());
     let mut body = row(&[
         "customer_number",
@@ -176,12 +185,7 @@ async fn export_policies(
         Permission::PoliciesRead,
     )
     .await?;
-    let Query(query) = Query::<PolicyQuery>::try_from_uri(request.uri()).map_err(|_| {
-        AppError::from(shared::FieldErrors::from(shared::FieldError::new(
-            "query",
-            "is not a valid filter",
-        )))
-    })?;
+    let query: PolicyQuery = filters(&request)?;
     let filters = Filters {
         line: query.line,
         status: query.status,
@@ -215,6 +219,63 @@ async fn export_policies(
         ]));
     }
     Ok(csv_response("policies.csv", body))
+}
+
+async fn export_claims(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let principal = authorize(
+        &state,
+        principal,
+        request.extensions(),
+        Permission::ClaimsRead,
+    )
+    .await?;
+    let query: ClaimFilters = filters(&request)?;
+    let mut body = row(&[
+        "claim_number",
+        "policy_number",
+        "customer_number",
+        "status",
+        "priority",
+        "incident_date",
+        "currency",
+        "total_claimed",
+        "approved_amount",
+        "paid_amount",
+        "fraud_flags",
+        "assignee",
+        "received_at",
+    ]);
+    let me = Some(principal.id.as_str());
+    for c in all_pages(|request| claims::list(&state, &query, me, request)).await? {
+        let money =
+            |m: Option<shared::money::Money>| m.map(|m| m.format_major()).unwrap_or_default();
+        let flags = c
+            .fraud_flags
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        body.push_str(&row(&[
+            &c.claim_number,
+            &c.policy_number,
+            &c.customer_number,
+            c.status.as_str(),
+            c.priority.map(|p| p.as_str()).unwrap_or_default(),
+            &c.incident_date,
+            c.total_claimed.currency.as_str(),
+            &c.total_claimed.format_major(),
+            &money(c.approved_amount),
+            &money(c.paid_amount),
+            &flags,
+            c.assignee_name.as_deref().unwrap_or_default(),
+            &app::format::instant(c.created_at),
+        ]));
+    }
+    Ok(csv_response("claims.csv", body))
 }
 
 #[cfg(test)]

@@ -20,12 +20,14 @@ use app::{
     db::Db,
     shell,
     state::{AppState, Lifecycle},
+    storage::Storage,
     vault::Vault,
+    workflow::ssr::{self as workflow, JobSignal},
 };
 
 use crate::{
     api,
-    config::{Config, load_key},
+    config::{Config, StorageUrl, load_key},
     exports, health,
     middleware::{self, HttpPolicy},
 };
@@ -73,6 +75,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// The claims pipeline's workers in this process.
+    workers: Vec<tokio::task::JoinHandle<()>>,
     drain_delay: std::time::Duration,
     shutdown_timeout: std::time::Duration,
 }
@@ -81,29 +85,7 @@ impl Application {
     /// Connects and migrates the database, resolves the keys and binds the
     /// listener (port 0 picks a free port, as the tests do).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url, &config.pool).await?;
-        db.migrate()
-            .await
-            .context("cannot apply database migrations")?;
-        warn_about_development_keys(config)?;
-        let (jwt_secret, _) = load_key(&config.jwt_secret, "VANGUARD_JWT_SECRET")?;
-        let vault = open_vault(&db, config).await?;
-
-        let security = &config.security;
-        let mut auth = AuthSettings::new(jwt_secret.expose());
-        auth.session_idle = security.session_idle;
-        auth.session_absolute = security.session_absolute;
-        auth.access_token_ttl = security.access_token_ttl;
-        auth.login_limit = throttle::Limit::per_minute(security.login_rate_per_minute);
-        auth.api_limit = throttle::Limit::per_minute(security.api_rate_per_minute);
-
-        let state = AppState {
-            leptos_options: config.leptos_options(),
-            db,
-            lifecycle: Lifecycle::default(),
-            auth: Arc::new(auth),
-            vault: Arc::new(vault),
-        };
+        let state = build_state(config).await?;
         let listener = TcpListener::bind(config.site_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.site_addr))?;
@@ -119,13 +101,15 @@ impl Application {
         let policy = HttpPolicy {
             public_origin,
             live_reload_port: config.live_reload_port,
-            trusted_proxies: security.trusted_proxies.clone(),
+            trusted_proxies: config.security.trusted_proxies.clone(),
         };
         spawn_maintenance(state.db.clone());
+        let workers = workflow::spawn_workers(&state, &config.workers);
         Ok(Self {
             router: middleware::apply(router(state.clone(), &cookie), policy),
             listener,
             state,
+            workers,
             drain_delay: config.drain_delay,
             shutdown_timeout: config.shutdown_timeout,
         })
@@ -150,6 +134,7 @@ impl Application {
             listener,
             router,
             state,
+            workers,
             drain_delay,
             shutdown_timeout,
         } = self;
@@ -184,9 +169,71 @@ impl Application {
                 "requests still in flight at the shutdown timeout; exiting anyway"
             ),
         }
+        stop_workers(&state, workers, shutdown_timeout).await;
         state.db.close().await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// Connects and migrates the database and resolves the keys and storage:
+/// everything a web server or a worker-only process needs.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url, &config.pool).await?;
+    db.migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    warn_about_development_keys(config)?;
+    let (jwt_secret, _) = load_key(&config.jwt_secret, "VANGUARD_JWT_SECRET")?;
+    let vault = open_vault(&db, config).await?;
+    let storage = match &config.storage {
+        StorageUrl::Local(dir) => Storage::local(dir)?,
+        StorageUrl::S3 { .. } => anyhow::bail!(
+            "VANGUARD_STORAGE_URL: s3:// storage is not built into this binary yet; use a directory (an EFS mount on ECS)"
+        ),
+    };
+
+    let security = &config.security;
+    let mut auth = AuthSettings::new(jwt_secret.expose());
+    auth.session_idle = security.session_idle;
+    auth.session_absolute = security.session_absolute;
+    auth.access_token_ttl = security.access_token_ttl;
+    auth.login_limit = throttle::Limit::per_minute(security.login_rate_per_minute);
+    auth.api_limit = throttle::Limit::per_minute(security.api_rate_per_minute);
+
+    Ok(AppState {
+        leptos_options: config.leptos_options(),
+        db,
+        lifecycle: Lifecycle::default(),
+        auth: Arc::new(auth),
+        vault: Arc::new(vault),
+        storage,
+        jobs: JobSignal::default(),
+    })
+}
+
+/// Lets each worker finish the step it is on (bounded by `timeout`; a step
+/// cut short is leased again by another worker later).
+pub async fn stop_workers(
+    state: &AppState,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    timeout: std::time::Duration,
+) {
+    state.lifecycle.start_draining();
+    for _ in &workers {
+        state.jobs.notify();
+    }
+    let all = futures_join_all(workers);
+    if tokio::time::timeout(timeout, all).await.is_err() {
+        tracing::warn!("workflow workers still busy at the shutdown timeout");
+    }
+}
+
+async fn futures_join_all(workers: Vec<tokio::task::JoinHandle<()>>) {
+    for worker in workers {
+        if let Err(error) = worker.await {
+            tracing::error!(%error, "a workflow worker panicked");
+        }
     }
 }
 

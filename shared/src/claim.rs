@@ -72,6 +72,20 @@ impl ClaimAction {
     }
 }
 
+impl ClaimAction {
+    /// Steps staff take with a button: not triage (the pipeline's) and not
+    /// the three decisions (they have their own form and rules).
+    pub fn is_manual(self) -> bool {
+        !matches!(
+            self,
+            ClaimAction::Triage
+                | ClaimAction::Approve
+                | ClaimAction::Deny
+                | ClaimAction::RequestInfo
+        )
+    }
+}
+
 impl StateMachine for ClaimStatus {
     type Action = ClaimAction;
 

@@ -16,6 +16,7 @@ pub mod dates;
 pub mod money;
 pub mod pagination;
 pub mod policy;
+pub mod triage;
 pub mod validation;
 pub mod workflow;
 

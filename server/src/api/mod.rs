@@ -3,6 +3,7 @@
 //! problem+json errors, a per-client rate limit.
 
 pub mod auth;
+pub mod claims;
 pub mod customers;
 pub mod error;
 pub mod openapi;
@@ -11,7 +12,7 @@ pub mod policies;
 use axum::{
     Json, Router,
     extract::FromRequestParts,
-    http::{header, request::Parts},
+    http::{HeaderMap, header, request::Parts},
     routing::{get, post},
 };
 use serde_json::json;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .merge(customers::routes())
         .merge(policies::routes())
+        .merge(claims::routes())
         .merge(openapi::routes())
 }
 
@@ -111,4 +113,23 @@ async fn me(caller: Caller) -> Json<serde_json::Value> {
             .filter(|p| principal.can(*p))
             .collect::<Vec<_>>(),
     }))
+}
+
+/// The `If-Match` of an update: `None` when absent, 422 when it is not an
+/// ETag we issued (`"v3"`).
+pub fn if_match(headers: &HeaderMap, entity: &str) -> Result<Option<i64>, ApiError> {
+    match headers
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().ok().and_then(app::policies::ssr::parse_etag))
+    {
+        None => Ok(None),
+        Some(Some(version)) => Ok(Some(version)),
+        Some(None) => Err(
+            AppError::from(shared::FieldErrors::from(shared::FieldError::new(
+                "If-Match",
+                format!("must be the ETag of the {entity}, e.g. \"v3\""),
+            )))
+            .into(),
+        ),
+    }
 }

@@ -53,11 +53,83 @@ fn with_errors(mut responses: Value) -> Value {
 }
 
 pub fn document() -> Value {
-    let page = |item: &str| {
-        json!({ "type": "object", "properties": {
-            "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
-            "page": { "type": "integer" }, "per_page": { "type": "integer" }, "total": { "type": "integer" } } })
-    };
+    let mut document = core_document();
+    add_claims(&mut document);
+    document
+}
+
+fn page(item: &str) -> Value {
+    json!({ "type": "object", "properties": {
+        "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
+        "page": { "type": "integer" }, "per_page": { "type": "integer" }, "total": { "type": "integer" } } })
+}
+
+fn if_match_param() -> Value {
+    json!({ "name": "If-Match", "in": "header", "required": false, "schema": { "type": "string" }, "description": "The ETag read, e.g. \"v3\"" })
+}
+
+/// Claims, the pipeline and the legacy ingestion route.
+fn add_claims(document: &mut Value) {
+    let claim = json!({ "$ref": "#/components/schemas/Claim" });
+    let paths = &mut document["paths"];
+    paths["/api/v1/claims"] = json!({
+        "post": { "summary": "Submit a claim: stored with its pipeline job in one transaction; answered before triage",
+            "parameters": [{ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 },
+                "description": "Replays the first answer for the same body; 422 for a different body" }],
+            "requestBody": body(json!({ "$ref": "#/components/schemas/NewClaim" })),
+            "responses": with_errors(json!({ "202": ok("Accepted", json!({ "$ref": "#/components/schemas/ClaimReceipt" })) })) },
+        "get": { "summary": "List claims",
+            "parameters": [query("status", "submitted|triaged|in_review|approved|denied|info_requested|paid|closed"), query("priority", "urgent|standard|low"),
+                query("assignee", "a user id, `me` or `none`"), query("from", "incident date from (YYYY-MM-DD)"), query("to", "incident date to"),
+                query("customer_id", "one customer's claims"), query("policy_id", "one policy's claims"), query("sort", "newest|oldest|priority|amount"),
+                query("queue", "true: the review queue (triaged and in review, most urgent then oldest first)"),
+                query("page", "1-based"), query("per_page", "1 to 100, default 25")],
+            "responses": with_errors(json!({ "200": ok("A page", page("ClaimSummary")) })) } });
+    paths["/api/v1/claims/{id}"] = json!({ "get": { "summary": "A claim with lines, masked claimant, notes, pipeline runs, timeline and the actions allowed now (ETag)",
+        "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The claim", claim.clone()), "404": problem("No such claim") })) } });
+    paths["/api/v1/claims/{id}/status"] = json!({ "get": { "summary": "Status, priority, flags and the pipeline's state",
+        "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The status", json!({ "type": "object" })), "404": problem("No such claim") })) } });
+    paths["/api/v1/claims/{id}/actions"] = json!({ "post": { "summary": "A workflow step: start_review, provide_info, pay, close, reopen (with a reason)",
+        "parameters": [id_param(), if_match_param()],
+        "requestBody": body(json!({ "type": "object", "required": ["action"], "properties": {
+            "action": { "enum": ["start_review", "provide_info", "pay", "close", "reopen"] }, "reason": { "type": "string" } } })),
+        "responses": with_errors(json!({ "200": ok("The claim after the change", claim.clone()),
+            "409": problem("Not allowed from the current status (the reason says why)"), "412": problem("The claim changed since the ETag was read") })) } });
+    paths["/api/v1/claims/{id}/decision"] = json!({ "post": { "summary": "An adjuster's decision on a claim in review (audited; authority limits apply)",
+        "parameters": [id_param(), if_match_param()],
+        "requestBody": body(json!({ "type": "object", "required": ["kind"], "properties": {
+            "kind": { "enum": ["approve", "deny", "request_info"] }, "amount": money(), "reason": { "type": "string", "minLength": 10 },
+            "priority": { "enum": ["urgent", "standard", "low"] }, "flag": { "type": "string", "description": "flag for fraud review, with this reason" } } })),
+        "responses": with_errors(json!({ "200": ok("The claim after the decision", claim.clone()),
+            "409": problem("The claim is not in review"), "412": problem("The claim changed since the ETag was read") })) } });
+    paths["/api/v1/claims/{id}/notes"] = json!({ "post": { "summary": "Add a note", "parameters": [id_param()],
+        "requestBody": body(json!({ "type": "object", "required": ["body"], "properties": { "body": { "type": "string", "maxLength": 4000 } } })),
+        "responses": with_errors(json!({ "201": ok("The claim with the note", claim) })) } });
+    paths["/api/v1/executions/{id}"] = json!({ "get": { "summary": "A pipeline run: each step's state, attempts, last error and timings",
+        "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The execution", json!({ "type": "object" })), "404": problem("No such execution") })) } });
+    paths["/api/v1/jobs/{id}/retry"] = json!({ "post": { "summary": "Put a dead-lettered step back in the queue (operations permission)",
+        "parameters": [id_param()], "responses": with_errors(json!({ "202": { "description": "Queued" }, "409": problem("The job is not dead") })) } });
+    paths["/orchestrate"] = json!({ "post": { "summary": "Legacy ingestion: metadata.correlation_id, claim_details.policy_number, claimant.name, estimated_loss.amount (major units), attachments[]",
+        "requestBody": body(json!({ "type": "object" })),
+        "responses": with_errors(json!({ "202": ok("Accepted", json!({ "type": "object", "properties": {
+            "execution_id": { "type": "string" }, "status": { "type": "string" }, "claim_id": { "type": "string" }, "claim_number": { "type": "string" } } })) })) } });
+    let schemas = &mut document["components"]["schemas"];
+    schemas["NewClaim"] = json!({ "type": "object", "required": ["policy_number", "incident_date", "description", "lines"], "properties": {
+        "policy_number": { "type": "string" }, "incident_date": { "type": "string", "format": "date" }, "description": { "type": "string" },
+        "claimant": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string" }, "email": { "type": "string" }, "phone": { "type": "string" } } },
+        "lines": { "type": "array", "minItems": 1, "maxItems": 100, "items": { "type": "object", "required": ["code", "amount"], "properties": {
+            "code": { "type": "string" }, "description": { "type": "string" }, "amount": money() } } } } });
+    schemas["ClaimReceipt"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "claim_number": { "type": "string" },
+        "status": { "type": "string" }, "execution_id": { "type": "string" } } });
+    schemas["ClaimSummary"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "claim_number": { "type": "string" },
+        "policy_number": { "type": "string" }, "status": { "type": "string" }, "priority": { "type": ["string", "null"] },
+        "incident_date": { "type": "string" }, "total_claimed": money(), "fraud_flags": { "type": "array" }, "version": { "type": "integer" } } });
+    schemas["Claim"] = json!({ "allOf": [{ "$ref": "#/components/schemas/ClaimSummary" }, { "type": "object", "properties": {
+        "lines": { "type": "array" }, "claimant": { "type": ["object", "null"] }, "notes": { "type": "array" }, "timeline": { "type": "array" },
+        "executions": { "type": "array" }, "available_actions": { "type": "array" }, "blocked_actions": { "type": "array" } } }] });
+}
+
+fn core_document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -111,7 +183,7 @@ pub fn document() -> Value {
             "/api/v1/policies/{id}": { "get": { "summary": "A policy, with its ETag and the actions allowed now", "parameters": [id_param()],
                 "responses": with_errors(json!({ "200": ok("The policy", json!({ "$ref": "#/components/schemas/Policy" })), "404": problem("No such policy") })) } },
             "/api/v1/policies/{id}/actions": { "post": { "summary": "Change the policy's status",
-                "parameters": [id_param(), { "name": "If-Match", "in": "header", "required": false, "schema": { "type": "string" }, "description": "The ETag read, e.g. \"v3\"" }],
+                "parameters": [id_param(), if_match_param()],
                 "requestBody": body(json!({ "type": "object", "required": ["action"], "properties": { "action": { "enum": ["activate", "lapse", "cancel", "expire", "reinstate"] } } })),
                 "responses": with_errors(json!({ "200": ok("The policy after the change", json!({ "$ref": "#/components/schemas/Policy" })),
                     "409": problem("Not allowed from the current status (the reason says why)"),

@@ -16,18 +16,17 @@ use app::{
     error::AppError,
     policies::{
         PolicyView,
-        ssr::{self as policies, Filters, etag, parse_etag},
+        ssr::{self as policies, Filters, etag},
     },
     state::AppState,
 };
 use shared::{
-    FieldError, FieldErrors,
     auth::Permission,
     pagination::{Page, PageRequest},
     policy::NewPolicyInput,
 };
 
-use super::{ApiError, Caller, customers::json_body};
+use super::{ApiError, Caller, customers::json_body, if_match};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -119,20 +118,7 @@ async fn act(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::PoliciesWrite).await?;
     let request: ActionRequest = json_body(&body)?;
-    let expected = match headers
-        .get(header::IF_MATCH)
-        .map(|v| v.to_str().ok().and_then(parse_etag))
-    {
-        None => None,
-        Some(Some(version)) => Some(version),
-        Some(None) => {
-            return Err(AppError::from(FieldErrors::from(FieldError::new(
-                "If-Match",
-                "must be the ETag of the policy, e.g. \"v3\"",
-            )))
-            .into());
-        }
-    };
+    let expected = if_match(&headers, "policy")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let policy = policies::apply_action(&state, &context, &id, &request.action, expected).await?;
     Ok(with_etag(StatusCode::OK, policy))

@@ -55,6 +55,13 @@ pub async fn correlate_and_log(mut request: Request, next: Next) -> Response {
             "request"
         );
     });
+    // A handler may adopt the id a caller sent in its body (the legacy
+    // `metadata.correlation_id`); the response then answers with that one.
+    let id = response
+        .extensions()
+        .get::<CorrelationId>()
+        .cloned()
+        .unwrap_or(id);
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         response.headers_mut().insert(HEADER, value);
     }

@@ -5,6 +5,7 @@
 //! per test, dropped when the test's `TestApp` is dropped). Set `TEST_LOG=1`
 //! to see the server's logs.
 
+use serde_json::{Value, json};
 use std::{net::SocketAddr, sync::Once};
 
 use app::{audit::ssr::AuditContext, db::DatabaseUrl, state::AppState};
@@ -252,6 +253,20 @@ impl TestApp {
             .to_owned()
     }
 
+    /// An access token of a new member of staff with `role` (password grant).
+    pub async fn api_token_for_staff(&self, role: Role) -> String {
+        let user = self.create_user(role).await;
+        let response = self
+            .token(serde_json::json!({ "grant_type": "password", "username": user.email, "password": user.password }))
+            .await;
+        assert_eq!(response.status(), 200, "token issued");
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
     /// The audit actions recorded so far, oldest first.
     pub async fn audit_actions(&self) -> Vec<String> {
         sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
@@ -410,4 +425,54 @@ impl FlakyProxy {
     pub fn restore(&self) {
         self.state.lock().expect("proxy state").up = true;
     }
+}
+
+/// One JSON API call with a bearer token (and an `If-Match`).
+pub async fn send(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .new_client()
+        .request(method, app.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(tag) = if_match {
+        request = request.header("if-match", tag);
+    }
+    request.send().await.unwrap()
+}
+
+/// A customer created through the API; `marker` keeps emails unique.
+pub async fn customer(app: &TestApp, token: &str, marker: &str) -> String {
+    let body = json!({ "first_name": "Alex", "last_name": "Moss", "email": format!("alex.{marker}@example.com") });
+    let created: Value = send(
+        app,
+        token,
+        reqwest::Method::POST,
+        "/api/v1/customers",
+        Some(body),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// The body of a USD policy: limit 50,000.00, deductible 500.00.
+pub fn policy(customer_id: &str, line: &str, starts_on: &str, ends_on: &str) -> Value {
+    json!({
+        "customer_id": customer_id, "line": line, "starts_on": starts_on, "ends_on": ends_on,
+        "premium": { "amount": 120000, "currency": "USD" },
+        "coverage_limit": { "amount": 5000000, "currency": "USD" },
+        "deductible": { "amount": 50000, "currency": "USD" },
+    })
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod claims;
 mod customers;
 mod exports;
 mod health;

@@ -17,6 +17,16 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/policies/{id}"),
     ("post", "/api/v1/policies/{id}/actions"),
     ("post", "/api/v1/policies/{id}/renewal"),
+    ("post", "/api/v1/claims"),
+    ("get", "/api/v1/claims"),
+    ("get", "/api/v1/claims/{id}"),
+    ("get", "/api/v1/claims/{id}/status"),
+    ("post", "/api/v1/claims/{id}/actions"),
+    ("post", "/api/v1/claims/{id}/decision"),
+    ("post", "/api/v1/claims/{id}/notes"),
+    ("get", "/api/v1/executions/{id}"),
+    ("post", "/api/v1/jobs/{id}/retry"),
+    ("post", "/orchestrate"),
 ];
 
 #[tokio::test]

@@ -4,54 +4,7 @@
 use serde_json::{Value, json};
 use shared::auth::Role;
 
-use crate::helpers::{TestApp, spawn_app};
-
-async fn send(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-    if_match: Option<&str>,
-) -> reqwest::Response {
-    let mut request = app
-        .new_client()
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    if let Some(tag) = if_match {
-        request = request.header("if-match", tag);
-    }
-    request.send().await.unwrap()
-}
-
-async fn customer(app: &TestApp, token: &str, marker: &str) -> String {
-    let body = json!({ "first_name": "Alex", "last_name": "Moss", "email": format!("alex.{marker}@example.com") });
-    let created: Value = send(
-        app,
-        token,
-        reqwest::Method::POST,
-        "/api/v1/customers",
-        Some(body),
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    created["id"].as_str().unwrap().to_owned()
-}
-
-fn policy(customer_id: &str, line: &str, starts_on: &str, ends_on: &str) -> Value {
-    json!({
-        "customer_id": customer_id, "line": line, "starts_on": starts_on, "ends_on": ends_on,
-        "premium": { "amount": 120000, "currency": "USD" },
-        "coverage_limit": { "amount": 5000000, "currency": "USD" },
-        "deductible": { "amount": 50000, "currency": "USD" },
-    })
-}
+use crate::helpers::{customer, policy, send, spawn_app};
 
 #[tokio::test]
 async fn a_new_policy_is_a_quote_with_a_number_an_etag_and_an_audit_record() {

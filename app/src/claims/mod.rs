@@ -1,0 +1,376 @@
+//! Claims: the list with filters and sort, the claim page (lines, totals,
+//! claimant, workflow actions with the reasons others are blocked, notes,
+//! pipeline state, timeline from the audit trail) and the new-claim form.
+//! The services and SQL are in [`ssr`]; the pipeline that triages new
+//! claims is [`crate::workflow`].
+#![expect(
+    clippy::too_many_arguments,
+    reason = "server functions take one argument per form field, as ActionForm posts them"
+)]
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use shared::{
+    claim::{ClaimAction, ClaimStatus, Priority},
+    money::Money,
+    pagination::Page,
+    policy::LineOfBusiness,
+    triage::FraudFlag,
+    workflow::Blocked,
+};
+
+use crate::{error::AppError, workflow::ExecutionView};
+
+/// A claim as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimSummary {
+    pub id: String,
+    pub claim_number: String,
+    pub policy_id: String,
+    pub policy_number: String,
+    pub customer_id: String,
+    pub customer_number: String,
+    pub line: LineOfBusiness,
+    pub status: ClaimStatus,
+    /// `None` until triage has run.
+    pub priority: Option<Priority>,
+    pub incident_date: String,
+    pub total_claimed: Money,
+    pub approved_amount: Option<Money>,
+    pub paid_amount: Option<Money>,
+    pub fraud_flags: Vec<FraudFlag>,
+    pub assignee_id: Option<String>,
+    pub assignee_name: Option<String>,
+    /// `staff`, `api` or `legacy`.
+    pub source: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub triaged_at: Option<i64>,
+    /// When a first review is due (triage time plus the priority's SLA).
+    pub review_due_at: Option<i64>,
+    /// Still waiting for a first review after [`ClaimSummary::review_due_at`].
+    pub sla_breached: bool,
+}
+
+/// One claimed item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimLineView {
+    pub code: String,
+    pub description: Option<String>,
+    pub amount: Money,
+}
+
+/// The claimant's contact details, masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimantView {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteView {
+    pub author: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// One entry of a claim's history, read from the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub occurred_at: i64,
+    pub action: String,
+    pub actor: String,
+    /// The reason, decision or change recorded with it, if any.
+    pub detail: Option<String>,
+}
+
+/// Everything the claim page shows, fetched in one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimView {
+    #[serde(flatten)]
+    pub summary: ClaimSummary,
+    pub description: String,
+    /// `covered`, `not_covered`, or `None` before the check.
+    pub coverage: Option<String>,
+    pub coverage_note: Option<String>,
+    pub claimant: Option<ClaimantView>,
+    pub lines: Vec<ClaimLineView>,
+    pub coverage_limit: Money,
+    pub deductible: Money,
+    /// The most an approval can pay: the limit less the deductible.
+    pub max_payable: Money,
+    pub notes: Vec<NoteView>,
+    pub timeline: Vec<TimelineEntry>,
+    pub executions: Vec<ExecutionView>,
+    /// Workflow steps staff can take from the claim page.
+    pub available_actions: Vec<ClaimAction>,
+    pub blocked_actions: Vec<Blocked<ClaimAction>>,
+}
+
+/// What ingestion answers: enough to follow the claim and its pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimReceipt {
+    pub id: String,
+    pub claim_number: String,
+    pub status: ClaimStatus,
+    pub execution_id: String,
+}
+
+/// Claims by status and priority, money reserved and paid, and the weekly
+/// flow, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimStats {
+    pub open_by_status: Vec<(ClaimStatus, i64)>,
+    pub open_by_priority: Vec<(Option<Priority>, i64)>,
+    /// `(Monday of the week, opened, closed)`, oldest first.
+    pub weekly: Vec<(String, i64, i64)>,
+    pub approved: i64,
+    pub denied: i64,
+    /// Approved, not yet paid.
+    pub reserved: Vec<Money>,
+    pub paid: Vec<Money>,
+}
+
+impl ClaimStats {
+    /// Approvals as a share of decided claims, in whole percent.
+    pub fn approval_rate(&self) -> Option<i64> {
+        let decided = self.approved + self.denied;
+        (decided > 0).then(|| self.approved * 100 / decided)
+    }
+}
+
+/// The list filters, as the query string and the API carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClaimFilters {
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    /// A user id, or `me`, or `none` for unassigned claims.
+    pub assignee: Option<String>,
+    /// Incident dates from / to (inclusive, `YYYY-MM-DD`).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub customer_id: Option<String>,
+    pub policy_id: Option<String>,
+    /// `newest` (default), `oldest`, `priority`, `amount`.
+    pub sort: Option<String>,
+    /// The review queue: triaged and in-review claims, most urgent first.
+    pub queue: Option<String>,
+}
+
+#[server]
+pub async fn list_claims(
+    filters: ClaimFilters,
+    page: Option<u32>,
+) -> Result<Page<ClaimSummary>, AppError> {
+    use crate::{auth::ssr::authorize, error::respond};
+    use shared::{auth::Permission, pagination::PageRequest};
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::ClaimsRead).await?;
+            let page = PageRequest::new(page.unwrap_or(1), 25)?;
+            ssr::list(&state, &filters, Some(&principal.id), page).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn get_claim(id: String) -> Result<ClaimView, AppError> {
+    use crate::{auth::ssr::authorize, error::respond};
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, _) = authorize(Permission::ClaimsRead).await?;
+            ssr::view(&state, &id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("The claim".into()))
+        }
+        .await,
+    )
+}
+
+/// The new-claim form: up to [`pages::FORM_LINES`] lines, amounts in major
+/// units of one currency. Blank lines are ignored.
+#[server]
+pub async fn create_claim(
+    policy_number: String,
+    incident_date: String,
+    description: String,
+    currency: String,
+    claimant_name: Option<String>,
+    claimant_email: Option<String>,
+    claimant_phone: Option<String>,
+    line_code: Vec<String>,
+    line_description: Vec<String>,
+    line_amount: Vec<String>,
+) -> Result<ClaimReceipt, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::ClaimsWrite).await?;
+            let input = pages::ClaimForm {
+                policy_number,
+                incident_date,
+                description,
+                currency,
+                claimant_name,
+                claimant_email,
+                claimant_phone,
+                line_code,
+                line_description,
+                line_amount,
+            }
+            .into_input()?;
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            let receipt = ssr::submit(&state, &context, &input, ssr::Source::Staff).await?;
+            leptos_axum::redirect(&format!("/claims/{}", receipt.id));
+            Ok(receipt)
+        }
+        .await,
+    )
+}
+
+/// A workflow step from the claim page. `version` is the version the page
+/// showed: a stale page gets 412.
+#[server]
+pub async fn change_claim_status(
+    id: String,
+    action: String,
+    version: i64,
+    reason: Option<String>,
+) -> Result<ClaimView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::ClaimsWrite).await?;
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            ssr::apply_action(
+                &state,
+                &context,
+                &principal,
+                &id,
+                &action,
+                reason.as_deref(),
+                Some(version),
+            )
+            .await?;
+            ssr::view(&state, &id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("The claim".into()))
+        }
+        .await,
+    )
+}
+
+/// An adjuster's decision: approve (with an amount in major units), deny or
+/// request information (with a reason), optionally overriding the priority
+/// and flagging the claim.
+#[server]
+pub async fn decide_claim(
+    id: String,
+    version: i64,
+    kind: String,
+    amount: Option<String>,
+    reason: Option<String>,
+    priority: Option<String>,
+    flag: Option<String>,
+) -> Result<ClaimView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::ClaimsDecide).await?;
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            let decision = ssr::DecisionRequest {
+                kind,
+                amount_major: amount,
+                amount_minor: None,
+                reason,
+                priority,
+                flag,
+            };
+            ssr::decide(&state, &context, &principal, &id, &decision, Some(version)).await?;
+            ssr::view(&state, &id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("The claim".into()))
+        }
+        .await,
+    )
+}
+
+/// Takes the claim for review: assigns it to the caller and, when it is
+/// waiting in the queue, starts the review.
+#[server]
+pub async fn assign_claim_to_me(id: String, version: i64) -> Result<ClaimView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::ClaimsDecide).await?;
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            ssr::assign_to(&state, &context, &principal, &id, Some(version)).await?;
+            ssr::view(&state, &id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("The claim".into()))
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn add_claim_note(id: String, body: String) -> Result<ClaimView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::ClaimsWrite).await?;
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            ssr::add_note(&state, &context, &principal, &id, &body).await?;
+            ssr::view(&state, &id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("The claim".into()))
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn get_claim_stats() -> Result<ClaimStats, AppError> {
+    use crate::{auth::ssr::authorize, error::respond};
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, _) = authorize(Permission::ClaimsRead).await?;
+            ssr::stats(&state).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,1321 @@
+//! Every SQL statement on claims, their lines and notes, and the services
+//! the server functions, the JSON API and the pipeline share.
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use shared::{
+    FieldError, FieldErrors,
+    auth::Role,
+    claim::{
+        ClaimAction, ClaimNumber, ClaimStatus, Decision, DecisionInput, NewClaim, NewClaimInput,
+        Priority, max_payable,
+    },
+    contact::{Email, PersonName, Phone},
+    dates::{Date, DateRange},
+    money::{Currency, Money, MoneyInput},
+    pagination::{Page, PageRequest},
+    policy::{LineOfBusiness, PolicyStatus},
+    triage::{Assessment, ClaimFacts, FlagCode, FraudFlag},
+};
+use sqlx::{Row as _, any::AnyRow};
+
+use super::{
+    ClaimFilters, ClaimLineView, ClaimReceipt, ClaimStats, ClaimSummary, ClaimView, ClaimantView,
+    NoteView, TimelineEntry,
+};
+use crate::{
+    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    auth::ssr::Principal,
+    customers::ssr::{next_number, today},
+    db::{Filter, new_id, now_micros},
+    error::AppError,
+    state::AppState,
+    vault::VaultFailure,
+    workflow::ssr as workflow,
+};
+
+const TABLE: &str = "claims";
+
+/// How a claim arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The new-claim form.
+    Staff,
+    /// `POST /api/v1/claims`.
+    Api,
+    /// `POST /orchestrate`, the legacy partner payload.
+    Legacy,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Staff => "staff",
+            Source::Api => "api",
+            Source::Legacy => "legacy",
+        }
+    }
+}
+
+/// The most an adjuster may approve alone, in minor units of the claim's
+/// currency; above it an administrator decides.
+pub const ADJUSTER_AUTHORITY: i64 = 2_500_000;
+
+const COLUMNS: &str = "SELECT cl.id, cl.claim_number, cl.policy_id, p.policy_number, cl.customer_id, \
+    c.customer_number, p.line, cl.status, cl.priority, cl.incident_date, cl.currency, cl.total_claimed, \
+    cl.approved_amount, cl.paid_amount, cl.fraud_flags, cl.assignee_id, u.display_name AS assignee_name, \
+    cl.source, cl.version, cl.created_at, cl.triaged_at";
+const FROM: &str = " FROM claims cl JOIN policies p ON p.id = cl.policy_id \
+    JOIN customers c ON c.id = cl.customer_id LEFT JOIN users u ON u.id = cl.assignee_id";
+
+/// A summary row: [`COLUMNS`] [`FROM`] (the list's filters go after).
+fn select() -> String {
+    format!("{COLUMNS}{FROM}")
+}
+
+fn decode(error: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(error.to_string().into())
+}
+
+fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
+    let currency =
+        Currency::parse("currency", &row.try_get::<String, _>("currency")?).map_err(decode)?;
+    let money = |column: &str| -> Result<Option<Money>, sqlx::Error> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .map(|amount| Money::new(amount, currency)))
+    };
+    let priority = row
+        .try_get::<Option<String>, _>("priority")?
+        .map(|raw| Priority::parse("priority", &raw))
+        .transpose()
+        .map_err(decode)?;
+    let triaged_at: Option<i64> = row.try_get("triaged_at")?;
+    let status =
+        ClaimStatus::parse("status", &row.try_get::<String, _>("status")?).map_err(decode)?;
+    let review_due_at = triaged_at
+        .zip(priority)
+        .map(|(at, p)| at + i64::from(p.sla_hours()) * 3_600_000_000);
+    let fraud_flags: Vec<FraudFlag> =
+        serde_json::from_str(&row.try_get::<String, _>("fraud_flags")?).map_err(decode)?;
+    Ok(ClaimSummary {
+        id: row.try_get("id")?,
+        claim_number: row.try_get("claim_number")?,
+        policy_id: row.try_get("policy_id")?,
+        policy_number: row.try_get("policy_number")?,
+        customer_id: row.try_get("customer_id")?,
+        customer_number: row.try_get("customer_number")?,
+        line: LineOfBusiness::parse("line", &row.try_get::<String, _>("line")?).map_err(decode)?,
+        status,
+        priority,
+        incident_date: row.try_get("incident_date")?,
+        total_claimed: Money::new(row.try_get("total_claimed")?, currency),
+        approved_amount: money("approved_amount")?,
+        paid_amount: money("paid_amount")?,
+        fraud_flags,
+        assignee_id: row.try_get("assignee_id")?,
+        assignee_name: row.try_get("assignee_name")?,
+        source: row.try_get("source")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        triaged_at,
+        review_due_at,
+        sla_breached: status == ClaimStatus::Triaged
+            && review_due_at.is_some_and(|due| due < now_micros()),
+    })
+}
+
+/// The policy a new claim names, as the insert needs it.
+struct PolicyRef {
+    id: String,
+    customer_id: String,
+}
+
+async fn policy_by_number(
+    conn: &mut sqlx::AnyConnection,
+    number: &str,
+) -> Result<PolicyRef, AppError> {
+    let row = sqlx::query("SELECT id, customer_id FROM policies WHERE policy_number = $1")
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            FieldErrors::from(FieldError::new(
+                "policy_number",
+                "does not match any policy",
+            ))
+        })?;
+    Ok(PolicyRef {
+        id: row.try_get("id")?,
+        customer_id: row.try_get("customer_id")?,
+    })
+}
+
+/// Writes a new claim, its lines, its audit record and the first job of
+/// its pipeline, inside the caller's write transaction.
+pub async fn insert(
+    state: &AppState,
+    tx: &mut sqlx::AnyConnection,
+    context: &AuditContext,
+    claim: &NewClaim,
+    source: Source,
+) -> Result<ClaimReceipt, AppError> {
+    let policy = policy_by_number(tx, claim.policy_number.as_str()).await?;
+    let id = new_id();
+    let claimant = match &claim.claimant {
+        None => [None, None, None],
+        Some(claimant) => {
+            // Sealed with the policyholder's data key: erasing the customer
+            // shreds the claimant's details with theirs.
+            let dek = state
+                .vault
+                .load_key(tx, &policy.customer_id)
+                .await
+                .map_err(|failure| match failure {
+                    VaultFailure::Crypto(crate::vault::crypto::VaultError::Erased) => AppError::Conflict(
+                        "The policyholder's personal data was erased; this claim cannot carry claimant details."
+                            .into(),
+                    ),
+                    other => other.into(),
+                })?;
+            let seal = |column: &str, value: &str| {
+                state
+                    .vault
+                    .seal_field(&dek, TABLE, column, &id, value)
+                    .map_err(|e| AppError::internal(&e))
+            };
+            [
+                Some(seal("claimant_name", claimant.name.as_str())?),
+                claimant
+                    .email
+                    .as_ref()
+                    .map(|e| seal("claimant_email", e.as_str()))
+                    .transpose()?,
+                claimant
+                    .phone
+                    .as_ref()
+                    .map(|p| seal("claimant_phone", p.as_str()))
+                    .transpose()?,
+            ]
+        }
+    };
+    let year = today().year();
+    let sequence = next_number(tx, &format!("claim:{year}")).await?;
+    let number = u32::try_from(sequence)
+        .ok()
+        .and_then(|sequence| ClaimNumber::format(year, sequence))
+        .ok_or_else(|| AppError::internal_message("claim numbers exhausted for the year"))?;
+    let now = now_micros();
+    let [claimant_name, claimant_email, claimant_phone] = claimant;
+    sqlx::query(
+        "INSERT INTO claims (id, claim_number, policy_id, customer_id, status, incident_date, description, \
+         currency, total_claimed, claimant_name, claimant_email, claimant_phone, fraud_flags, source, \
+         version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', $13, 1, $14, $14)",
+    )
+    .bind(&id)
+    .bind(number.as_str())
+    .bind(&policy.id)
+    .bind(&policy.customer_id)
+    .bind(ClaimStatus::INITIAL.as_str())
+    .bind(claim.incident_date.to_string())
+    .bind(&claim.description)
+    .bind(claim.total.currency.as_str())
+    .bind(claim.total.amount)
+    .bind(claimant_name)
+    .bind(claimant_email)
+    .bind(claimant_phone)
+    .bind(source.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    // One statement for every line: no round trip per line.
+    let mut lines_sql = String::from(
+        "INSERT INTO claim_lines (claim_id, position, code, description, amount) VALUES ",
+    );
+    for i in 0..claim.lines.len() {
+        let n = i * 5;
+        if i > 0 {
+            lines_sql.push_str(", ");
+        }
+        lines_sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5
+        ));
+    }
+    let mut lines = sqlx::query(&lines_sql);
+    for (position, line) in claim.lines.iter().enumerate() {
+        lines = lines
+            .bind(&id)
+            .bind(i64::try_from(position).unwrap_or_default())
+            .bind(line.code())
+            .bind(line.description())
+            .bind(line.amount().amount);
+    }
+    lines.execute(&mut *tx).await?;
+    let execution_id = workflow::start_execution(tx, &id).await?;
+    audit::append(
+        tx,
+        context,
+        AuditEvent {
+            action: "claim.submitted",
+            entity_type: "claim",
+            entity_id: Some(&id),
+            // The claimant's details are PII: only whether they were given.
+            details: json!({ "after": {
+                "claim_number": number.as_str(),
+                "policy_number": claim.policy_number.as_str(),
+                "incident_date": claim.incident_date.to_string(),
+                "total_claimed": claim.total,
+                "lines": claim.lines.len(),
+                "claimant_given": claim.claimant.is_some(),
+                "source": source.as_str(),
+                "execution_id": execution_id,
+            }}),
+        },
+    )
+    .await?;
+    Ok(ClaimReceipt {
+        id,
+        claim_number: number.as_str().to_owned(),
+        status: ClaimStatus::INITIAL,
+        execution_id,
+    })
+}
+
+/// Validates and stores a new claim and starts its pipeline.
+pub async fn submit(
+    state: &AppState,
+    context: &AuditContext,
+    input: &NewClaimInput,
+    source: Source,
+) -> Result<ClaimReceipt, AppError> {
+    let claim = NewClaim::parse(input, today())?;
+    let mut tx = state.db.begin_write().await?;
+    let receipt = insert(state, &mut tx, context, &claim, source).await?;
+    tx.commit().await?;
+    workflow::wake(state);
+    Ok(receipt)
+}
+
+/// What an `Idempotency-Key` resolved to.
+pub enum Ingested {
+    /// Stored now; answer `202` with the receipt.
+    Created(ClaimReceipt),
+    /// The key was used before with the same body: the stored answer.
+    Replayed { status: u16, body: String },
+}
+
+/// [`submit`] for partner systems: with `idempotency` (caller, key), the
+/// first request's answer is stored in the same transaction as the claim,
+/// and a repeat of the same body gets it back instead of a second claim.
+/// The same key with a different body is refused (422, field
+/// `Idempotency-Key`).
+pub async fn ingest(
+    state: &AppState,
+    context: &AuditContext,
+    input: &NewClaimInput,
+    source: Source,
+    idempotency: Option<(&str, &str)>,
+) -> Result<Ingested, AppError> {
+    let Some((caller, key)) = idempotency else {
+        return Ok(Ingested::Created(
+            submit(state, context, input, source).await?,
+        ));
+    };
+    let request_hash = request_hash(input)?;
+    if let Some(stored) = stored_response(state, caller, key, &request_hash).await? {
+        return Ok(stored);
+    }
+    let claim = NewClaim::parse(input, today())?;
+    let mut tx = state.db.begin_write().await?;
+    // Claimed before the claim is written: a concurrent request with the
+    // same key waits here (PostgreSQL's unique index; SQLite's writer lock)
+    // and, once this one commits, replays its answer.
+    let claimed = sqlx::query(
+        "INSERT INTO idempotency_keys (caller, idem_key, request_hash, status, response, created_at) \
+         VALUES ($1, $2, $3, 0, '', $4)",
+    )
+    .bind(caller)
+    .bind(key)
+    .bind(&request_hash)
+    .bind(now_micros())
+    .execute(&mut *tx)
+    .await;
+    if let Err(sqlx::Error::Database(db)) = &claimed
+        && db.is_unique_violation()
+    {
+        drop(tx);
+        return stored_response(state, caller, key, &request_hash)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(
+                    "A request with this Idempotency-Key is still in progress; retry shortly."
+                        .into(),
+                )
+            });
+    }
+    claimed?;
+    let receipt = insert(state, &mut tx, context, &claim, source).await?;
+    let body = serde_json::to_string(&receipt).map_err(|e| AppError::internal(&e))?;
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = 202, response = $3 WHERE caller = $1 AND idem_key = $2",
+    )
+    .bind(caller)
+    .bind(key)
+    .bind(&body)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    workflow::wake(state);
+    Ok(Ingested::Created(receipt))
+}
+
+/// SHA-256 of the request as parsed, so formatting and key order do not
+/// make the same request look different.
+fn request_hash(input: &NewClaimInput) -> Result<String, AppError> {
+    let canonical = serde_json::to_vec(input).map_err(|e| AppError::internal(&e))?;
+    Ok(audit::hex(&Sha256::digest(canonical)))
+}
+
+async fn stored_response(
+    state: &AppState,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<Ingested>, AppError> {
+    let Some(row) = sqlx::query(
+        "SELECT request_hash, status, response FROM idempotency_keys WHERE caller = $1 AND idem_key = $2",
+    )
+    .bind(caller)
+    .bind(key)
+    .fetch_optional(state.db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    if row.try_get::<String, _>("request_hash")? != request_hash {
+        return Err(FieldErrors::from(FieldError::new(
+            "Idempotency-Key",
+            "was already used with a different request body",
+        ))
+        .into());
+    }
+    let status: i64 = row.try_get("status")?;
+    if status == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Ingested::Replayed {
+        status: u16::try_from(status).unwrap_or(202),
+        body: row.try_get("response")?,
+    }))
+}
+
+pub async fn find(state: &AppState, id: &str) -> Result<Option<ClaimSummary>, AppError> {
+    let row = sqlx::query(&format!("{} WHERE cl.id = $1", select()))
+        .bind(id)
+        .fetch_optional(state.db.pool())
+        .await?;
+    Ok(row.as_ref().map(summary_from_row).transpose()?)
+}
+
+/// The claim page: the claim, its lines, notes, claimant (masked),
+/// pipeline runs and timeline; a fixed number of queries.
+pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppError> {
+    let Some(row) = sqlx::query(&format!(
+        "{COLUMNS}, cl.description, cl.coverage, cl.coverage_note, cl.claimant_name, cl.claimant_email, \
+         cl.claimant_phone, p.coverage_limit, p.deductible, p.currency AS policy_currency, \
+         k.kek_id, k.wrapped_key{FROM} \
+         LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id WHERE cl.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(state.db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let summary = summary_from_row(&row)?;
+    let policy_currency = Currency::parse(
+        "policy_currency",
+        &row.try_get::<String, _>("policy_currency")?,
+    )
+    .map_err(decode)?;
+    let coverage_limit = Money::new(row.try_get("coverage_limit")?, policy_currency);
+    let deductible = Money::new(row.try_get("deductible")?, policy_currency);
+    let claimant = claimant_of(state, &row, id)?;
+    let lines = sqlx::query(
+        "SELECT code, description, amount FROM claim_lines WHERE claim_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(state.db.pool())
+    .await?
+    .iter()
+    .map(|line| {
+        Ok(ClaimLineView {
+            code: line.try_get("code")?,
+            description: line.try_get("description")?,
+            amount: Money::new(line.try_get("amount")?, summary.total_claimed.currency),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let notes = sqlx::query(
+        "SELECT author_name, body, created_at FROM claim_notes WHERE claim_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(id)
+    .fetch_all(state.db.pool())
+    .await?
+    .iter()
+    .map(|note| {
+        Ok(NoteView {
+            author: note
+                .try_get::<Option<String>, _>("author_name")?
+                .unwrap_or_else(|| "Vanguard".into()),
+            body: note.try_get("body")?,
+            created_at: note.try_get("created_at")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let status = summary.status;
+    Ok(Some(ClaimView {
+        description: row.try_get("description")?,
+        coverage: row.try_get("coverage")?,
+        coverage_note: row.try_get("coverage_note")?,
+        claimant,
+        lines,
+        max_payable: max_payable(coverage_limit, deductible).unwrap_or(coverage_limit),
+        coverage_limit,
+        deductible,
+        notes,
+        timeline: timeline(state, id).await?,
+        executions: workflow::executions_for_claim(&state.db, id).await?,
+        available_actions: staff_actions(status.available_actions()),
+        blocked_actions: status
+            .blocked_actions()
+            .into_iter()
+            .filter(|b| b.action != ClaimAction::Triage)
+            .collect(),
+        summary,
+    }))
+}
+
+/// Triage belongs to the pipeline, and the three decisions have their own
+/// form; the rest are buttons.
+fn staff_actions(actions: Vec<ClaimAction>) -> Vec<ClaimAction> {
+    actions.into_iter().filter(|a| a.is_manual()).collect()
+}
+
+/// Opens and masks the claimant's details; an erased policyholder's key is
+/// gone, so they read as erased.
+fn claimant_of(state: &AppState, row: &AnyRow, id: &str) -> Result<Option<ClaimantView>, AppError> {
+    let Some(name) = row.try_get::<Option<Vec<u8>>, _>("claimant_name")? else {
+        return Ok(None);
+    };
+    let key = crate::vault::WrappedKey {
+        kek_id: row
+            .try_get::<Option<String>, _>("kek_id")?
+            .unwrap_or_default(),
+        wrapped: row.try_get("wrapped_key")?,
+    };
+    let customer_id: String = row.try_get("customer_id")?;
+    let Ok(dek) = state.vault.unwrap_key(&customer_id, &key) else {
+        return Ok(Some(ClaimantView {
+            name: shared::customer::ERASED.into(),
+            email: None,
+            phone: None,
+        }));
+    };
+    let open = |column: &str, envelope: &[u8]| {
+        state
+            .vault
+            .open_field(&dek, TABLE, column, id, envelope)
+            .map_err(|e| AppError::internal(&e))
+    };
+    let name = open("claimant_name", &name)?;
+    let email = row
+        .try_get::<Option<Vec<u8>>, _>("claimant_email")?
+        .map(|e| open("claimant_email", &e))
+        .transpose()?;
+    let phone = row
+        .try_get::<Option<Vec<u8>>, _>("claimant_phone")?
+        .map(|p| open("claimant_phone", &p))
+        .transpose()?;
+    // Stored values passed these parses on the way in.
+    Ok(Some(ClaimantView {
+        name: PersonName::parse("name", &name).map_or_else(|_| "***".into(), |n| n.mask()),
+        email: email.map(|e| Email::parse("email", &e).map_or_else(|_| "***".into(), |e| e.mask())),
+        phone: phone.map(|p| Phone::parse("phone", &p).map_or_else(|_| "***".into(), |p| p.mask())),
+    }))
+}
+
+/// The claim's history from the audit trail, oldest first.
+async fn timeline(state: &AppState, id: &str) -> Result<Vec<TimelineEntry>, AppError> {
+    let rows = sqlx::query(
+        "SELECT occurred_at, actor_kind, actor_label, action, details FROM audit_log \
+         WHERE entity_type = 'claim' AND entity_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(state.db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let details: serde_json::Value =
+                serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default();
+            let actor = row
+                .try_get::<Option<String>, _>("actor_label")?
+                .unwrap_or_else(|| row.try_get("actor_kind").unwrap_or_default());
+            Ok(TimelineEntry {
+                occurred_at: row.try_get("occurred_at")?,
+                action: row.try_get("action")?,
+                actor,
+                detail: timeline_detail(&details),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// The one line worth showing from an audit record's details.
+fn timeline_detail(details: &serde_json::Value) -> Option<String> {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    if let Some(reason) = details.get("reason").and_then(text) {
+        return Some(reason);
+    }
+    let after = details.get("after")?;
+    if let Some(amount) = after
+        .get("approved_amount")
+        .and_then(|m| serde_json::from_value::<Money>(m.clone()).ok())
+    {
+        return Some(format!("Approved {amount}"));
+    }
+    let mut parts = Vec::new();
+    if let Some(priority) = after.get("priority").and_then(text) {
+        parts.push(format!("priority {priority}"));
+    }
+    if let Some(status) = after.get("status").and_then(text) {
+        parts.push(format!("status {}", status.replace('_', " ")));
+    }
+    if let Some(assignee) = after.get("assignee").and_then(text) {
+        parts.push(format!("assigned to {assignee}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The filters, checked: every error names its field.
+fn build_filter(
+    filters: &ClaimFilters,
+    me: Option<&str>,
+) -> Result<(Filter, &'static str), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut filter = Filter::default();
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let queue = present(&filters.queue).is_some_and(|q| q != "false" && q != "0");
+    if queue {
+        filter.literal("cl.status IN ('triaged', 'in_review')");
+    }
+    if let Some(status) =
+        present(&filters.status).and_then(|raw| errors.check(ClaimStatus::parse("status", &raw)))
+    {
+        filter.equals("cl.status", status.as_str().to_owned());
+    }
+    if let Some(priority) =
+        present(&filters.priority).and_then(|raw| errors.check(Priority::parse("priority", &raw)))
+    {
+        filter.equals("cl.priority", priority.as_str().to_owned());
+    }
+    match present(&filters.assignee).as_deref() {
+        None => {}
+        Some("none") => filter.literal("cl.assignee_id IS NULL"),
+        Some("me") => match me {
+            Some(me) => filter.equals("cl.assignee_id", me.to_owned()),
+            None => errors.push("assignee", "`me` needs a signed-in member of staff"),
+        },
+        Some(user) => filter.equals("cl.assignee_id", user.to_owned()),
+    }
+    for (field, raw, op) in [("from", &filters.from, ">="), ("to", &filters.to, "<=")] {
+        if let Some(date) = present(raw).and_then(|raw| errors.check(Date::parse(field, &raw))) {
+            filter.compare("cl.incident_date", op, date.to_string());
+        }
+    }
+    if let Some(customer) = present(&filters.customer_id) {
+        filter.equals("cl.customer_id", customer);
+    }
+    if let Some(policy) = present(&filters.policy_id) {
+        filter.equals("cl.policy_id", policy);
+    }
+    const BY_PRIORITY: &str = "CASE cl.priority WHEN 'urgent' THEN 0 WHEN 'standard' THEN 1 WHEN 'low' THEN 2 ELSE 3 END, cl.created_at, cl.id";
+    let order = match present(&filters.sort).as_deref() {
+        None if queue => BY_PRIORITY,
+        None | Some("newest") => "cl.created_at DESC, cl.id DESC",
+        Some("oldest") => "cl.created_at, cl.id",
+        Some("priority") => BY_PRIORITY,
+        Some("amount") => "cl.total_claimed DESC, cl.id",
+        Some(_) => {
+            errors.push("sort", "must be one of newest, oldest, priority, amount");
+            ""
+        }
+    };
+    errors.into_result()?;
+    Ok((filter, order))
+}
+
+pub async fn list(
+    state: &AppState,
+    filters: &ClaimFilters,
+    me: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<ClaimSummary>, AppError> {
+    let (filter, order) = build_filter(filters, me)?;
+    let (rows, total) = filter
+        .fetch_page(&state.db, &select(), "claims cl", order, page)
+        .await?;
+    let items = rows
+        .iter()
+        .map(summary_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::new(page, items, total))
+}
+
+/// The row a workflow change starts from, checked against the version the
+/// caller saw.
+struct Current {
+    status: ClaimStatus,
+    version: i64,
+    approved_amount: Option<i64>,
+    assignee_id: Option<String>,
+    priority: Option<String>,
+    fraud_flags: String,
+    currency: Currency,
+    coverage_limit: i64,
+    deductible: i64,
+    policy_currency: Currency,
+}
+
+async fn current(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    expected_version: Option<i64>,
+) -> Result<Current, AppError> {
+    let row = sqlx::query(
+        "SELECT cl.status, cl.version, cl.approved_amount, cl.assignee_id, cl.priority, cl.fraud_flags, \
+         cl.currency, p.coverage_limit, p.deductible, p.currency AS policy_currency \
+         FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    let version: i64 = row.try_get("version")?;
+    if expected_version.is_some_and(|expected| expected != version) {
+        return Err(AppError::PreconditionFailed(format!(
+            "The claim changed since you loaded it (now version {version}); reload to see what changed."
+        )));
+    }
+    let currency = |column: &str| -> Result<Currency, AppError> {
+        Currency::parse(column, &row.try_get::<String, _>(column)?)
+            .map_err(AppError::internal_message)
+    };
+    Ok(Current {
+        status: ClaimStatus::parse("status", &row.try_get::<String, _>("status")?)
+            .map_err(AppError::internal_message)?,
+        version,
+        approved_amount: row.try_get("approved_amount")?,
+        assignee_id: row.try_get("assignee_id")?,
+        priority: row.try_get("priority")?,
+        fraud_flags: row.try_get("fraud_flags")?,
+        currency: currency("currency")?,
+        coverage_limit: row.try_get("coverage_limit")?,
+        deductible: row.try_get("deductible")?,
+        policy_currency: currency("policy_currency")?,
+    })
+}
+
+/// Moves the claim to `next` (and bumps its version), then audits `action`.
+async fn record_transition(
+    tx: &mut sqlx::AnyConnection,
+    context: &AuditContext,
+    id: &str,
+    current: &Current,
+    action: ClaimAction,
+    next: ClaimStatus,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    let updated = sqlx::query(
+        "UPDATE claims SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4",
+    )
+    .bind(next.as_str())
+    .bind(now_micros())
+    .bind(id)
+    .bind(current.version)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::PreconditionFailed(
+            "The claim changed while this was being saved; reload and try again.".into(),
+        ));
+    }
+    let mut details = details;
+    if let Some(object) = details.as_object_mut() {
+        object.insert(
+            "before".into(),
+            json!({ "status": current.status, "version": current.version }),
+        );
+        let after = object.entry("after").or_insert_with(|| json!({}));
+        if let Some(after) = after.as_object_mut() {
+            after.insert("status".into(), json!(next));
+            after.insert("version".into(), json!(current.version + 1));
+        }
+    }
+    audit::append(
+        tx,
+        context,
+        AuditEvent {
+            action: &format!("claim.{}", action.as_str()),
+            entity_type: "claim",
+            entity_id: Some(id),
+            details,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A workflow step other than triage and the three decisions: start
+/// review, information provided, payment, close, reopen (with a reason).
+pub async fn apply_action(
+    state: &AppState,
+    context: &AuditContext,
+    principal: &Principal,
+    id: &str,
+    raw_action: &str,
+    reason: Option<&str>,
+    expected_version: Option<i64>,
+) -> Result<(), AppError> {
+    let action = ClaimAction::parse("action", raw_action).map_err(FieldErrors::from)?;
+    if !action.is_manual() {
+        return Err(FieldErrors::from(FieldError::new(
+            "action",
+            "must be start_review, provide_info, pay, close or reopen (decisions have their own endpoint; triage is the pipeline's)",
+        ))
+        .into());
+    }
+    let mut tx = state.db.begin_write().await?;
+    let current = current(&mut tx, id, expected_version).await?;
+    let next = current.status.apply(action, reason).map_err(|e| match e {
+        shared::TransitionError::ReasonRequired { .. } => {
+            AppError::from(FieldErrors::from(FieldError::new("reason", e.to_string())))
+        }
+        other => AppError::Conflict(other.to_string()),
+    })?;
+    let mut details = json!({});
+    if let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) {
+        details["reason"] = json!(reason);
+    }
+    match action {
+        ClaimAction::Pay => {
+            // The approved amount is what is paid; partial payments are not
+            // modelled.
+            sqlx::query("UPDATE claims SET paid_amount = approved_amount WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            details["after"] = json!({
+                "paid_amount": current.approved_amount.map(|a| Money::new(a, current.currency)),
+            });
+        }
+        ClaimAction::StartReview if current.assignee_id.is_none() => {
+            assign_in(&mut tx, id, principal).await?;
+            details["after"] = json!({ "assignee": principal.name });
+        }
+        ClaimAction::Reopen => {
+            // A reopened claim is decided afresh.
+            sqlx::query(
+                "UPDATE claims SET approved_amount = NULL, paid_amount = NULL, decided_at = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
+    }
+    record_transition(&mut tx, context, id, &current, action, next, details).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn assign_in(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    principal: &Principal,
+) -> Result<(), AppError> {
+    if principal.kind != crate::auth::ssr::tokens::SubjectKind::User {
+        return Err(AppError::Forbidden("take claims for review".into()));
+    }
+    sqlx::query("UPDATE claims SET assignee_id = $1 WHERE id = $2")
+        .bind(&principal.id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Assign-to-me from the queue or the claim page: a triaged claim also
+/// moves into review.
+pub async fn assign_to(
+    state: &AppState,
+    context: &AuditContext,
+    principal: &Principal,
+    id: &str,
+    expected_version: Option<i64>,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let current = current(&mut tx, id, expected_version).await?;
+    if current.assignee_id.as_deref() == Some(principal.id.as_str()) {
+        return Err(AppError::Conflict(
+            "This claim is already assigned to you.".into(),
+        ));
+    }
+    assign_in(&mut tx, id, principal).await?;
+    let details = json!({ "after": { "assignee": principal.name } });
+    if current.status == ClaimStatus::Triaged {
+        record_transition(
+            &mut tx,
+            context,
+            id,
+            &current,
+            ClaimAction::StartReview,
+            ClaimStatus::InReview,
+            details,
+        )
+        .await?;
+    } else {
+        sqlx::query("UPDATE claims SET version = version + 1, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now_micros())
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            &mut tx,
+            context,
+            AuditEvent {
+                action: "claim.assigned",
+                entity_type: "claim",
+                entity_id: Some(id),
+                details,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A decision as the form or the API submits it.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionRequest {
+    /// `approve`, `deny` or `request_info`.
+    pub kind: String,
+    /// The approved amount in major units ("1,250.00"), from the form.
+    pub amount_major: Option<String>,
+    /// The approved amount in minor units, from the API.
+    pub amount_minor: Option<i64>,
+    pub reason: Option<String>,
+    /// An override of triage's priority.
+    pub priority: Option<String>,
+    /// A reason to flag the claim for fraud review.
+    pub flag: Option<String>,
+}
+
+/// An adjuster's decision on a claim in review, within the policy's limit
+/// less deductible and the decider's authority.
+pub async fn decide(
+    state: &AppState,
+    context: &AuditContext,
+    principal: &Principal,
+    id: &str,
+    request: &DecisionRequest,
+    expected_version: Option<i64>,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let current = current(&mut tx, id, expected_version).await?;
+    let limit = Money::new(current.coverage_limit, current.policy_currency);
+    let deductible = Money::new(current.deductible, current.policy_currency);
+    let mut errors = FieldErrors::new();
+    let amount = match (&request.amount_major, request.amount_minor) {
+        (_, Some(amount)) => Some(MoneyInput {
+            amount,
+            currency: current.currency.as_str().to_owned(),
+        }),
+        (Some(raw), None) if !raw.trim().is_empty() => errors
+            .check(Money::parse_major(
+                "amount.amount",
+                raw,
+                current.currency,
+                false,
+            ))
+            .map(MoneyInput::from),
+        _ => None,
+    };
+    let priority = request
+        .priority
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .and_then(|raw| errors.check(Priority::parse("priority", raw)));
+    let flag = request
+        .flag
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned);
+    errors.into_result()?;
+    let decision = Decision::parse(
+        &DecisionInput {
+            kind: request.kind.clone(),
+            amount,
+            reason: request.reason.clone().unwrap_or_default(),
+        },
+        limit,
+        deductible,
+    )?;
+    if let Some(amount) = decision.amount()
+        && principal.role != Role::Admin
+        && amount.amount > ADJUSTER_AUTHORITY
+    {
+        return Err(FieldErrors::from(FieldError::new(
+            "amount.amount",
+            format!(
+                "is above your approval authority of {}; an administrator must approve it",
+                Money::new(ADJUSTER_AUTHORITY, current.currency)
+            ),
+        ))
+        .into());
+    }
+    let action = decision.action();
+    let next = current
+        .status
+        .apply(action, decision.reason())
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let mut flags: Vec<FraudFlag> = serde_json::from_str(&current.fraud_flags).unwrap_or_default();
+    if let Some(reason) = &flag {
+        flags.push(FraudFlag {
+            code: FlagCode::Manual,
+            reason: reason.clone(),
+        });
+    }
+    sqlx::query(
+        "UPDATE claims SET approved_amount = $1, decided_at = $2, priority = COALESCE($3, priority), \
+         fraud_flags = $4 WHERE id = $5",
+    )
+    .bind(decision.amount().map(|m| m.amount))
+    .bind(now_micros())
+    .bind(priority.map(Priority::as_str))
+    .bind(serde_json::to_string(&flags).map_err(|e| AppError::internal(&e))?)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let mut details = json!({ "decision": decision, "after": {} });
+    if let Some(reason) = decision.reason() {
+        details["reason"] = json!(reason);
+    }
+    if let Some(amount) = decision.amount() {
+        details["after"]["approved_amount"] = json!(amount);
+    }
+    if let Some(priority) = priority {
+        details["after"]["priority"] = json!(priority);
+        details["priority_overridden_from"] = json!(current.priority);
+    }
+    if let Some(flag) = &flag {
+        details["flagged"] = json!(flag);
+    }
+    record_transition(&mut tx, context, id, &current, action, next, details).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub const NOTE_MAX_CHARS: usize = 4000;
+
+pub async fn add_note(
+    state: &AppState,
+    context: &AuditContext,
+    principal: &Principal,
+    id: &str,
+    body: &str,
+) -> Result<(), AppError> {
+    let body = shared::validation::text("body", body, 1, NOTE_MAX_CHARS, true)
+        .map_err(FieldErrors::from)?;
+    let mut tx = state.db.begin_write().await?;
+    let exists = sqlx::query("SELECT id FROM claims WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(AppError::NotFound("The claim".into()));
+    }
+    let note_id = new_id();
+    sqlx::query(
+        "INSERT INTO claim_notes (id, claim_id, author_kind, author_id, author_name, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&note_id)
+    .bind(id)
+    .bind(principal.kind.as_str())
+    .bind(&principal.id)
+    .bind(&principal.name)
+    .bind(&body)
+    .bind(now_micros())
+    .execute(&mut *tx)
+    .await?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "claim.note_added",
+            entity_type: "claim",
+            entity_id: Some(id),
+            // Notes may quote the claimant: the trail keeps only their size.
+            details: json!({ "note_id": note_id, "chars": body.chars().count() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What triage needs, read inside the pipeline's transaction. `None` when
+/// the claim no longer waits for triage (the step already ran).
+pub async fn triage_facts(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<Option<ClaimFacts>, AppError> {
+    let row = sqlx::query(
+        "SELECT cl.status, cl.policy_id, cl.incident_date, cl.currency, cl.total_claimed, p.line, \
+         p.status AS policy_status, p.starts_on, p.ends_on, p.coverage_limit, p.deductible, \
+         p.currency AS policy_currency FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    if row.try_get::<String, _>("status")? != ClaimStatus::Submitted.as_str() {
+        return Ok(None);
+    }
+    let text = |column: &str| row.try_get::<String, _>(column);
+    let internal = AppError::internal_message;
+    let incident_date = Date::parse("incident_date", &text("incident_date")?).map_err(internal)?;
+    let policy_currency =
+        Currency::parse("policy_currency", &text("policy_currency")?).map_err(internal)?;
+    let policy_id: String = row.try_get("policy_id")?;
+    let year_before = incident_date.add_days(-365).unwrap_or(incident_date);
+    let prior: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM claims WHERE policy_id = $1 AND id <> $2 AND incident_date >= $3 AND incident_date <= $4",
+    )
+    .bind(&policy_id)
+    .bind(id)
+    .bind(year_before.to_string())
+    .bind(incident_date.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(Some(ClaimFacts {
+        total_claimed: Money::new(
+            row.try_get("total_claimed")?,
+            Currency::parse("currency", &text("currency")?).map_err(internal)?,
+        ),
+        incident_date,
+        line: LineOfBusiness::parse("line", &text("line")?).map_err(internal)?,
+        policy_status: PolicyStatus::parse("policy_status", &text("policy_status")?)
+            .map_err(internal)?,
+        policy_term: DateRange::parse(&text("starts_on")?, &text("ends_on")?)
+            .map_err(|e| AppError::internal_message(e.to_string()))?,
+        coverage_limit: Money::new(row.try_get("coverage_limit")?, policy_currency),
+        deductible: Money::new(row.try_get("deductible")?, policy_currency),
+        prior_claims_in_year: u32::try_from(prior).unwrap_or(u32::MAX),
+    }))
+}
+
+/// Stores triage's outcome and moves the claim to `triaged`, audited as the
+/// pipeline's work.
+pub async fn record_triage(
+    tx: &mut sqlx::AnyConnection,
+    context: &AuditContext,
+    id: &str,
+    assessment: &Assessment,
+) -> Result<(), AppError> {
+    let current = current(tx, id, None).await?;
+    let next = current
+        .status
+        .apply(ClaimAction::Triage, None)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let mut flags: Vec<FraudFlag> = serde_json::from_str(&current.fraud_flags).unwrap_or_default();
+    flags.extend(assessment.flags.iter().cloned());
+    let now = now_micros();
+    sqlx::query(
+        "UPDATE claims SET priority = $1, fraud_flags = $2, coverage = $3, coverage_note = $4, triaged_at = $5 \
+         WHERE id = $6",
+    )
+    .bind(assessment.priority.as_str())
+    .bind(serde_json::to_string(&flags).map_err(|e| AppError::internal(&e))?)
+    .bind(assessment.coverage.as_str())
+    .bind(assessment.coverage.note())
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    record_transition(
+        tx,
+        context,
+        id,
+        &current,
+        ClaimAction::Triage,
+        next,
+        json!({ "after": {
+            "priority": assessment.priority,
+            "coverage": assessment.coverage.as_str(),
+            "fraud_flags": assessment.flags.iter().map(|f| f.code).collect::<Vec<_>>(),
+        }}),
+    )
+    .await
+}
+
+/// The dashboard's claim figures: open work, weekly flow, outcomes, money.
+pub async fn stats(state: &AppState) -> Result<ClaimStats, AppError> {
+    let pool = state.db.pool();
+    const OPEN: &str = "status NOT IN ('closed', 'denied', 'paid')";
+    let mut open_by_status = Vec::new();
+    for row in sqlx::query(&format!(
+        "SELECT status, COUNT(*) AS claims FROM claims WHERE {OPEN} GROUP BY status"
+    ))
+    .fetch_all(pool)
+    .await?
+    {
+        if let Ok(status) = ClaimStatus::parse("status", &row.try_get::<String, _>("status")?) {
+            open_by_status.push((status, row.try_get::<i64, _>("claims")?));
+        }
+    }
+    open_by_status.sort_by_key(|(status, _)| ClaimStatus::ALL.iter().position(|s| s == status));
+    let mut open_by_priority = Vec::new();
+    for row in sqlx::query(&format!(
+        "SELECT priority, COUNT(*) AS claims FROM claims WHERE {OPEN} GROUP BY priority"
+    ))
+    .fetch_all(pool)
+    .await?
+    {
+        let priority = row
+            .try_get::<Option<String>, _>("priority")?
+            .and_then(|p| Priority::parse("priority", &p).ok());
+        open_by_priority.push((priority, row.try_get::<i64, _>("claims")?));
+    }
+    open_by_priority.sort_by_key(|(p, _)| p.map_or(3, |p| p as usize));
+
+    // Twelve weeks, Monday to Sunday, oldest first; counted in Rust from
+    // two narrow queries so both engines agree on week boundaries.
+    let this_week = today().iso_week_start();
+    let first = this_week.add_days(-7 * 11).unwrap_or(this_week);
+    let epoch = Date::from_ymd(1970, 1, 1).unwrap_or(first);
+    let since = first.days_since(epoch) * 86_400 * 1_000_000;
+    let mut weekly: Vec<(String, i64, i64)> = (0..12)
+        .map(|i| (first.add_days(7 * i).unwrap_or(first).to_string(), 0, 0))
+        .collect();
+    let week_of = |micros: i64| -> Option<usize> {
+        let index = (micros - since) / (7 * 86_400 * 1_000_000);
+        usize::try_from(index).ok().filter(|i| *i < 12)
+    };
+    for at in sqlx::query_scalar::<_, i64>("SELECT created_at FROM claims WHERE created_at >= $1")
+        .bind(since)
+        .fetch_all(pool)
+        .await?
+    {
+        if let Some(i) = week_of(at) {
+            weekly[i].1 += 1;
+        }
+    }
+    for at in sqlx::query_scalar::<_, i64>(
+        "SELECT occurred_at FROM audit_log WHERE action = 'claim.close' AND occurred_at >= $1",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await?
+    {
+        if let Some(i) = week_of(at) {
+            weekly[i].2 += 1;
+        }
+    }
+    let count =
+        |sql: &'static str| async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await };
+    let approved = count("SELECT COUNT(*) FROM claims WHERE approved_amount IS NOT NULL").await?;
+    let denied = count(
+        "SELECT COUNT(*) FROM claims WHERE decided_at IS NOT NULL AND approved_amount IS NULL AND status IN ('denied', 'closed')",
+    )
+    .await?;
+    let sums = |sql: &'static str| async move {
+        let mut out = Vec::new();
+        for row in sqlx::query(sql).fetch_all(pool).await? {
+            let currency = Currency::parse("currency", &row.try_get::<String, _>("currency")?)
+                .map_err(AppError::internal_message)?;
+            out.push(Money::new(row.try_get("total")?, currency));
+        }
+        Ok::<_, AppError>(out)
+    };
+    // SUM of a BIGINT is NUMERIC on PostgreSQL, which `Any` cannot decode.
+    let reserved = sums(
+        "SELECT currency, CAST(SUM(approved_amount) AS BIGINT) AS total FROM claims WHERE status = 'approved' GROUP BY currency ORDER BY currency",
+    )
+    .await?;
+    let paid = sums(
+        "SELECT currency, CAST(SUM(paid_amount) AS BIGINT) AS total FROM claims WHERE paid_amount IS NOT NULL GROUP BY currency ORDER BY currency",
+    )
+    .await?;
+    Ok(ClaimStats {
+        open_by_status,
+        open_by_priority,
+        weekly,
+        approved,
+        denied,
+        reserved,
+        paid,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_shows_the_reason_or_the_change() {
+        assert_eq!(
+            timeline_detail(&json!({ "reason": "Missing receipts for item 2" })).as_deref(),
+            Some("Missing receipts for item 2")
+        );
+        assert_eq!(
+            timeline_detail(&json!({ "after": { "priority": "urgent", "status": "triaged" } }))
+                .as_deref(),
+            Some("priority urgent, status triaged")
+        );
+        assert_eq!(timeline_detail(&json!({ "pii_fields": "all" })), None);
+    }
+
+    #[test]
+    fn unknown_filters_and_sorts_name_the_field() {
+        let filters = ClaimFilters {
+            status: Some("lost".into()),
+            sort: Some("random".into()),
+            from: Some("2026-02-30".into()),
+            ..ClaimFilters::default()
+        };
+        let Err(errors) = build_filter(&filters, None) else {
+            panic!("bad filters were accepted");
+        };
+        for field in ["status", "sort", "from"] {
+            assert!(errors.for_field(field).is_some(), "{field}: {errors:?}");
+        }
+    }
+}

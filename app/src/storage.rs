@@ -1,0 +1,93 @@
+//! Object storage for claim snapshots (and attachments): a local directory
+//! by default, through the `object_store` crate so another backend is a
+//! configuration change, not a code change.
+
+use std::{fmt, path::Path, sync::Arc};
+
+use object_store::{
+    ObjectStore, ObjectStoreExt as _, PutPayload, local::LocalFileSystem, memory::InMemory,
+    path::Path as ObjectPath,
+};
+
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    /// Where it points, for logs and `/health` (no credentials).
+    description: String,
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Storage")
+            .field("location", &self.description)
+            .finish()
+    }
+}
+
+/// A storage operation failed (the message names the object, never its
+/// content).
+#[derive(Debug, thiserror::Error)]
+#[error("object storage: {0}")]
+pub struct StorageError(String);
+
+impl From<StorageError> for AppError {
+    fn from(error: StorageError) -> Self {
+        AppError::internal(&error)
+    }
+}
+
+impl Storage {
+    /// Objects under `dir`, created if missing.
+    pub fn local(dir: &Path) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError(format!("cannot create {}: {e}", dir.display())))?;
+        let store = LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| StorageError(format!("cannot open {}: {e}", dir.display())))?;
+        Ok(Self {
+            store: Arc::new(store),
+            description: format!("file://{}", dir.display()),
+        })
+    }
+
+    /// Objects in memory, for tests and tools that must not touch disk.
+    pub fn memory() -> Self {
+        Self {
+            store: Arc::new(InMemory::new()),
+            description: "memory://".into(),
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn path(key: &str) -> Result<ObjectPath, StorageError> {
+        ObjectPath::parse(key).map_err(|e| StorageError(format!("bad object key {key}: {e}")))
+    }
+
+    /// Writes (or overwrites) one object.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+        self.store
+            .put(&Self::path(key)?, PutPayload::from(bytes))
+            .await
+            .map_err(|e| StorageError(format!("cannot write {key}: {e}")))?;
+        Ok(())
+    }
+
+    /// Reads one object; `None` when it does not exist.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.store.get(&Self::path(key)?).await {
+            Ok(result) => Ok(Some(
+                result
+                    .bytes()
+                    .await
+                    .map_err(|e| StorageError(format!("cannot read {key}: {e}")))?
+                    .to_vec(),
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(StorageError(format!("cannot read {key}: {e}"))),
+        }
+    }
+}

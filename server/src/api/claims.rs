@@ -1,0 +1,466 @@
+//! `/api/v1/claims`: idempotent ingestion (202 with the pipeline's
+//! execution id), reads with an `ETag`, status, list with filters, workflow
+//! actions and decisions (with `If-Match`), notes; `/api/v1/executions` and
+//! job retry; and `POST /orchestrate`, the legacy partner payload.
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use app::{
+    auth::ssr::audit_context,
+    claims::{
+        ClaimFilters, ClaimSummary,
+        ssr::{self as claims, DecisionRequest, Ingested, Source},
+    },
+    error::AppError,
+    policies::ssr::etag,
+    request::CorrelationId,
+    state::AppState,
+    workflow::ssr as workflow,
+};
+use shared::{
+    FieldError, FieldErrors,
+    auth::Permission,
+    claim::{ClaimLineInput, ClaimantInput, NewClaimInput},
+    money::{Currency, MoneyInput},
+    pagination::{Page, PageRequest},
+};
+
+use super::{ApiError, Caller, customers::json_body, if_match};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/claims", post(create).get(list))
+        .route("/api/v1/claims/{id}", get(show))
+        .route("/api/v1/claims/{id}/status", get(status))
+        .route("/api/v1/claims/{id}/actions", post(act))
+        .route("/api/v1/claims/{id}/decision", post(decide))
+        .route("/api/v1/claims/{id}/notes", post(add_note))
+        .route("/api/v1/executions/{id}", get(execution))
+        .route("/api/v1/jobs/{id}/retry", post(retry))
+        .route("/orchestrate", post(orchestrate))
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(FieldErrors::from(FieldError::new(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ))
+        .into()),
+    }
+}
+
+/// 202 with the receipt, or the stored answer to an earlier identical
+/// request (marked `Idempotent-Replayed: true`).
+fn accepted(
+    ingested: Ingested,
+    shape: impl Fn(serde_json::Value) -> serde_json::Value,
+) -> Response {
+    let (status, body, replayed) = match ingested {
+        Ingested::Created(receipt) => (
+            StatusCode::ACCEPTED,
+            serde_json::to_value(&receipt).unwrap_or_default(),
+            false,
+        ),
+        Ingested::Replayed { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED),
+            serde_json::from_str(&body).unwrap_or_default(),
+            true,
+        ),
+    };
+    let location = body
+        .get("id")
+        .and_then(|id| id.as_str())
+        .map(|id| format!("/api/v1/claims/{id}"));
+    let mut response = (status, Json(shape(body))).into_response();
+    let headers = response.headers_mut();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsIngest).await?;
+    let key = idempotency_key(&headers)?;
+    let input: NewClaimInput = json_body(&body)?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let ingested = claims::ingest(
+        &state,
+        &context,
+        &input,
+        Source::Api,
+        key.as_deref()
+            .map(|key| (caller.principal.id.as_str(), key)),
+    )
+    .await?;
+    Ok(accepted(ingested, |body| body))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&state, Permission::ClaimsRead).await?;
+    let claim = claims::view(&state, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    Ok(([(header::ETAG, etag(claim.summary.version))], Json(claim)))
+}
+
+/// Where the claim is: its status and priority, and its pipeline's state.
+async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&state, Permission::ClaimsRead).await?;
+    let claim = claims::find(&state, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    let executions = workflow::executions_for_claim(&state.db, &id).await?;
+    let latest = executions.last();
+    Ok((
+        [(header::ETAG, etag(claim.version))],
+        Json(json!({
+            "id": claim.id,
+            "claim_number": claim.claim_number,
+            "status": claim.status,
+            "priority": claim.priority,
+            "fraud_flags": claim.fraud_flags,
+            "version": claim.version,
+            "execution": latest.map(|e| json!({ "id": e.id, "state": e.state })),
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    priority: Option<String>,
+    assignee: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    customer_id: Option<String>,
+    policy_id: Option<String>,
+    sort: Option<String>,
+    queue: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<ClaimSummary>>, ApiError> {
+    caller.require(&state, Permission::ClaimsRead).await?;
+    let page = PageRequest::parse(query.page.as_deref(), query.per_page.as_deref())
+        .map_err(AppError::from)?;
+    let filters = ClaimFilters {
+        status: query.status,
+        priority: query.priority,
+        assignee: query.assignee,
+        from: query.from,
+        to: query.to,
+        customer_id: query.customer_id,
+        policy_id: query.policy_id,
+        sort: query.sort,
+        queue: query.queue,
+    };
+    let me = Some(caller.principal.id.as_str());
+    Ok(Json(claims::list(&state, &filters, me, page).await?))
+}
+
+/// The claim after a change, with its new `ETag`.
+async fn changed(state: &AppState, id: &str) -> Result<Response, ApiError> {
+    let claim = claims::view(state, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    Ok(([(header::ETAG, etag(claim.summary.version))], Json(claim)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ActionRequest {
+    action: String,
+    reason: Option<String>,
+}
+
+async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsWrite).await?;
+    let request: ActionRequest = json_body(&body)?;
+    let expected = if_match(&headers, "claim")?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    claims::apply_action(
+        &state,
+        &context,
+        &caller.principal,
+        &id,
+        &request.action,
+        request.reason.as_deref(),
+        expected,
+    )
+    .await?;
+    changed(&state, &id).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DecisionBody {
+    kind: String,
+    amount: Option<MoneyInput>,
+    reason: Option<String>,
+    priority: Option<String>,
+    flag: Option<String>,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsDecide).await?;
+    let body: DecisionBody = json_body(&body)?;
+    let expected = if_match(&headers, "claim")?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let request = DecisionRequest {
+        kind: body.kind,
+        amount_major: None,
+        amount_minor: body.amount.map(|m| m.amount),
+        reason: body.reason,
+        priority: body.priority,
+        flag: body.flag,
+    };
+    claims::decide(&state, &context, &caller.principal, &id, &request, expected).await?;
+    changed(&state, &id).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NoteBody {
+    body: String,
+}
+
+async fn add_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsWrite).await?;
+    let note: NoteBody = json_body(&body)?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    claims::add_note(&state, &context, &caller.principal, &id, &note.body).await?;
+    let mut response = changed(&state, &id).await?;
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
+}
+
+async fn execution(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&state, Permission::ClaimsRead).await?;
+    let execution = workflow::find_execution(&state.db, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The execution".into()))?;
+    Ok(Json(execution))
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&state, Permission::OperationsManage).await?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    workflow::retry(&state, &context, &id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The legacy orchestration payload. Unknown fields are ignored, as the
+/// partner systems that send it add their own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LegacyClaim {
+    metadata: LegacyMetadata,
+    claim_details: LegacyDetails,
+    claimant: Option<LegacyClaimant>,
+    estimated_loss: LegacyLoss,
+    attachments: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LegacyMetadata {
+    correlation_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LegacyDetails {
+    policy_number: String,
+    incident_date: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LegacyClaimant {
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LegacyLoss {
+    /// Major units (`1250.5`), as the legacy system sends them.
+    amount: Option<serde_json::Number>,
+    currency: Option<String>,
+}
+
+impl LegacyClaim {
+    /// The v1 input: one `LOSS` line for the estimated amount; the incident
+    /// date defaults to today and the description to a note saying where
+    /// the claim came from.
+    fn into_input(self, today: shared::dates::Date) -> Result<NewClaimInput, FieldErrors> {
+        let currency_code = self.estimated_loss.currency.unwrap_or_else(|| "USD".into());
+        let currency = Currency::parse("estimated_loss.currency", &currency_code)?;
+        let amount = self
+            .estimated_loss
+            .amount
+            .map(|n| n.to_string())
+            .ok_or_else(|| FieldError::new("estimated_loss.amount", "is required"))?;
+        let minor =
+            shared::money::Money::parse_major("estimated_loss.amount", &amount, currency, false)?;
+        let attachments = self.attachments.len();
+        let mut description = self
+            .claim_details
+            .description
+            .unwrap_or_else(|| "Submitted through the legacy orchestration interface.".into());
+        if attachments > 0 {
+            description.push_str(&format!(
+                " ({attachments} attachment(s) listed by the sender.)"
+            ));
+        }
+        Ok(NewClaimInput {
+            policy_number: self.claim_details.policy_number,
+            incident_date: self
+                .claim_details
+                .incident_date
+                .unwrap_or_else(|| today.to_string()),
+            description,
+            claimant: self.claimant.map(|c| ClaimantInput {
+                name: c.name,
+                email: c.email,
+                phone: c.phone,
+            }),
+            lines: vec![ClaimLineInput {
+                code: "LOSS".into(),
+                description: Some("Estimated loss".into()),
+                amount: MoneyInput {
+                    amount: minor.amount,
+                    currency: currency.as_str().to_owned(),
+                },
+            }],
+        })
+    }
+}
+
+/// `POST /orchestrate`: the legacy payload, answered with
+/// `{ execution_id, status }` (plus the claim's id and number). The sender's
+/// `metadata.correlation_id` becomes this request's correlation id and,
+/// without an `Idempotency-Key`, its idempotency key: a resend of the same
+/// claim never files it twice.
+async fn orchestrate(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsIngest).await?;
+    let legacy: LegacyClaim = json_body(&body)?;
+    let correlation_id = legacy
+        .metadata
+        .correlation_id
+        .clone()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    if let Some(id) = &correlation_id
+        && CorrelationId::parse(id).is_none()
+    {
+        return Err(FieldErrors::from(FieldError::new(
+            "metadata.correlation_id",
+            format!(
+                "must be 1 to {} letters, digits, '-', '_', '.' or ':'",
+                CorrelationId::MAX_LEN
+            ),
+        ))
+        .into());
+    }
+    let key = idempotency_key(&headers)?
+        .or_else(|| correlation_id.as_ref().map(|id| format!("legacy:{id}")));
+    let input = legacy.into_input(app::customers::ssr::today())?;
+    let mut context = audit_context(Some(&caller.principal), &caller.meta);
+    if let Some(id) = &correlation_id {
+        tracing::info!(correlation_id = %id, "legacy orchestration request");
+        context.correlation_id = Some(id.clone());
+    }
+    let ingested = claims::ingest(
+        &state,
+        &context,
+        &input,
+        Source::Legacy,
+        key.as_deref()
+            .map(|key| (caller.principal.id.as_str(), key)),
+    )
+    .await?;
+    let mut response = accepted(ingested, |receipt| {
+        json!({
+            "execution_id": receipt.get("execution_id"),
+            "status": "accepted",
+            "claim_id": receipt.get("id"),
+            "claim_number": receipt.get("claim_number"),
+        })
+    });
+    if let Some(id) = correlation_id.as_deref().and_then(CorrelationId::parse) {
+        response.extensions_mut().insert(id);
+    }
+    Ok(response)
+}
