@@ -218,6 +218,7 @@ fn CustomerDetail(
                     <dt>{label}</dt><dd>{value.unwrap_or_else(|| "—".into())}</dd>
                 }).collect_view()}
             </dl>
+            <p class="action-row"><a href=format!("/claims?customer_id={id}")>"This customer's claims"</a></p>
         </section>
         {can_write_policies.then(|| view! { <crate::policies::pages::NewPolicyForm customer_id=id.clone() /> })}
         {can_reveal.then(|| view! { <RevealForm id=id.clone() /> })}

@@ -230,6 +230,10 @@ fn PolicyDetail(
                 <dt>"Issued"</dt><dd>{instant(policy.created_at)}</dd>
                 {policy.renewed_from.clone().map(|from| view! { <dt>"Renews"</dt><dd><A href=format!("/policies/{from}")>"the previous term"</A></dd> })}
             </dl>
+            <p class="action-row">
+                <a href=format!("/claims?policy_number={}", policy.policy_number) id="file-claim">"File a claim on this policy"</a>
+                <a href=format!("/claims?policy_id={}", policy.id)>"This policy's claims"</a>
+            </p>
         </section>
         {actions}
     }

@@ -1,0 +1,91 @@
+import { expect, test } from "@playwright/test";
+
+import { signIn, watchForErrors } from "./support";
+
+function isoDate(offsetDays: number): string {
+  const date = new Date(Date.now() + offsetDays * 86_400_000);
+  return date.toISOString().slice(0, 10);
+}
+
+test("staff file a claim, the pipeline triages it, an adjuster takes it from the queue and approves it, and the audit trail shows it", async ({ page }) => {
+  test.setTimeout(90_000);
+  const errors = watchForErrors(page);
+  const letters = "abcdefghij";
+  const tag = Date.now().toString().split("").map((d) => letters[Number(d)]).join("");
+  await signIn(page, "/customers");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+
+  // A customer and an active policy covering the last month.
+  await page.getByText("New customer").click();
+  await page.locator("#field-first_name").fill("Robin");
+  await page.locator("#field-last_name").fill("Vale");
+  await page.locator("#field-email").fill(`robin.${tag}@example.com`);
+  await page.getByRole("button", { name: "Create customer" }).click();
+  await expect(page).toHaveURL(/\/customers\/[0-9a-f-]{36}$/);
+  await page.getByText("New policy").click();
+  await page.locator("#policy-line").selectOption("home");
+  await page.locator("#field-starts_on").fill(isoDate(-30));
+  await page.locator("#field-ends_on").fill(isoDate(300));
+  await page.locator("#field-premium").fill("900");
+  await page.locator("#field-coverage_limit").fill("100,000");
+  await page.locator("#field-deductible").fill("250");
+  await page.getByRole("button", { name: "Issue quote" }).click();
+  await expect(page).toHaveURL(/\/policies\/[0-9a-f-]{36}$/);
+  await page.getByRole("button", { name: "Activate" }).click();
+  await expect(page.locator("#policy-status")).toHaveText("Active");
+
+  // The claim, from the policy page's link: the form opens pre-filled.
+  await page.locator("#file-claim").click();
+  await expect(page).toHaveURL(/\/claims\?policy_number=POL-/);
+  await expect(page.locator("#field-policy_number")).toHaveValue(/^POL-/);
+  await page.getByRole("button", { name: "Submit claim" }).click();
+  // Checked in the browser first: every missing field is named.
+  await expect(page.locator(".form-alert")).toContainText("correct the highlighted fields");
+  await page.locator("#field-incident_date").fill(isoDate(-2));
+  await page.locator("#claim-description").fill("Storm damage to the roof and the garden shed.");
+  await page.getByLabel("Line 1 code").fill("ROOF");
+  await page.getByLabel("Line 1 amount").fill("3,200.00");
+  await page.getByLabel("Line 2 code").fill("SHED");
+  await page.getByLabel("Line 2 description").fill("Garden shed panels");
+  await page.getByLabel("Line 2 amount").fill("800");
+  await page.getByRole("button", { name: "Submit claim" }).click();
+  await expect(page).toHaveURL(/\/claims\/[0-9a-f-]{36}$/);
+  await expect(page.locator("#claim-total")).toHaveText("USD 4,000.00");
+  const number = (await page.locator("h1").textContent())?.replace("Claim ", "").trim() ?? "";
+  expect(number).toMatch(/^CLM-\d{4}-\d{6}$/);
+
+  // The pipeline runs in the background: reload until it has triaged.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator("#claim-status")).toHaveText("Triaged", { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(page.locator("#claim-coverage")).toContainText("Covered");
+  await expect(page.locator("#claim-pipeline")).toContainText("snapshot");
+
+  // The review queue: take it.
+  await page.goto("/reviews");
+  const row = page.locator("#queue-table tr", { hasText: number });
+  await expect(row).toBeVisible();
+  await row.getByRole("button", { name: "Assign to me" }).click();
+  await expect(row).toContainText("In review");
+
+  // Decide: an amount above what the policy pays is refused with the rule.
+  await row.getByRole("link", { name: number }).click();
+  await expect(page.locator("#claim-status")).toHaveText("In review");
+  await page.locator("#field-amount").fill("200,000.00");
+  await page.getByRole("button", { name: "Record decision" }).click();
+  await expect(page.locator("#decision-form .form-alert")).toBeVisible();
+  await page.locator("#field-amount").fill("3,750.00");
+  await page.getByRole("button", { name: "Record decision" }).click();
+  await expect(page.locator("#claim-status")).toHaveText("Approved");
+  await expect(page.locator("#claim-approved")).toHaveText("USD 3,750.00");
+  await expect(page.locator("#claim-timeline")).toContainText("approve");
+
+  await page.locator("#note-body").fill("Approved after the loss adjuster's photos.");
+  await page.getByRole("button", { name: "Add note" }).click();
+  await expect(page.locator("#claim-notes")).toContainText("loss adjuster's photos");
+
+  await page.goto("/audit");
+  await expect(page.locator("body")).toContainText("claim.approve");
+  expect(errors).toEqual([]);
+});
