@@ -1,5 +1,6 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
-//! `create-admin`, `create-api-client`, `verify-audit`, `rotate-keys`, `worker`.
+//! `create-admin`, `create-api-client`, `verify-audit`, `rotate-keys`, `worker`,
+//! `seed-demo`.
 #![expect(
     clippy::print_stdout,
     reason = "operator commands print their result (e.g. a client secret) on stdout"
@@ -61,6 +62,9 @@ pub enum Command {
     /// in VANGUARD_MASTER_KEY_PREVIOUS still unwrap), in batches, while the
     /// servers keep serving; then report whether the old keys can go.
     RotateKeys,
+    /// Create a small demo book (customers, active policies, claims that the
+    /// pipeline then triages). Refused when VANGUARD_ENV=production.
+    SeedDemo,
     /// Run the claims pipeline's workers only, without the web server (a
     /// separate ECS service); VANGUARD_WORKERS of them, at least one.
     Worker,
@@ -92,6 +96,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::VerifyAudit => verify_audit(config).await,
         Command::RotateKeys => rotate_keys(config).await,
         Command::Worker => worker(config).await,
+        Command::SeedDemo => seed_demo(config).await,
     }
 }
 
@@ -218,6 +223,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         app.local_addr()?
     );
     app.run_until_stopped(startup::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn seed_demo(config: Config) -> anyhow::Result<()> {
+    if config.environment == crate::config::Environment::Production {
+        anyhow::bail!("seed-demo refuses to run with VANGUARD_ENV=production");
+    }
+    let state = startup::build_state(&config).await?;
+    let filed = crate::demo::seed(&state)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot seed the demo data: {error}"));
+    state.db.close().await;
+    println!(
+        "demo data seeded: {} claims filed (a running server triages them)",
+        filed?
+    );
     Ok(())
 }
 

@@ -159,6 +159,11 @@ impl ClaimStatus {
     pub fn blocked_actions(self) -> Vec<Blocked<ClaimAction>> {
         self.blocked()
     }
+
+    /// The workflow as a Mermaid state diagram (the README's).
+    pub fn diagram() -> String {
+        <Self as StateMachine>::mermaid(Self::INITIAL)
+    }
 }
 
 str_enum! {
@@ -591,6 +596,16 @@ pub fn check_approved_amount(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_readme_draws_the_workflow_the_state_machine_defines() {
+        let readme = include_str!("../../README.md");
+        let diagram = ClaimStatus::diagram();
+        assert!(
+            readme.contains(&diagram),
+            "update the README's claim workflow diagram to:\n{diagram}"
+        );
+    }
+
     use super::*;
     use ClaimAction as A;
     use ClaimStatus as S;

@@ -78,6 +78,24 @@ pub(crate) trait StateMachine: Copy + PartialEq + 'static {
         })
     }
 
+    /// The machine as a Mermaid state diagram, drawn from the same table
+    /// (the README embeds it; a test keeps the two equal).
+    fn mermaid(initial: Self) -> String {
+        let mut out = format!("stateDiagram-v2\n    [*] --> {}\n", initial.status_name());
+        for &action in Self::ACTIONS {
+            let (from, to) = Self::rule(action);
+            for status in from {
+                out.push_str(&format!(
+                    "    {} --> {}: {}\n",
+                    status.status_name(),
+                    to.status_name(),
+                    Self::action_name(action)
+                ));
+            }
+        }
+        out
+    }
+
     fn available(self) -> Vec<Self::Action> {
         Self::ACTIONS
             .iter()

@@ -22,6 +22,7 @@ pub async fn system_status() -> Result<HealthReport, AppError> {
 pub struct BookSummary {
     pub customers: i64,
     pub policies: crate::policies::PolicySummary,
+    pub claims: crate::claims::ClaimStats,
 }
 
 #[server]
@@ -34,6 +35,7 @@ pub async fn get_book_summary() -> Result<BookSummary, AppError> {
             Ok(BookSummary {
                 customers: crate::customers::ssr::count(&state).await?,
                 policies: crate::policies::ssr::summary(&state).await?,
+                claims: crate::claims::ssr::stats(&state).await?,
             })
         }
         .await,
@@ -57,7 +59,7 @@ pub fn DashboardPage() -> impl IntoView {
                 let (book, status) = (book.await, status.await);
                 view! {
                     {match book {
-                        Ok(book) => view! { <BookPanel book /> }.into_any(),
+                        Ok(book) => view! { <ClaimsPanel claims=book.claims.clone() /><BookPanel book /> }.into_any(),
                         Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
                     }}
                     <section class="card" aria-labelledby="system-heading">
@@ -153,6 +155,94 @@ fn BookPanel(book: BookSummary) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+        </section>
+    }
+}
+
+/// Open work, outcomes, money and the weekly flow of claims.
+#[component]
+fn ClaimsPanel(claims: crate::claims::ClaimStats) -> impl IntoView {
+    let open: i64 = claims.open_by_status.iter().map(|(_, n)| n).sum();
+    let money = |amounts: &[shared::money::Money]| {
+        if amounts.is_empty() {
+            "—".to_owned()
+        } else {
+            amounts
+                .iter()
+                .map(|m| m.format())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }
+    };
+    let rate = claims
+        .approval_rate()
+        .map_or_else(|| "—".to_owned(), |r| format!("{r} %"));
+    let by_status = claims
+        .open_by_status
+        .iter()
+        .map(|(status, n)| view! { <li><a href=format!("/claims?status={}", status.as_str())>{format!("{} {n}", status.label())}</a></li> })
+        .collect_view();
+    let by_priority = claims
+        .open_by_priority
+        .iter()
+        .map(|(priority, n)| {
+            let label = priority.map_or("Not triaged", |p| p.label());
+            view! { <li>{format!("{label} {n}")}</li> }
+        })
+        .collect_view();
+    // Opened (left) and closed (right) bars per week, scaled to the busiest
+    // week; plain SVG, no chart library in the WASM bundle.
+    let peak = claims
+        .weekly
+        .iter()
+        .map(|(_, opened, closed)| (*opened).max(*closed))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bars = claims
+        .weekly
+        .iter()
+        .enumerate()
+        .map(|(i, (week, opened, closed))| {
+            let height = |n: i64| n as f64 * 80.0 / peak as f64;
+            let x = i as f64 * 25.0;
+            view! {
+                <g>
+                    <rect class="bar-opened" x=format!("{:.1}", x + 3.0) y=format!("{:.1}", 90.0 - height(*opened)) width="9" height=format!("{:.1}", height(*opened))>
+                        <title>{format!("Week of {week}: {opened} opened")}</title>
+                    </rect>
+                    <rect class="bar-closed" x=format!("{:.1}", x + 13.0) y=format!("{:.1}", 90.0 - height(*closed)) width="9" height=format!("{:.1}", height(*closed))>
+                        <title>{format!("Week of {week}: {closed} closed")}</title>
+                    </rect>
+                </g>
+            }
+        })
+        .collect_view();
+    let first_week = claims
+        .weekly
+        .first()
+        .map(|(w, ..)| w.clone())
+        .unwrap_or_default();
+    view! {
+        <div class="kpis" id="claims-summary">
+            <div class="kpi"><p class="kpi-value">{open}</p><p class="kpi-label">"Open claims"</p></div>
+            <div class="kpi"><p class="kpi-value">{rate}</p><p class="kpi-label">"Approval rate"</p></div>
+            <div class="kpi"><p class="kpi-value">{money(&claims.reserved)}</p><p class="kpi-label">"Reserved (approved, unpaid)"</p></div>
+            <div class="kpi"><p class="kpi-value">{money(&claims.paid)}</p><p class="kpi-label">"Paid"</p></div>
+        </div>
+        <section class="card" aria-labelledby="claims-heading">
+            <h2 id="claims-heading">"Claims"</h2>
+            <div class="two-columns">
+                <div><h3>"Open by status"</h3><ul class="legend">{by_status}</ul></div>
+                <div><h3>"Open by priority"</h3><ul class="legend">{by_priority}</ul></div>
+            </div>
+            <h3>"Opened and closed per week"</h3>
+            <svg class="weekly-chart" id="weekly-chart" role="img" viewBox="0 0 300 95" width="100%" height="120"
+                aria-label=format!("Claims opened and closed per week for the 12 weeks from {first_week}")>
+                <line x1="0" y1="90.5" x2="300" y2="90.5" class="axis" />
+                {bars}
+            </svg>
+            <ul class="legend"><li><span class="swatch bar-opened"></span>"Opened"</li><li><span class="swatch bar-closed"></span>"Closed"</li></ul>
         </section>
     }
 }

@@ -421,3 +421,53 @@ async fn operators_create_an_admin_and_an_api_client_from_the_command_line() {
     }
     assert_eq!(server.terminate(), Some(0));
 }
+
+#[test]
+fn seed_demo_files_a_demo_book_once_and_refuses_production() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let seed = || {
+        server_command(data_dir.path())
+            .arg("seed-demo")
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    let first = seed();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("6 claims filed"),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    let again = seed();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 claims filed"),
+        "a second run adds nothing: {}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+
+    let production = server_command(data_dir.path())
+        .arg("seed-demo")
+        .env("VANGUARD_ENV", "production")
+        .env(
+            "VANGUARD_MASTER_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .env(
+            "VANGUARD_JWT_SECRET",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .output()
+        .unwrap();
+    assert!(!production.status.success());
+    assert!(
+        String::from_utf8_lossy(&production.stderr)
+            .contains("refuses to run with VANGUARD_ENV=production"),
+        "{}",
+        String::from_utf8_lossy(&production.stderr)
+    );
+}
