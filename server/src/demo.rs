@@ -33,7 +33,48 @@ struct DemoCustomer {
     claims: &'static [DemoClaim],
 }
 
-const BOOK: &[DemoCustomer] = &[];
+const BOOK: &[DemoCustomer] = &[
+    DemoCustomer {
+        first: "Ada",
+        last: "Lovelace",
+        email: "ada.lovelace@demo.vanguard.local",
+        line: "home",
+        limit: 25_000_000,
+        claims: &[("ROOF", 420_000, 12), ("WATER", 95_000, 3)],
+    },
+    DemoCustomer {
+        first: "Grace",
+        last: "Hopper",
+        email: "grace.hopper@demo.vanguard.local",
+        line: "auto",
+        limit: 4_000_000,
+        claims: &[("COLLISION", 1_850_000, 20)],
+    },
+    DemoCustomer {
+        first: "Alan",
+        last: "Turing",
+        email: "alan.turing@demo.vanguard.local",
+        line: "health",
+        limit: 10_000_000,
+        claims: &[("HOSPITAL", 240_000, 5)],
+    },
+    DemoCustomer {
+        first: "Katherine",
+        last: "Johnson",
+        email: "katherine.johnson@demo.vanguard.local",
+        line: "marine",
+        limit: 50_000_000,
+        claims: &[],
+    },
+    DemoCustomer {
+        first: "Edsger",
+        last: "Dijkstra",
+        email: "edsger.dijkstra@demo.vanguard.local",
+        line: "liability",
+        limit: 2_000_000,
+        claims: &[("INJURY", 1_950_000, 8), ("LEGAL", 30_000, 2)],
+    },
+];
 
 fn usd(amount: i64) -> MoneyInput {
     MoneyInput {
