@@ -270,10 +270,14 @@ impl Db {
     /// Starts a transaction that will write. On SQLite it takes the write
     /// lock up front (`BEGIN IMMEDIATE`), see the module docs.
     pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.engine {
+        let started = std::time::Instant::now();
+        let tx = match self.engine {
             Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Engine::Postgres => self.pool.begin().await,
-        }
+        };
+        // Includes SQLite's wait for the writer lock: that is the wait.
+        crate::metrics::global().pool_waited(started.elapsed());
+        tx
     }
 
     /// Round-trips `SELECT 1` and reports how long it took; `timeout` bounds

@@ -64,6 +64,16 @@ CREATE TABLE claim_notes (
 );
 CREATE INDEX claim_notes_claim_idx ON claim_notes (claim_id, created_at);
 
+-- Claims triage found to be possible duplicates of each other (same policy,
+-- incident date and an item code in common), one row per direction.
+CREATE TABLE claim_links (
+    claim_id        TEXT    NOT NULL REFERENCES claims (id),
+    other_claim_id  TEXT    NOT NULL REFERENCES claims (id),
+    reason          TEXT    NOT NULL,
+    created_at      BIGINT  NOT NULL,
+    PRIMARY KEY (claim_id, other_claim_id)
+);
+
 -- One run of the pipeline over one claim.
 CREATE TABLE executions (
     id           TEXT    PRIMARY KEY,

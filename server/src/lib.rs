@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod exports;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod startup;
 pub mod telemetry;

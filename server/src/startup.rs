@@ -268,6 +268,7 @@ pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
         .layer(sessions);
     Router::new()
         .merge(health::router())
+        .merge(crate::metrics::routes())
         .merge(api::router())
         .merge(browser)
         .with_state(state)

@@ -27,6 +27,9 @@ pub struct ClaimFacts {
     /// Other claims on the same policy with an incident in the year before
     /// this one's.
     pub prior_claims_in_year: u32,
+    /// Numbers of other claims on the policy for the same incident date with
+    /// an item code in common.
+    pub possible_duplicates: Vec<String>,
 }
 
 str_enum! {
@@ -184,6 +187,15 @@ impl TriageRules for RuleBook {
                 format!("The loss happened {days_in} days after the policy started."),
             );
         }
+        if !facts.possible_duplicates.is_empty() {
+            flag(
+                FlagCode::PossibleDuplicate,
+                format!(
+                    "Same policy, incident date and claimed items as {}.",
+                    facts.possible_duplicates.join(", ")
+                ),
+            );
+        }
         if facts.prior_claims_in_year >= Self::REPEAT_CLAIMS {
             flag(
                 FlagCode::RepeatClaims,
@@ -239,6 +251,7 @@ mod tests {
             coverage_limit: usd(10_000_000),
             deductible: usd(50_000),
             prior_claims_in_year: 0,
+            possible_duplicates: Vec::new(),
         }
     }
 
@@ -341,6 +354,16 @@ mod tests {
             ..facts()
         });
         assert!(one_prior.flags.is_empty());
+    }
+
+    #[test]
+    fn a_possible_duplicate_is_flagged_with_the_other_claim_named() {
+        let assessment = RuleBook.assess(&ClaimFacts {
+            possible_duplicates: vec!["CLM-2026-000007".into()],
+            ..facts()
+        });
+        assert_eq!(codes(&assessment), vec![FlagCode::PossibleDuplicate]);
+        assert!(assessment.flags[0].reason.contains("CLM-2026-000007"));
     }
 
     #[test]

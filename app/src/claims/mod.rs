@@ -79,6 +79,15 @@ pub struct NoteView {
     pub created_at: i64,
 }
 
+/// Another claim triage linked to this one (a possible duplicate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedClaim {
+    pub id: String,
+    pub claim_number: String,
+    pub status: ClaimStatus,
+    pub reason: String,
+}
+
 /// One entry of a claim's history, read from the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
@@ -105,6 +114,8 @@ pub struct ClaimView {
     /// The most an approval can pay: the limit less the deductible.
     pub max_payable: Money,
     pub notes: Vec<NoteView>,
+    /// Possible duplicates found at triage.
+    pub related: Vec<RelatedClaim>,
     pub timeline: Vec<TimelineEntry>,
     pub executions: Vec<ExecutionView>,
     /// Workflow steps staff can take from the claim page.

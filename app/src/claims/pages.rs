@@ -574,6 +574,7 @@ fn ClaimDetail(
         deductible,
         max_payable,
         notes,
+        related,
         timeline,
         executions,
         available_actions,
@@ -691,6 +692,14 @@ fn ClaimDetail(
                 <tfoot><tr><th colspan="2">"Total"</th><th class="numeric">{s.total_claimed.format()}</th></tr></tfoot>
             </table>
         </section>
+        {(!related.is_empty()).then(|| view! {
+            <section class="card" aria-labelledby="duplicates-heading" id="claim-duplicates">
+                <h2 id="duplicates-heading">"Possible duplicates"</h2>
+                <ul>{related.into_iter().map(|r| view! {
+                    <li><A href=format!("/claims/{}", r.id)>{r.claim_number}</A>" · "{r.status.label()}</li>
+                }).collect_view()}</ul>
+            </section>
+        })}
         {actions}
         {decision}
         <section class="card" aria-labelledby="notes-heading">

@@ -21,7 +21,7 @@ use sqlx::{Row as _, any::AnyRow};
 
 use super::{
     ClaimFilters, ClaimLineView, ClaimReceipt, ClaimStats, ClaimSummary, ClaimView, ClaimantView,
-    NoteView, TimelineEntry,
+    NoteView, RelatedClaim, TimelineEntry,
 };
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
@@ -298,6 +298,7 @@ pub async fn submit(
     let mut tx = state.db.begin_write().await?;
     let receipt = insert(state, &mut tx, context, &claim, source).await?;
     tx.commit().await?;
+    crate::metrics::global().claim_ingested(source.as_str());
     workflow::wake(state);
     Ok(receipt)
 }
@@ -371,6 +372,7 @@ pub async fn ingest(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    crate::metrics::global().claim_ingested(source.as_str());
     workflow::wake(state);
     Ok(Ingested::Created(receipt))
 }
@@ -479,8 +481,27 @@ pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppEr
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let related = sqlx::query(
+        "SELECT o.id, o.claim_number, o.status, l.reason FROM claim_links l JOIN claims o ON o.id = l.other_claim_id \
+         WHERE l.claim_id = $1 ORDER BY o.claim_number",
+    )
+    .bind(id)
+    .fetch_all(state.db.pool())
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(RelatedClaim {
+            id: row.try_get("id")?,
+            claim_number: row.try_get("claim_number")?,
+            status: ClaimStatus::parse("status", &row.try_get::<String, _>("status")?)
+                .map_err(decode)?,
+            reason: row.try_get("reason")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let status = summary.status;
     Ok(Some(ClaimView {
+        related,
         description: row.try_get("description")?,
         coverage: row.try_get("coverage")?,
         coverage_note: row.try_get("coverage_note")?,
@@ -1039,6 +1060,7 @@ pub async fn decide(
     }
     record_transition(&mut tx, context, id, &current, action, next, details).await?;
     tx.commit().await?;
+    crate::metrics::global().claim_decided(decision.kind().as_str());
     Ok(())
 }
 
@@ -1125,7 +1147,19 @@ pub async fn triage_facts(
     .bind(incident_date.to_string())
     .fetch_one(&mut *tx)
     .await?;
+    // Other claims for the same loss: same policy and day, an item in common.
+    let possible_duplicates = sqlx::query_scalar::<_, String>(
+        "SELECT o.claim_number FROM claims o WHERE o.policy_id = $1 AND o.incident_date = $2 AND o.id <> $3 \
+         AND EXISTS (SELECT 1 FROM claim_lines a JOIN claim_lines b ON a.code = b.code \
+         WHERE a.claim_id = o.id AND b.claim_id = $3) ORDER BY o.claim_number",
+    )
+    .bind(&policy_id)
+    .bind(incident_date.to_string())
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     Ok(Some(ClaimFacts {
+        possible_duplicates,
         total_claimed: Money::new(
             row.try_get("total_claimed")?,
             Currency::parse("currency", &text("currency")?).map_err(internal)?,
@@ -1170,6 +1204,13 @@ pub async fn record_triage(
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    if let Some(flag) = assessment
+        .flags
+        .iter()
+        .find(|f| f.code == FlagCode::PossibleDuplicate)
+    {
+        link_duplicates(tx, id, &flag.reason, now).await?;
+    }
     record_transition(
         tx,
         context,
@@ -1184,6 +1225,39 @@ pub async fn record_triage(
         }}),
     )
     .await
+}
+
+/// Links the claim and its possible duplicates both ways (a repeat of the
+/// step links nothing new).
+async fn link_duplicates(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let others = sqlx::query_scalar::<_, String>(
+        "SELECT o.id FROM claims o JOIN claims c ON c.id = $1 WHERE o.policy_id = c.policy_id \
+         AND o.incident_date = c.incident_date AND o.id <> c.id AND EXISTS (SELECT 1 FROM claim_lines a \
+         JOIN claim_lines b ON a.code = b.code WHERE a.claim_id = o.id AND b.claim_id = c.id)",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for other in others {
+        for (from, to) in [(id, other.as_str()), (other.as_str(), id)] {
+            sqlx::query(
+                "INSERT INTO claim_links (claim_id, other_claim_id, reason, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (claim_id, other_claim_id) DO NOTHING",
+            )
+            .bind(from)
+            .bind(to)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The dashboard's claim figures: open work, weekly flow, outcomes, money.

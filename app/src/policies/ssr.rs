@@ -141,6 +141,7 @@ async fn insert(
         },
     )
     .await?;
+    crate::metrics::global().policy_created();
     Ok(id)
 }
 

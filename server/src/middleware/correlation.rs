@@ -40,8 +40,17 @@ pub async fn correlate_and_log(mut request: Request, next: Next) -> Response {
         .unwrap_or_else(|| route_family(request.uri().path()).to_owned());
     let span = tracing::info_span!("request", correlation_id = %id.as_str());
     let started = Instant::now();
+    let metrics = app::metrics::global();
+    let in_flight = metrics.request_started();
 
     let mut response = next.run(request).instrument(span.clone()).await;
+    drop(in_flight);
+    metrics.request_finished(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
 
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -778,8 +778,12 @@ async fn the_claim_list_filters_sorts_pages_and_exports_the_same_rows() {
     let token = app.api_token(Role::ApiClient).await;
     let policy_number = active_policy(&app, &token, "list").await;
     let mut ids = Vec::new();
-    for amount in [10_000, 3_000_000, 200_000] {
-        let receipt: Value = ingest(&app, &token, &claim(&policy_number, amount), None)
+    for (i, amount) in [10_000, 3_000_000, 200_000].into_iter().enumerate() {
+        // Different items: not possible duplicates of each other.
+        let mut body = claim(&policy_number, amount);
+        body["lines"][0]["code"] = json!(format!("ITEM{i}"));
+        body["lines"][1]["code"] = json!(format!("PART{i}"));
+        let receipt: Value = ingest(&app, &token, &body, None)
             .await
             .json()
             .await
@@ -862,4 +866,95 @@ async fn the_claim_list_filters_sorts_pages_and_exports_the_same_rows() {
         "{csv}"
     );
     assert!(!csv.contains("Robin"), "no claimant PII in exports");
+}
+
+#[tokio::test]
+async fn a_second_claim_for_the_same_loss_is_flagged_and_linked_as_a_possible_duplicate() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let policy_number = active_policy(&app, &token, "dupe").await;
+    let first: Value = ingest(&app, &token, &claim(&policy_number, 120_000), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    wait_for(&app, &token, first["id"].as_str().unwrap(), pipeline_done).await;
+
+    let second: Value = ingest(&app, &token, &claim(&policy_number, 125_000), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second_id = second["id"].as_str().unwrap();
+    let status = wait_for(&app, &token, second_id, pipeline_done).await;
+
+    assert_eq!(status["fraud_flags"][0]["code"], "possible_duplicate");
+    let view: Value = send(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/claims/{second_id}"),
+        None,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(view["related"][0]["claim_number"], first["claim_number"]);
+    let back: Value = send(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/claims/{}", first["id"].as_str().unwrap()),
+        None,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        back["related"][0]["claim_number"], second["claim_number"],
+        "linked both ways"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_report_the_pipeline_and_pool() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let policy_number = active_policy(&app, &token, "metrics").await;
+    let receipt: Value = ingest(&app, &token, &claim(&policy_number, 10_000), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = receipt["id"].as_str().unwrap();
+    wait_for(&app, &token, id, pipeline_done).await;
+
+    let response = app.get("/metrics").await;
+
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.unwrap();
+    for expected in [
+        "route=\"/api/v1/claims/{id}/status\",status=\"200\"",
+        "vanguard_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/claims\",le=\"+Inf\"}",
+        "vanguard_http_requests_in_flight ",
+        "vanguard_ready 1",
+        "vanguard_db_pool_connections{state=\"idle\"}",
+        "vanguard_outbox_jobs{state=\"done\"} 3",
+        "vanguard_outbox_jobs{state=\"dead\"} 0",
+        "vanguard_claims_ingested_total{source=\"api\"}",
+        "vanguard_policies_created_total",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+    assert!(!text.contains(id), "route labels are templates, never ids");
 }

@@ -34,7 +34,7 @@ async fn shutdown_flips_readiness_to_503_before_the_listener_closes() {
     );
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -42,7 +42,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn server_command(data_dir: &std::path::Path) -> Command {
+pub(crate) fn server_command(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
     command
         .env_clear()
@@ -55,16 +55,26 @@ fn server_command(data_dir: &std::path::Path) -> Command {
 }
 
 /// The release-like binary, serving on a free port until it is stopped.
-struct ServerProcess {
-    child: std::process::Child,
-    port: u16,
+pub(crate) struct ServerProcess {
+    pub(crate) child: std::process::Child,
+    pub(crate) port: u16,
 }
 
 impl ServerProcess {
-    fn start(data_dir: &std::path::Path, stdout: Stdio) -> Self {
+    pub(crate) fn start(data_dir: &std::path::Path, stdout: Stdio) -> Self {
+        Self::start_with(data_dir, stdout, &[])
+    }
+
+    /// [`ServerProcess::start`] with extra environment variables.
+    pub(crate) fn start_with(
+        data_dir: &std::path::Path,
+        stdout: Stdio,
+        envs: &[(&str, &str)],
+    ) -> Self {
         let port = free_port();
         let child = server_command(data_dir)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .envs(envs.iter().copied())
             .stdout(stdout)
             .spawn()
             .unwrap();
@@ -85,7 +95,7 @@ impl ServerProcess {
         Self { child, port }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 

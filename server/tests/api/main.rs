@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod claims;
 mod customers;
+mod durability;
 mod exports;
 mod health;
 mod helpers;

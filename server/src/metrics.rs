@@ -1,0 +1,83 @@
+//! `GET /metrics`: the Prometheus text of [`app::metrics`] plus the gauges
+//! read at scrape time: readiness, the database pool and the outbox.
+//!
+//! Served without authentication like any exporter; keep it off the public
+//! listener (the ALB rule in `deploy/terraform` answers 404 for it).
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use app::{
+    metrics::{self, family, gauge},
+    state::AppState,
+    workflow::ssr as workflow,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(scrape))
+}
+
+async fn scrape(State(state): State<AppState>) -> Response {
+    let mut out = metrics::global().render();
+    let ready = app::health::ssr::is_ready(&state).await;
+    gauge(
+        &mut out,
+        "vanguard_ready",
+        "1 when /health/ready answers 200.",
+        u8::from(ready),
+    );
+    let pool = state.db.pool();
+    let (size, idle) = (
+        pool.size(),
+        u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+    );
+    family(
+        &mut out,
+        "vanguard_db_pool_connections",
+        "gauge",
+        "Open database connections by state.",
+    );
+    out.push_str(&format!(
+        "vanguard_db_pool_connections{{state=\"idle\"}} {idle}\nvanguard_db_pool_connections{{state=\"in_use\"}} {}\n",
+        size.saturating_sub(idle)
+    ));
+    gauge(
+        &mut out,
+        "vanguard_db_pool_max_connections",
+        "The pool's size limit.",
+        pool.options().get_max_connections(),
+    );
+    // A database that is down leaves these families empty, not the scrape.
+    if let Ok((by_state, oldest)) = workflow::outbox_depth(&state.db).await {
+        family(
+            &mut out,
+            "vanguard_outbox_jobs",
+            "gauge",
+            "Pipeline jobs by state.",
+        );
+        for name in ["pending", "running", "done", "dead"] {
+            let n = by_state
+                .iter()
+                .find(|(s, _)| s == name)
+                .map_or(0, |(_, n)| *n);
+            out.push_str(&format!("vanguard_outbox_jobs{{state=\"{name}\"}} {n}\n"));
+        }
+        gauge(
+            &mut out,
+            "vanguard_outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending job (0 when none).",
+            oldest.unwrap_or(0).max(0),
+        );
+    }
+    let mut response = out.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
