@@ -38,16 +38,23 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   await page.locator("#file-claim").click();
   await expect(page).toHaveURL(/\/claims\?policy_number=POL-/);
   await expect(page.locator("#field-policy_number")).toHaveValue(/^POL-/);
-  await page.getByRole("button", { name: "Submit claim" }).click();
-  // Checked in the browser first: every missing field is named.
-  await expect(page.locator(".form-alert")).toContainText("correct the highlighted fields");
-  await page.locator("#field-incident_date").fill(isoDate(-2));
+  // Checked in the browser first: an amount that is not money.
+  await page.locator("#field-incident_date").fill(isoDate(3));
   await page.locator("#claim-description").fill("Storm damage to the roof and the garden shed.");
   await page.getByLabel("Line 1 code").fill("ROOF");
+  await page.getByLabel("Line 1 amount").fill("not money");
+  await page.getByRole("button", { name: "Submit claim" }).click();
+  await expect(page.locator(".form-alert")).toContainText("correct the highlighted fields");
+  await expect(page.locator(".lines-table tr.has-error")).toHaveCount(1);
+  // Then by the server: a loss in the future (the browser does not know
+  // the server's today).
   await page.getByLabel("Line 1 amount").fill("3,200.00");
   await page.getByLabel("Line 2 code").fill("SHED");
   await page.getByLabel("Line 2 description").fill("Garden shed panels");
   await page.getByLabel("Line 2 amount").fill("800");
+  await page.getByRole("button", { name: "Submit claim" }).click();
+  await expect(page.locator("#field-incident_date-error")).toContainText("future");
+  await page.locator("#field-incident_date").fill(isoDate(-2));
   await page.getByRole("button", { name: "Submit claim" }).click();
   await expect(page).toHaveURL(/\/claims\/[0-9a-f-]{36}$/);
   await expect(page.locator("#claim-total")).toHaveText("USD 4,000.00");

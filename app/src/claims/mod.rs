@@ -174,13 +174,34 @@ pub struct ClaimFilters {
     pub queue: Option<String>,
 }
 
+/// One field per filter: a struct argument whose fields are all empty
+/// would not survive the URL encoding of a server-function call.
 #[server]
 pub async fn list_claims(
-    filters: ClaimFilters,
+    status: Option<String>,
+    priority: Option<String>,
+    assignee: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    customer_id: Option<String>,
+    policy_id: Option<String>,
+    sort: Option<String>,
+    queue: Option<String>,
     page: Option<u32>,
 ) -> Result<Page<ClaimSummary>, AppError> {
     use crate::{auth::ssr::authorize, error::respond};
     use shared::{auth::Permission, pagination::PageRequest};
+    let filters = ClaimFilters {
+        status,
+        priority,
+        assignee,
+        from,
+        to,
+        customer_id,
+        policy_id,
+        sort,
+        queue,
+    };
     respond(
         async move {
             let (state, principal) = authorize(Permission::ClaimsRead).await?;

@@ -156,13 +156,32 @@ fn page_from_query() -> Memo<u32> {
     })
 }
 
+async fn fetch_claims(
+    f: ClaimFilters,
+    page: u32,
+) -> Result<shared::pagination::Page<ClaimSummary>, crate::error::AppError> {
+    list_claims(
+        f.status,
+        f.priority,
+        f.assignee,
+        f.from,
+        f.to,
+        f.customer_id,
+        f.policy_id,
+        f.sort,
+        f.queue,
+        Some(page),
+    )
+    .await
+}
+
 #[component]
 pub fn ClaimsPage() -> impl IntoView {
     let filters = filters_from_query();
     let page = page_from_query();
     let claims = Resource::new(
         move || (filters.get(), page.get()),
-        |(filters, page)| list_claims(filters, Some(page)),
+        |(filters, page)| fetch_claims(filters, page),
     );
     let query = use_query_map();
     let preset_policy = move || query.with(|q| q.get("policy_number").unwrap_or_default());
@@ -242,12 +261,12 @@ pub fn ReviewQueuePage() -> impl IntoView {
     let claims = Resource::new(
         move || (filters.get(), page.get(), assign.version().get()),
         |(filters, page, _)| {
-            list_claims(
+            fetch_claims(
                 ClaimFilters {
                     queue: Some("true".into()),
                     ..filters
                 },
-                Some(page),
+                page,
             )
         },
     );

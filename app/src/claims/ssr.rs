@@ -572,6 +572,76 @@ fn claimant_of(state: &AppState, row: &AnyRow, id: &str) -> Result<Option<Claima
     }))
 }
 
+/// The claimant's details that can be revealed.
+const CLAIMANT_FIELDS: [&str; 3] = ["claimant_name", "claimant_email", "claimant_phone"];
+
+/// Shows one claimant field in clear to someone allowed to see it, for a
+/// stated reason, audited like a customer's (`claim.pii_revealed`).
+pub async fn reveal_claimant(
+    state: &AppState,
+    context: &AuditContext,
+    id: &str,
+    field: &str,
+    reason: &str,
+) -> Result<Option<String>, AppError> {
+    let mut errors = FieldErrors::new();
+    let column = CLAIMANT_FIELDS.into_iter().find(|f| *f == field.trim());
+    if column.is_none() {
+        errors.push(
+            "field",
+            "must be one of claimant_name, claimant_email, claimant_phone",
+        );
+    }
+    let reason = errors.check(crate::customers::ssr::reveal_reason(reason));
+    errors.clone().into_result()?;
+    let (Some(column), Some(reason)) = (column, reason) else {
+        return Err(errors.into());
+    };
+    let mut tx = state.db.begin_write().await?;
+    let row = sqlx::query(&format!(
+        "SELECT cl.customer_id, cl.{column} AS envelope, k.kek_id, k.wrapped_key FROM claims cl \
+         LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id WHERE cl.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    let value = match row.try_get::<Option<Vec<u8>>, _>("envelope")? {
+        None => None,
+        Some(envelope) => {
+            let key = crate::vault::WrappedKey {
+                kek_id: row
+                    .try_get::<Option<String>, _>("kek_id")?
+                    .unwrap_or_default(),
+                wrapped: row.try_get("wrapped_key")?,
+            };
+            let customer_id: String = row.try_get("customer_id")?;
+            let dek = state.vault.unwrap_key(&customer_id, &key).map_err(|_| {
+                AppError::Conflict("The policyholder's personal data was erased.".into())
+            })?;
+            Some(
+                state
+                    .vault
+                    .open_field(&dek, TABLE, column, id, &envelope)
+                    .map_err(|e| AppError::internal(&e))?,
+            )
+        }
+    };
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "claim.pii_revealed",
+            entity_type: "claim",
+            entity_id: Some(id),
+            details: json!({ "field": column, "reason": reason }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(value)
+}
+
 /// The claim's history from the audit trail, oldest first.
 async fn timeline(state: &AppState, id: &str) -> Result<Vec<TimelineEntry>, AppError> {
     let rows = sqlx::query(

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use shared::{
-    FieldErrors,
+    FieldError, FieldErrors,
     contact::{Address, Email, NationalId, PersonName, Phone, mask_name},
     customer::{CustomerView, ERASED, NewCustomer, NewCustomerInput, PiiField, mask_date_of_birth},
     dates::Date,
@@ -421,10 +421,7 @@ pub async fn reveal(
 ) -> Result<Option<String>, AppError> {
     let mut errors = FieldErrors::new();
     let field = errors.check(PiiField::parse("field", raw_field));
-    let reason = reason.trim();
-    if reason.chars().count() < 10 {
-        errors.push("reason", "must say why, in at least 10 characters");
-    }
+    let reason = errors.check(reveal_reason(reason)).unwrap_or_default();
     errors.clone().into_result()?;
     let Some(field) = field else {
         return Err(errors.into());
@@ -475,6 +472,19 @@ pub async fn reveal(
     .await?;
     tx.commit().await?;
     Ok(value)
+}
+
+/// The rule for the reason given to reveal personal data: it goes to the
+/// audit trail, so it must say something.
+pub fn reveal_reason(reason: &str) -> Result<&str, FieldError> {
+    let reason = reason.trim();
+    if reason.chars().count() < 10 {
+        return Err(FieldError::new(
+            "reason",
+            "must say why, in at least 10 characters",
+        ));
+    }
+    Ok(reason)
 }
 
 /// Erasure (right to be forgotten): destroys the data key and the blind

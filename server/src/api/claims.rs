@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/claims/{id}/actions", post(act))
         .route("/api/v1/claims/{id}/decision", post(decide))
         .route("/api/v1/claims/{id}/notes", post(add_note))
+        .route("/api/v1/claims/{id}/reveal", post(reveal))
         .route("/api/v1/executions/{id}", get(execution))
         .route("/api/v1/jobs/{id}/retry", post(retry))
         .route("/orchestrate", post(orchestrate))
@@ -288,6 +289,30 @@ async fn add_note(
     let mut response = changed(&state, &id).await?;
     *response.status_mut() = StatusCode::CREATED;
     Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RevealBody {
+    field: String,
+    reason: String,
+}
+
+/// One claimant field in clear, for a reason (audited).
+async fn reveal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&state, Permission::PiiReveal).await?;
+    let request: RevealBody = json_body(&body)?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let value =
+        claims::reveal_claimant(&state, &context, &id, &request.field, &request.reason).await?;
+    Ok(Json(
+        json!({ "field": request.field.trim(), "value": value }),
+    ))
 }
 
 async fn execution(

@@ -105,6 +105,11 @@ fn add_claims(document: &mut Value) {
     paths["/api/v1/claims/{id}/notes"] = json!({ "post": { "summary": "Add a note", "parameters": [id_param()],
         "requestBody": body(json!({ "type": "object", "required": ["body"], "properties": { "body": { "type": "string", "maxLength": 4000 } } })),
         "responses": with_errors(json!({ "201": ok("The claim with the note", claim) })) } });
+    paths["/api/v1/claims/{id}/reveal"] = json!({ "post": { "summary": "Show one claimant field in clear, with a reason (audited)",
+        "parameters": [id_param()],
+        "requestBody": body(json!({ "type": "object", "required": ["field", "reason"], "properties": {
+            "field": { "enum": ["claimant_name", "claimant_email", "claimant_phone"] }, "reason": { "type": "string", "minLength": 10 } } })),
+        "responses": with_errors(json!({ "200": ok("The value", json!({ "type": "object" })), "409": problem("The policyholder's data was erased") })) } });
     paths["/api/v1/executions/{id}"] = json!({ "get": { "summary": "A pipeline run: each step's state, attempts, last error and timings",
         "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The execution", json!({ "type": "object" })), "404": problem("No such execution") })) } });
     paths["/api/v1/jobs/{id}/retry"] = json!({ "post": { "summary": "Put a dead-lettered step back in the queue (operations permission)",

@@ -662,6 +662,42 @@ async fn claimant_details_are_sealed_at_rest_bound_to_their_row_and_shredded_wit
     let problem: Value = moved.json().await.unwrap();
     assert!(!problem.to_string().contains("Robin"));
 
+    let adjuster = app.api_token_for_staff(Role::Adjuster).await;
+    let reveal_path = format!("/api/v1/claims/{first_id}/reveal");
+    let reveal = |reason: &'static str| {
+        send(
+            &app,
+            &adjuster,
+            Method::POST,
+            &reveal_path,
+            Some(json!({ "field": "claimant_email", "reason": reason })),
+            None,
+        )
+    };
+    assert_eq!(reveal("why").await.status(), 422, "a reason is required");
+    let revealed: Value = reveal("Calling back about the plumber's invoice")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revealed["value"], "robin.vale@example.com");
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "claim.pii_revealed")
+    );
+    let denied = send(
+        &app,
+        &token,
+        Method::POST,
+        &reveal_path,
+        Some(json!({ "field": "claimant_email", "reason": "Partner systems may not look" })),
+        None,
+    )
+    .await;
+    assert_eq!(denied.status(), 403);
+
     let view: Value = send(
         &app,
         &token,

@@ -24,6 +24,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/claims/{id}/actions"),
     ("post", "/api/v1/claims/{id}/decision"),
     ("post", "/api/v1/claims/{id}/notes"),
+    ("post", "/api/v1/claims/{id}/reveal"),
     ("get", "/api/v1/executions/{id}"),
     ("post", "/api/v1/jobs/{id}/retry"),
     ("post", "/orchestrate"),
