@@ -94,5 +94,7 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
 
   await page.goto("/audit");
   await expect(page.locator("body")).toContainText("claim.approve");
-  expect(errors).toEqual([]);
+  // The two refusals above (a future loss, an amount over the limit) are
+  // 422 answers on purpose; the browser logs their status.
+  expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
 });

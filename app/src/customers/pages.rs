@@ -9,7 +9,10 @@ use leptos_router::{
 };
 use shared::customer::{CustomerView, NewCustomer, NewCustomerInput, PiiField};
 
-use super::{CreateCustomer, EraseCustomer, RevealCustomerField, get_customer, list_customers};
+use super::{
+    CreateCustomer, EraseCustomer, RevealCustomerField, UpdateCustomer, get_customer,
+    list_customers,
+};
 use crate::{
     auth::CurrentUser,
     error::ErrorPanel,
@@ -160,9 +163,10 @@ pub fn CustomerPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let erase = ServerAction::<EraseCustomer>::new();
+    let update = ServerAction::<UpdateCustomer>::new();
     let customer = Resource::new(
-        move || (id(), erase.version().get()),
-        |(id, _)| get_customer(id),
+        move || (id(), erase.version().get(), update.version().get()),
+        |(id, ..)| get_customer(id),
     );
     let user = use_context::<Option<CurrentUser>>().flatten();
 
@@ -172,7 +176,7 @@ pub fn CustomerPage() -> impl IntoView {
                 let user = user.clone();
                 Suspend::new(async move {
                     match customer.await {
-                        Ok(customer) => view! { <CustomerDetail customer user erase /> }.into_any(),
+                        Ok(customer) => view! { <CustomerDetail customer user erase update /> }.into_any(),
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
                 })
@@ -186,8 +190,13 @@ fn CustomerDetail(
     customer: CustomerView,
     user: Option<CurrentUser>,
     erase: ServerAction<EraseCustomer>,
+    update: ServerAction<UpdateCustomer>,
 ) -> impl IntoView {
     use shared::auth::Permission;
+    let can_edit = user
+        .as_ref()
+        .is_some_and(|u| u.can(Permission::CustomersWrite))
+        && !customer.erased;
     let can_reveal =
         user.as_ref().is_some_and(|u| u.can(Permission::PiiReveal)) && !customer.erased;
     let can_erase = user.as_ref().is_some_and(|u| u.can(Permission::PiiErase)) && !customer.erased;
@@ -220,6 +229,7 @@ fn CustomerDetail(
             </dl>
             <p class="action-row"><a href=format!("/claims?customer_id={id}")>"This customer's claims"</a></p>
         </section>
+        {can_edit.then(|| view! { <EditCustomerForm customer=customer.clone() update /> })}
         {can_write_policies.then(|| view! { <crate::policies::pages::NewPolicyForm customer_id=id.clone() /> })}
         {can_reveal.then(|| view! { <RevealForm id=id.clone() /> })}
         {can_erase.then(|| view! {
@@ -257,6 +267,65 @@ fn RevealForm(id: String) -> impl IntoView {
                 <Field label="Reason" name="reason" errors required=true autocomplete="off" hint="For example: “verifying identity on call 4411”." />
                 <button type="submit" class="button">"Reveal"</button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// Changes personal data without showing it: each field starts blank with
+/// the masked value as its placeholder, and a blank field keeps its value.
+#[component]
+fn EditCustomerForm(customer: CustomerView, update: ServerAction<UpdateCustomer>) -> impl IntoView {
+    let errors = FormErrors::new(update.value());
+    let saved = move || update.value().get().is_some_and(|r| r.is_ok());
+    let fields = [
+        (
+            "First name",
+            "first_name",
+            "text",
+            customer.first_name.clone(),
+        ),
+        ("Last name", "last_name", "text", customer.last_name.clone()),
+        ("Email", "email", "email", customer.email.clone()),
+        (
+            "Phone",
+            "phone",
+            "tel",
+            customer.phone.clone().unwrap_or_default(),
+        ),
+        ("Date of birth", "date_of_birth", "date", String::new()),
+        (
+            "National id",
+            "national_id",
+            "text",
+            customer.national_id.clone().unwrap_or_default(),
+        ),
+    ];
+    view! {
+        <section class="card">
+            <details class="form-panel" open=move || errors.server.get().is_some()>
+                <summary>"Edit details"</summary>
+                <ActionForm action=update attr:id="edit-customer">
+                    <FormAlert errors />
+                    {move || saved().then(|| view! { <p class="form-ok" role="status">"Saved."</p> })}
+                    <input type="hidden" name="id" value=customer.id.clone() />
+                    <input type="hidden" name="version" value=customer.version.to_string() />
+                    <p class="field-hint">"Leave a field blank to keep it. Current values are shown masked."</p>
+                    <div class="form-grid">
+                        {fields.into_iter().map(|(label, name, kind, current)| {
+                            let message = errors.field(name);
+                            let id = format!("edit-{name}");
+                            view! {
+                                <div class="field" class:has-error=move || message.get().is_some()>
+                                    <label for=id.clone()>{label}</label>
+                                    <input id=id type=kind name=name placeholder=current />
+                                    <p class="field-error">{move || message.get()}</p>
+                                </div>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>
+                </ActionForm>
+            </details>
         </section>
     }
 }

@@ -6,7 +6,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{Path, Query, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
     routing::{get, post},
 };
@@ -17,6 +17,7 @@ use app::{
     auth::ssr::audit_context,
     customers::ssr::{self as customers, Search},
     error::AppError,
+    policies::ssr::etag,
     state::AppState,
 };
 use shared::{
@@ -26,12 +27,12 @@ use shared::{
     pagination::{Page, PageRequest},
 };
 
-use super::{ApiError, Caller};
+use super::{ApiError, Caller, if_match};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/customers", post(create).get(list))
-        .route("/api/v1/customers/{id}", get(show))
+        .route("/api/v1/customers/{id}", get(show).patch(update))
         .route("/api/v1/customers/{id}/reveal", post(reveal))
         .route("/api/v1/customers/{id}/erasure", post(erase))
 }
@@ -72,12 +73,36 @@ async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<CustomerView>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::CustomersRead).await?;
     let customer = customers::find(&state, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The customer".into()))?;
-    Ok(Json(customer))
+    Ok(([(header::ETAG, etag(customer.version))], Json(customer)))
+}
+
+/// `PATCH /api/v1/customers/{id}`: the fields given replace the stored
+/// ones (absent or blank fields keep theirs); `If-Match` makes a stale
+/// write a 412.
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&state, Permission::CustomersWrite).await?;
+    let changes: NewCustomerInput = json_body(&body)?;
+    let expected = if_match(&headers, "customer")?;
+    let customer = customers::update(
+        &state,
+        &audit_context(Some(&caller.principal), &caller.meta),
+        &id,
+        &changes,
+        expected,
+    )
+    .await?;
+    Ok(([(header::ETAG, etag(customer.version))], Json(customer)))
 }
 
 #[derive(Debug, Deserialize)]

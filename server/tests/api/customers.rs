@@ -515,3 +515,104 @@ async fn rotating_the_master_key_rewraps_every_key_and_old_and_new_rows_read_bac
     let refused = server::startup::Application::build(&stale).await;
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn an_edit_reseals_the_changed_fields_moves_the_blind_index_and_refuses_a_stale_etag() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let created: Value = post(&app, &token, "/api/v1/customers", jane("edit"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let other: Value = post(&app, &token, "/api/v1/customers", jane("other"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let envelope_before: Vec<u8> = sqlx::query_scalar("SELECT email FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let patch = |body: Value, tag: &'static str| {
+        app.new_client()
+            .patch(app.url(&format!("/api/v1/customers/{id}")))
+            .bearer_auth(&token)
+            .header("if-match", tag)
+            .json(&body)
+            .send()
+    };
+
+    let response = patch(
+        json!({ "email": "jane.moved@example.com", "phone": "" }),
+        "\"v1\"",
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["etag"], "\"v2\"");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["email"], "j***@example.com");
+    assert_eq!(
+        body["phone"], created["phone"],
+        "a blank field keeps its value"
+    );
+    let envelope_after: Vec<u8> = sqlx::query_scalar("SELECT email FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_ne!(envelope_before, envelope_after);
+    assert!(!String::from_utf8_lossy(&envelope_after).contains("moved"));
+    let found: Value = get(
+        &app,
+        &token,
+        "/api/v1/customers?email=jane.moved@example.com",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(found["total"], 1);
+    let gone: Value = get(
+        &app,
+        &token,
+        "/api/v1/customers?email=jane.edit@example.com",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(gone["total"], 0, "the old email no longer finds them");
+
+    let stale = patch(json!({ "first_name": "Janet" }), "\"v1\"")
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+    let taken = patch(
+        json!({ "email": other["email"].as_str().map(|_| "jane.other@example.com") }),
+        "\"v2\"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.status(), 409);
+    let bad = patch(json!({ "email": "not an email" }), "\"v2\"")
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let problem: Value = bad.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "email");
+
+    let details: String =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'customer.updated'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        details.contains("\"email\"") && !details.contains("moved"),
+        "{details}"
+    );
+}

@@ -10,6 +10,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/customers"),
     ("get", "/api/v1/customers"),
     ("get", "/api/v1/customers/{id}"),
+    ("patch", "/api/v1/customers/{id}"),
     ("post", "/api/v1/customers/{id}/reveal"),
     ("post", "/api/v1/customers/{id}/erasure"),
     ("post", "/api/v1/policies"),
