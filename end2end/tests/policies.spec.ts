@@ -30,6 +30,12 @@ test("staff issue a quote from a customer's page, activate it, and see why other
   await expect(page.locator("#policy-facts")).toContainText("USD 1,200.00");
   await expect(page.locator(".blocked-list")).toContainText("Lapse");
 
+  // A quote's terms can still change; the page shows the new ones.
+  await page.getByText("Edit quote").click();
+  await page.locator("#edit-quote #field-premium").fill("1,350.00");
+  await page.getByRole("button", { name: "Save quote" }).click();
+  await expect(page.locator("#policy-facts")).toContainText("USD 1,350.00");
+
   await page.getByRole("button", { name: "Activate" }).click();
   await expect(page.locator("#policy-status")).toHaveText("Active");
   await expect(page.getByRole("button", { name: "Renew for the next term" })).toBeVisible();

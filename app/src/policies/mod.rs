@@ -113,41 +113,27 @@ pub async fn create_policy(
         error::respond,
         request::RequestMeta,
     };
-    use shared::{
-        FieldErrors, auth::Permission, money::Currency, money::MoneyInput, policy::NewPolicyInput,
-    };
+    use shared::{auth::Permission, policy::NewPolicyInput};
     respond(
         async move {
             let (state, principal) = authorize(Permission::PoliciesWrite).await?;
-            let mut errors = FieldErrors::new();
-            let currency = errors.check(Currency::parse("currency", &currency));
-            let mut amount = |field: &str, raw: &str| -> MoneyInput {
-                let parsed = currency.and_then(|currency| {
-                    errors.check(Money::parse_major(
-                        &format!("{field}.amount"),
-                        raw,
-                        currency,
-                        false,
-                    ))
-                });
-                MoneyInput {
-                    amount: parsed.map_or(0, |money| money.amount),
-                    currency: currency
-                        .as_ref()
-                        .map(|c| c.as_str().to_owned())
-                        .unwrap_or_default(),
-                }
-            };
+            let [premium, coverage_limit, deductible] = major_amounts(
+                &currency,
+                [
+                    ("premium", &premium),
+                    ("coverage_limit", &coverage_limit),
+                    ("deductible", &deductible),
+                ],
+            )?;
             let input = NewPolicyInput {
                 customer_id,
                 line,
                 starts_on,
                 ends_on,
-                premium: amount("premium", &premium),
-                coverage_limit: amount("coverage_limit", &coverage_limit),
-                deductible: amount("deductible", &deductible),
+                premium,
+                coverage_limit,
+                deductible,
             };
-            errors.into_result()?;
             let policy = ssr::create(
                 &state,
                 &audit_context(Some(&principal), &RequestMeta::current()),
@@ -156,6 +142,83 @@ pub async fn create_policy(
             .await?;
             leptos_axum::redirect(&format!("/policies/{}", policy.id));
             Ok(policy)
+        }
+        .await,
+    )
+}
+
+/// The form's amounts, typed in major units ("1,200.00") of one currency,
+/// as API money; every error names its field.
+#[cfg(feature = "ssr")]
+fn major_amounts<const N: usize>(
+    currency: &str,
+    fields: [(&str, &str); N],
+) -> Result<[shared::money::MoneyInput; N], shared::FieldErrors> {
+    use shared::{FieldErrors, money::Currency, money::MoneyInput};
+    let mut errors = FieldErrors::new();
+    let currency = errors.check(Currency::parse("currency", currency));
+    let amounts = fields.map(|(field, raw)| {
+        let parsed = currency.and_then(|currency| {
+            errors.check(Money::parse_major(
+                &format!("{field}.amount"),
+                raw,
+                currency,
+                false,
+            ))
+        });
+        MoneyInput {
+            amount: parsed.map_or(0, |money| money.amount),
+            currency: currency
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+        }
+    });
+    errors.into_result()?;
+    Ok(amounts)
+}
+
+/// The edit form of a quote (amounts in major units); `version` is the
+/// version the page showed.
+#[server]
+pub async fn update_policy(
+    id: String,
+    version: i64,
+    line: String,
+    starts_on: String,
+    ends_on: String,
+    currency: String,
+    premium: String,
+    coverage_limit: String,
+    deductible: String,
+) -> Result<PolicyView, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
+            let [premium, coverage_limit, deductible] = major_amounts(
+                &currency,
+                [
+                    ("premium", &premium),
+                    ("coverage_limit", &coverage_limit),
+                    ("deductible", &deductible),
+                ],
+            )?;
+            let changes = ssr::QuoteChanges {
+                line: Some(line),
+                starts_on: Some(starts_on),
+                ends_on: Some(ends_on),
+                premium: Some(premium),
+                coverage_limit: Some(coverage_limit),
+                deductible: Some(deductible),
+            };
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            ssr::update_quote(&state, &context, &id, &changes, Some(version)).await
         }
         .await,
     )

@@ -13,7 +13,10 @@ use shared::{
     policy::{LineOfBusiness, PolicyStatus},
 };
 
-use super::{ChangePolicyStatus, CreatePolicy, PolicyView, RenewPolicy, get_policy, list_policies};
+use super::{
+    ChangePolicyStatus, CreatePolicy, PolicyView, RenewPolicy, UpdatePolicy, get_policy,
+    list_policies,
+};
 use crate::{
     auth::CurrentUser,
     error::ErrorPanel,
@@ -134,9 +137,10 @@ pub fn PolicyPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let change = ServerAction::<ChangePolicyStatus>::new();
     let renew = ServerAction::<RenewPolicy>::new();
+    let update = ServerAction::<UpdatePolicy>::new();
     let policy = Resource::new(
-        move || (id(), change.version().get()),
-        |(id, _)| get_policy(id),
+        move || (id(), change.version().get(), update.version().get()),
+        |(id, ..)| get_policy(id),
     );
     let can_write = use_context::<Option<CurrentUser>>()
         .flatten()
@@ -153,7 +157,7 @@ pub fn PolicyPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match policy.await {
-                    Ok(policy) => view! { <PolicyDetail policy can_write change renew /> }.into_any(),
+                    Ok(policy) => view! { <PolicyDetail policy can_write change renew update /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -168,8 +172,11 @@ fn PolicyDetail(
     can_write: bool,
     change: ServerAction<ChangePolicyStatus>,
     renew: ServerAction<RenewPolicy>,
+    update: ServerAction<UpdatePolicy>,
 ) -> impl IntoView {
     let id = policy.id.clone();
+    let editor = (can_write && policy.status == PolicyStatus::Quote)
+        .then(|| view! { <EditQuoteForm policy=policy.clone() update /> });
     let version = policy.version.to_string();
     let actions = can_write.then(|| {
         let forms = policy
@@ -236,6 +243,41 @@ fn PolicyDetail(
             </p>
         </section>
         {actions}
+        {editor}
+    }
+}
+
+/// A quote's terms, prefilled (no personal data here).
+#[component]
+fn EditQuoteForm(policy: PolicyView, update: ServerAction<UpdatePolicy>) -> impl IntoView {
+    let errors = FormErrors::new(update.value());
+    let current = policy.line;
+    view! {
+        <section class="card">
+            <details class="form-panel" open=move || errors.server.get().is_some()>
+                <summary>"Edit quote"</summary>
+                <ActionForm action=update attr:id="edit-quote">
+                    <FormAlert errors />
+                    <input type="hidden" name="id" value=policy.id.clone() />
+                    <input type="hidden" name="version" value=policy.version.to_string() />
+                    <div class="form-grid">
+                        <div class="field">
+                            <label for="edit-line">"Line of business"</label>
+                            <select id="edit-line" name="line">
+                                {LineOfBusiness::ALL.into_iter().map(|l| view! { <option value=l.as_str() selected=l == current>{l.label()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                        <Field label="Starts on" name="starts_on" kind="date" errors required=true value=policy.starts_on.clone() />
+                        <Field label="Ends on" name="ends_on" kind="date" errors required=true value=policy.ends_on.clone() />
+                        <Field label="Currency" name="currency" errors required=true value=policy.premium.currency.as_str().to_owned() />
+                        <Field label="Premium" name="premium" errors required=true error_for="premium.amount" value=policy.premium.format_major() />
+                        <Field label="Coverage limit" name="coverage_limit" errors required=true error_for="coverage_limit.amount" value=policy.coverage_limit.format_major() />
+                        <Field label="Deductible" name="deductible" errors required=true error_for="deductible.amount" value=policy.deductible.format_major() />
+                    </div>
+                    <button type="submit" class="button" disabled=move || update.pending().get()>"Save quote"</button>
+                </ActionForm>
+            </details>
+        </section>
     }
 }
 

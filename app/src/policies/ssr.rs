@@ -5,7 +5,7 @@ use serde_json::json;
 use shared::{
     FieldError, FieldErrors,
     dates::DateRange,
-    money::{Currency, Money},
+    money::{Currency, Money, MoneyInput},
     pagination::{Page, PageRequest},
     policy::{LineOfBusiness, NewPolicy, NewPolicyInput, PolicyAction, PolicyNumber, PolicyStatus},
 };
@@ -277,6 +277,115 @@ pub async fn apply_action(
             entity_type: "policy",
             entity_id: Some(id),
             details: json!({ "before": { "status": before, "version": version }, "after": { "status": after, "version": version + 1 } }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    find(state, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The policy".into()))
+}
+
+/// Changes to a quote's terms, as the API takes them: fields left out keep
+/// their value.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct QuoteChanges {
+    pub line: Option<String>,
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    pub premium: Option<MoneyInput>,
+    pub coverage_limit: Option<MoneyInput>,
+    pub deductible: Option<MoneyInput>,
+}
+
+/// Edits a quote. An issued policy's terms are fixed (changing them is an
+/// endorsement, which Vanguard does not model yet), so anything but a
+/// quote is a 409. The merged terms pass the same rules as a new policy.
+pub async fn update_quote(
+    state: &AppState,
+    context: &AuditContext,
+    id: &str,
+    changes: &QuoteChanges,
+    expected_version: Option<i64>,
+) -> Result<PolicyView, AppError> {
+    let current = find(state, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The policy".into()))?;
+    if expected_version.is_some_and(|expected| expected != current.version) {
+        return Err(AppError::PreconditionFailed(format!(
+            "The policy changed since you loaded it (now version {}); reload to see what changed.",
+            current.version
+        )));
+    }
+    if current.status != PolicyStatus::Quote {
+        return Err(AppError::Conflict(format!(
+            "Only a quote can be edited; this policy is {}.",
+            current.status.label().to_lowercase()
+        )));
+    }
+    let keep = |value: &Option<String>, current: &str| {
+        value
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| current.to_owned())
+    };
+    let merged = NewPolicyInput {
+        customer_id: current.customer_id.clone(),
+        line: keep(&changes.line, current.line.as_str()),
+        starts_on: keep(&changes.starts_on, &current.starts_on),
+        ends_on: keep(&changes.ends_on, &current.ends_on),
+        premium: changes.premium.clone().unwrap_or(current.premium.into()),
+        coverage_limit: changes
+            .coverage_limit
+            .clone()
+            .unwrap_or(current.coverage_limit.into()),
+        deductible: changes
+            .deductible
+            .clone()
+            .unwrap_or(current.deductible.into()),
+    };
+    let policy = NewPolicy::parse(&merged)?;
+    let mut tx = state.db.begin_write().await?;
+    let updated = sqlx::query(
+        "UPDATE policies SET line = $1, starts_on = $2, ends_on = $3, currency = $4, premium = $5, \
+         coverage_limit = $6, deductible = $7, version = version + 1, updated_at = $8 \
+         WHERE id = $9 AND version = $10 AND status = 'quote'",
+    )
+    .bind(policy.line.as_str())
+    .bind(policy.term.starts_on().to_string())
+    .bind(policy.term.ends_on().to_string())
+    .bind(policy.premium.currency.as_str())
+    .bind(policy.premium.amount)
+    .bind(policy.coverage_limit.amount)
+    .bind(policy.deductible.amount)
+    .bind(now_micros())
+    .bind(id)
+    .bind(current.version)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::PreconditionFailed(
+            "The policy changed while this was being saved; reload and try again.".into(),
+        ));
+    }
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "policy.updated",
+            entity_type: "policy",
+            entity_id: Some(id),
+            details: json!({
+                "before": { "line": current.line, "starts_on": current.starts_on, "ends_on": current.ends_on,
+                    "premium": current.premium, "coverage_limit": current.coverage_limit,
+                    "deductible": current.deductible, "version": current.version },
+                "after": { "line": policy.line, "starts_on": policy.term.starts_on().to_string(),
+                    "ends_on": policy.term.ends_on().to_string(), "premium": policy.premium,
+                    "coverage_limit": policy.coverage_limit, "deductible": policy.deductible,
+                    "version": current.version + 1 },
+            }),
         },
     )
     .await?;

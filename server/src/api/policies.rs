@@ -16,7 +16,7 @@ use app::{
     error::AppError,
     policies::{
         PolicyView,
-        ssr::{self as policies, Filters, etag},
+        ssr::{self as policies, Filters, QuoteChanges, etag},
     },
     state::AppState,
 };
@@ -31,7 +31,7 @@ use super::{ApiError, Caller, customers::json_body, if_match};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/policies", post(create).get(list))
-        .route("/api/v1/policies/{id}", get(show))
+        .route("/api/v1/policies/{id}", get(show).patch(update))
         .route("/api/v1/policies/{id}/actions", post(act))
         .route("/api/v1/policies/{id}/renewal", post(renew))
 }
@@ -121,6 +121,23 @@ async fn act(
     let expected = if_match(&headers, "policy")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let policy = policies::apply_action(&state, &context, &id, &request.action, expected).await?;
+    Ok(with_etag(StatusCode::OK, policy))
+}
+
+/// `PATCH /api/v1/policies/{id}`: a quote's terms (fields left out keep
+/// theirs), with `If-Match`.
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&state, Permission::PoliciesWrite).await?;
+    let changes: QuoteChanges = json_body(&body)?;
+    let expected = if_match(&headers, "policy")?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let policy = policies::update_quote(&state, &context, &id, &changes, expected).await?;
     Ok(with_etag(StatusCode::OK, policy))
 }
 

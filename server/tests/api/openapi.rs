@@ -16,6 +16,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/policies"),
     ("get", "/api/v1/policies"),
     ("get", "/api/v1/policies/{id}"),
+    ("patch", "/api/v1/policies/{id}"),
     ("post", "/api/v1/policies/{id}/actions"),
     ("post", "/api/v1/policies/{id}/renewal"),
     ("post", "/api/v1/claims"),

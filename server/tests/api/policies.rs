@@ -448,3 +448,94 @@ async fn the_dashboard_sums_up_the_book() {
         "the dashboard renders it"
     );
 }
+
+#[tokio::test]
+async fn a_quote_can_be_edited_with_its_etag_but_an_issued_policy_cannot() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "edit").await;
+    let created: Value = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/policies",
+        Some(policy(&customer, "home", "2026-01-01", "2026-12-31")),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let path = format!("/api/v1/policies/{}", created["id"].as_str().unwrap());
+
+    let edited = send(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &path,
+        Some(
+            json!({ "premium": { "amount": 99_000, "currency": "USD" }, "ends_on": "2026-06-30" }),
+        ),
+        Some("\"v1\""),
+    )
+    .await;
+
+    assert_eq!(edited.status(), 200);
+    assert_eq!(edited.headers()["etag"], "\"v2\"");
+    let body: Value = edited.json().await.unwrap();
+    assert_eq!(body["premium"]["amount"], 99_000);
+    assert_eq!(body["ends_on"], "2026-06-30");
+    assert_eq!(
+        body["coverage_limit"]["amount"], 5_000_000,
+        "left out, kept"
+    );
+    let stale = send(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({ "line": "auto" })),
+        Some("\"v1\""),
+    )
+    .await;
+    assert_eq!(stale.status(), 412);
+    let bad = send(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({ "deductible": { "amount": 9_000_000, "currency": "USD" } })),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let problem: Value = bad.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "deductible.amount");
+
+    let activated = send(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("{path}/actions"),
+        Some(json!({ "action": "activate" })),
+        None,
+    )
+    .await;
+    assert_eq!(activated.status(), 200);
+    let fixed = send(
+        &app,
+        &token,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({ "line": "auto" })),
+        None,
+    )
+    .await;
+    assert_eq!(fixed.status(), 409, "an issued policy's terms are fixed");
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "policy.updated")
+    );
+}
