@@ -237,6 +237,12 @@ fn worker_settings(
     Ok(app::workflow::ssr::WorkerSettings {
         concurrency: parse_number(get, "VANGUARD_WORKERS", 1, 0..=64)?,
         max_attempts: parse_number(get, "VANGUARD_JOB_MAX_ATTEMPTS", 5, 1..=100)?,
+        lease: Duration::from_secs(parse_number(
+            get,
+            "VANGUARD_JOB_LEASE_SECONDS",
+            60,
+            1..=3_600,
+        )?),
         backoff: Duration::from_millis(parse_number(
             get,
             "VANGUARD_JOB_RETRY_BASE_MS",

@@ -1313,9 +1313,15 @@ async fn link_duplicates(
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
-    for other in others {
-        for (from, to) in [(id, other.as_str()), (other.as_str(), id)] {
-            sqlx::query(
+    // Rows in one global order: two claims triaged at once by two workers
+    // then lock the same link rows in the same order and cannot deadlock.
+    let mut rows: Vec<(&str, &str)> = others
+        .iter()
+        .flat_map(|other| [(id, other.as_str()), (other.as_str(), id)])
+        .collect();
+    rows.sort_unstable();
+    for (from, to) in rows {
+        sqlx::query(
                 "INSERT INTO claim_links (claim_id, other_claim_id, reason, created_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (claim_id, other_claim_id) DO NOTHING",
             )
@@ -1325,7 +1331,6 @@ async fn link_duplicates(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        }
     }
     Ok(())
 }
