@@ -140,6 +140,18 @@ impl AppError {
         }
     }
 
+    /// Optimistic concurrency: `expected` (an `If-Match`, the version a page
+    /// showed) must still be the record's `current` version, or the write
+    /// is a 412 that says what to do.
+    pub fn check_version(entity: &str, expected: Option<i64>, current: i64) -> Result<(), Self> {
+        match expected {
+            Some(expected) if expected != current => Err(Self::PreconditionFailed(format!(
+                "The {entity} changed since you loaded it (now version {current}); reload to see what changed."
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// [`AppError::internal`] for a failure known only by its message.
     pub fn internal_message(message: impl std::fmt::Display) -> Self {
         Self::internal(&std::io::Error::other(message.to_string()))

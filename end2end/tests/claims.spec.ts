@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 
-import { signIn, watchForErrors } from "./support";
+import { ADMIN, signIn, watchForErrors } from "./support";
 
 function isoDate(offsetDays: number): string {
   const date = new Date(Date.now() + offsetDays * 86_400_000);
@@ -97,4 +97,60 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   // The two refusals above (a future loss, an amount over the limit) are
   // 422 answers on purpose; the browser logs their status.
   expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
+});
+
+test("a partner's claim arrives through the API, waits in the review queue and is denied with a reason", async ({ page, request }) => {
+  test.setTimeout(60_000);
+  const errors = watchForErrors(page);
+  const letters = "abcdefghij";
+  const tag = Date.now().toString().split("").map((d) => letters[Number(d)]).join("");
+  // The partner's side: a token, then the same calls a partner system makes.
+  const token = await request.post("/api/v1/auth/token", {
+    data: { grant_type: "password", username: ADMIN.email, password: ADMIN.password },
+  });
+  expect(token.status()).toBe(200);
+  const headers = { authorization: `Bearer ${(await token.json()).access_token}` };
+  const customer = await request.post("/api/v1/customers", {
+    headers,
+    data: { first_name: "Sam", last_name: "Hale", email: `sam.${tag}@example.com` },
+  });
+  expect(customer.status()).toBe(201);
+  const policy = await request.post("/api/v1/policies", {
+    headers,
+    data: {
+      customer_id: (await customer.json()).id, line: "auto", starts_on: isoDate(-200), ends_on: isoDate(160),
+      premium: { amount: 90000, currency: "USD" }, coverage_limit: { amount: 2000000, currency: "USD" },
+      deductible: { amount: 25000, currency: "USD" },
+    },
+  });
+  const policyBody = await policy.json();
+  await request.post(`/api/v1/policies/${policyBody.id}/actions`, { headers, data: { action: "activate" } });
+  const ingested = await request.post("/api/v1/claims", {
+    headers: { ...headers, "idempotency-key": `e2e-${tag}` },
+    data: {
+      policy_number: policyBody.policy_number, incident_date: isoDate(-1), description: "Rear-ended at a junction.",
+      lines: [{ code: "BUMPER", amount: { amount: 120000, currency: "USD" } }],
+    },
+  });
+  expect(ingested.status()).toBe(202);
+  const receipt = await ingested.json();
+  expect(receipt.execution_id).toBeTruthy();
+
+  // The adjuster's side.
+  await signIn(page, "/reviews");
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator("#queue-table")).toContainText(receipt.claim_number, { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  const row = page.locator("#queue-table tr", { hasText: receipt.claim_number });
+  await row.getByRole("button", { name: "Assign to me" }).click();
+  await expect(row).toContainText("In review");
+  await row.getByRole("link", { name: receipt.claim_number }).click();
+  await expect(page.locator("#claim-status")).toHaveText("In review");
+  await page.getByLabel("Deny").check();
+  await page.locator("#field-reason").fill("The policy excludes damage caused while parked illegally.");
+  await page.getByRole("button", { name: "Record decision" }).click();
+  await expect(page.locator("#claim-status")).toHaveText("Denied");
+  await expect(page.locator("#claim-timeline")).toContainText("parked illegally");
+  expect(errors).toEqual([]);
 });

@@ -394,6 +394,29 @@ pub async fn add_claim_note(id: String, body: String) -> Result<ClaimView, AppEr
     )
 }
 
+/// One claimant field in clear, for a stated reason (audited).
+#[server]
+pub async fn reveal_claimant_field(
+    id: String,
+    field: String,
+    reason: String,
+) -> Result<Option<String>, AppError> {
+    use crate::{
+        auth::ssr::{audit_context, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, principal) = authorize(Permission::PiiReveal).await?;
+            let context = audit_context(Some(&principal), &RequestMeta::current());
+            ssr::reveal_claimant(&state, &context, &id, &field, &reason).await
+        }
+        .await,
+    )
+}
+
 #[server]
 pub async fn get_claim_stats() -> Result<ClaimStats, AppError> {
     use crate::{auth::ssr::authorize, error::respond};

@@ -18,7 +18,7 @@ use shared::{
 
 use super::{
     AddClaimNote, AssignClaimToMe, ChangeClaimStatus, ClaimFilters, ClaimSummary, ClaimView,
-    CreateClaim, DecideClaim, get_claim, list_claims,
+    CreateClaim, DecideClaim, RevealClaimantField, get_claim, list_claims,
 };
 use crate::{
     auth::CurrentUser,
@@ -542,6 +542,7 @@ pub fn ClaimPage() -> impl IntoView {
         write: can(Permission::ClaimsWrite),
         decide: can(Permission::ClaimsDecide),
         operate: can(Permission::OperationsManage),
+        reveal: can(Permission::PiiReveal),
     };
     let error = move || {
         change
@@ -570,6 +571,7 @@ struct Rights {
     write: bool,
     decide: bool,
     operate: bool,
+    reveal: bool,
 }
 
 #[component]
@@ -674,6 +676,11 @@ fn ClaimDetail(
         })
         .collect_view();
     let note_errors = FormErrors::new(note.value());
+    let reveal = (rights.reveal
+        && claimant
+            .as_ref()
+            .is_some_and(|c| c.name != shared::customer::ERASED))
+    .then(|| view! { <RevealClaimantForm id=id.clone() /> });
     view! {
         <Title text=s.claim_number.clone() />
         <header class="page-header">
@@ -719,6 +726,7 @@ fn ClaimDetail(
                 }).collect_view()}</ul>
             </section>
         })}
+        {reveal}
         {actions}
         {decision}
         <section class="card" aria-labelledby="notes-heading">
@@ -778,6 +786,40 @@ fn DecisionForm(
                 <p class="field-hint">{format!("At most {} can be approved on this policy.", max_payable.format())}</p>
                 <button type="submit" class="button primary" disabled=move || decide.pending().get()>"Record decision"</button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// Shows one claimant field in clear; the reason goes to the audit trail.
+#[component]
+fn RevealClaimantForm(id: String) -> impl IntoView {
+    let action = ServerAction::<RevealClaimantField>::new();
+    let errors = FormErrors::new(action.value());
+    let revealed = move || action.value().get().and_then(Result::ok);
+    view! {
+        <section class="card">
+            <details class="form-panel">
+                <summary>"Reveal the claimant's contact details"</summary>
+                <p class="muted">"Revealing is recorded in the audit trail with your reason."</p>
+                {move || revealed().map(|value| view! {
+                    <p class="secret-box" role="status" id="revealed-claimant">{value.unwrap_or_else(|| "(not given)".into())}</p>
+                })}
+                <ActionForm action>
+                    <FormAlert errors />
+                    <input type="hidden" name="id" value=id />
+                    <label for="reveal-claimant-field">"Field"</label>
+                    <select id="reveal-claimant-field" name="field">
+                        <option value="claimant_name">"Name"</option>
+                        <option value="claimant_email">"Email"</option>
+                        <option value="claimant_phone">"Phone"</option>
+                    </select>
+                    // Not `Field`: the decision form on this page has its own `reason`.
+                    <label for="reveal-claimant-reason">"Reason"</label>
+                    <input id="reveal-claimant-reason" name="reason" required=true autocomplete="off" />
+                    <p class="field-error">{move || errors.field("reason").get()}</p>
+                    <button type="submit" class="button">"Reveal"</button>
+                </ActionForm>
+            </details>
         </section>
     }
 }

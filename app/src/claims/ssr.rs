@@ -805,11 +805,7 @@ async fn current(
     .await?
     .ok_or_else(|| AppError::NotFound("The claim".into()))?;
     let version: i64 = row.try_get("version")?;
-    if expected_version.is_some_and(|expected| expected != version) {
-        return Err(AppError::PreconditionFailed(format!(
-            "The claim changed since you loaded it (now version {version}); reload to see what changed."
-        )));
-    }
+    AppError::check_version("claim", expected_version, version)?;
     let currency = |column: &str| -> Result<Currency, AppError> {
         Currency::parse(column, &row.try_get::<String, _>(column)?)
             .map_err(AppError::internal_message)

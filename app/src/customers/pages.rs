@@ -227,7 +227,10 @@ fn CustomerDetail(
                     <dt>{label}</dt><dd>{value.unwrap_or_else(|| "—".into())}</dd>
                 }).collect_view()}
             </dl>
-            <p class="action-row"><a href=format!("/claims?customer_id={id}")>"This customer's claims"</a></p>
+            <p class="action-row">
+                <a href=format!("/policies?customer_id={id}") id="customer-policies">"This customer's policies"</a>
+                <a href=format!("/claims?customer_id={id}") id="customer-claims">"This customer's claims"</a>
+            </p>
         </section>
         {can_edit.then(|| view! { <EditCustomerForm customer=customer.clone() update /> })}
         {can_write_policies.then(|| view! { <crate::policies::pages::NewPolicyForm customer_id=id.clone() /> })}

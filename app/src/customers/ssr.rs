@@ -437,12 +437,7 @@ pub async fn update(
             "This customer's personal data was erased.".into(),
         ));
     }
-    if expected_version.is_some_and(|expected| expected != row.version) {
-        return Err(AppError::PreconditionFailed(format!(
-            "The customer changed since you loaded it (now version {}); reload to see what changed.",
-            row.version
-        )));
-    }
+    AppError::check_version("customer", expected_version, row.version)?;
     let dek = vault
         .unwrap_key(&row.id, &row.key)
         .map_err(|e| AppError::internal(&e))?;

@@ -60,6 +60,7 @@ pub async fn list_policies(
     line: Option<String>,
     status: Option<String>,
     expiring_within_days: Option<String>,
+    customer_id: Option<String>,
     page: Option<u32>,
 ) -> Result<Page<PolicyView>, AppError> {
     use crate::{auth::ssr::authorize, error::respond};
@@ -72,7 +73,7 @@ pub async fn list_policies(
                 line,
                 status,
                 expiring_within_days,
-                customer_id: None,
+                customer_id,
             };
             ssr::list(&state, &filters, page).await
         }

@@ -29,10 +29,11 @@ pub fn PoliciesPage() -> impl IntoView {
     let query = use_query_map();
     let param =
         move |name: &'static str| move || query.with(|q| q.get(name).filter(|v| !v.is_empty()));
-    let (line, status, expiring) = (
+    let (line, status, expiring, customer) = (
         param("line"),
         param("status"),
         param("expiring_within_days"),
+        param("customer_id"),
     );
     let page = move || {
         query.with(|q| {
@@ -42,8 +43,10 @@ pub fn PoliciesPage() -> impl IntoView {
         })
     };
     let policies = Resource::new(
-        move || (line(), status(), expiring(), page()),
-        |(line, status, expiring, page)| list_policies(line, status, expiring, Some(page)),
+        move || (line(), status(), expiring(), customer(), page()),
+        |(line, status, expiring, customer, page)| {
+            list_policies(line, status, expiring, customer, Some(page))
+        },
     );
 
     view! {
@@ -74,9 +77,11 @@ pub fn PoliciesPage() -> impl IntoView {
                     <label>"Expiring within (days)"
                         <input type="number" name="expiring_within_days" min="0" max="3650" value=expiring />
                     </label>
+                    {move || customer().map(|id| view! { <input type="hidden" name="customer_id" value=id /> })}
                     <button type="submit" class="button">"Filter"</button>
                 </div>
             </Form>
+            {move || customer().map(|_| view! { <p class="muted">"One customer's policies. "<a href="/policies">"Show all"</a></p> })}
             <p class="export-link">
                 <a rel="external" download="policies.csv" id="export-policies" href=move || {
                     let encode = crate::customers::pages::urlencode;

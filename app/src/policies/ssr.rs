@@ -252,11 +252,7 @@ pub async fn apply_action(
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))?;
     let version: i64 = row.try_get("version")?;
-    if expected_version.is_some_and(|expected| expected != version) {
-        return Err(AppError::PreconditionFailed(format!(
-            "The policy changed since you loaded it (now version {version}); reload and try again."
-        )));
-    }
+    AppError::check_version("policy", expected_version, version)?;
     let before = PolicyStatus::parse("status", &row.try_get::<String, _>("status")?)
         .map_err(AppError::internal_message)?;
     let after = before
@@ -312,12 +308,7 @@ pub async fn update_quote(
     let current = find(state, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))?;
-    if expected_version.is_some_and(|expected| expected != current.version) {
-        return Err(AppError::PreconditionFailed(format!(
-            "The policy changed since you loaded it (now version {}); reload to see what changed.",
-            current.version
-        )));
-    }
+    AppError::check_version("policy", expected_version, current.version)?;
     if current.status != PolicyStatus::Quote {
         return Err(AppError::Conflict(format!(
             "Only a quote can be edited; this policy is {}.",
