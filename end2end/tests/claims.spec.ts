@@ -147,7 +147,7 @@ test("a partner's claim arrives through the API, waits in the review queue and i
   await expect(row).toContainText("In review");
   await row.getByRole("link", { name: receipt.claim_number }).click();
   await expect(page.locator("#claim-status")).toHaveText("In review");
-  await page.getByLabel("Deny").check();
+  await page.locator("#decision-form input[name=kind][value=deny]").check();
   await page.locator("#field-reason").fill("The policy excludes damage caused while parked illegally.");
   await page.getByRole("button", { name: "Record decision" }).click();
   await expect(page.locator("#claim-status")).toHaveText("Denied");

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Fault drill against the release server on the local PostgreSQL (loopback
+# only, bounded to about a minute, leaves PostgreSQL running):
+#
+#   1. under a steady load of claim submissions, restart PostgreSQL:
+#      readiness must go 503 and come back without restarting Vanguard,
+#      and every claim answered 202 must exist afterwards;
+#   2. send SIGTERM with requests in flight: every request the server
+#      accepted must complete, and the process must exit 0.
+#
+# Usage: bash scripts/fault.sh   (after `cargo leptos build --release`)
+# Needs: the local PostgreSQL (trust auth), pg_ctlcluster, curl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+server="$(server_binary)"
+[[ -x "$server" ]] || { echo "build the release server first: cargo leptos build --release" >&2; exit 2; }
+cluster_version="$(ls /etc/postgresql | head -1)"
+restart_postgres() { pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main restart; }
+
+work="$(mktemp -d)"
+port=3917
+db="vanguard_fault_$$"
+psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db" >/dev/null
+cleanup() {
+  [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null || true
+  [[ -n "${load_pid:-}" ]] && kill "$load_pid" 2>/dev/null || true
+  # PostgreSQL must be up whatever happened (CI uses it next).
+  pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main start
+  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
+export VANGUARD_DATA_DIR="$work" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$VANGUARD_ROOT/target/site"
+export VANGUARD_API_RATE_PER_MINUTE=1000000 VANGUARD_DRAIN_DELAY_MS=500 VANGUARD_DB_ACQUIRE_TIMEOUT_MS=1000
+base="http://127.0.0.1:$port"
+
+start_server() {
+  "$server" >>"$work/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    "$server" healthcheck 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server did not become ready" >&2; exit 1
+}
+
+"$server" seed-demo >/dev/null
+secret_lines="$("$server" create-api-client --name fault-drill)"
+client_id="$(sed -n 's/^client_id=//p' <<<"$secret_lines")"
+client_secret="$(sed -n 's/^client_secret=//p' <<<"$secret_lines")"
+start_server
+token="$(curl -fsS "$base/api/v1/auth/token" -H 'content-type: application/json' \
+  -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$client_id\",\"client_secret\":\"$client_secret\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+policy="$(curl -fsS "$base/api/v1/policies?status=active&per_page=1" -H "authorization: Bearer $token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["policy_number"])')"
+yesterday="$(date -u -d yesterday +%F)"
+
+# Steady load: one claim every 20 ms, each answer logged as "key status".
+load() {
+  local i=0
+  while :; do
+    i=$((i + 1))
+    status="$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$base/api/v1/claims" \
+      -H "authorization: Bearer $token" -H 'content-type: application/json' -H "idempotency-key: fault-$i" \
+      -d "{\"policy_number\":\"$policy\",\"incident_date\":\"$yesterday\",\"description\":\"Fault drill $i\",\"lines\":[{\"code\":\"LOSS\",\"amount\":{\"amount\":1000,\"currency\":\"USD\"}}]}" || true)"
+    echo "$i $status" >>"$work/load.log"
+    sleep 0.02
+  done
+}
+load & load_pid=$!
+sleep 2
+
+log "restarting PostgreSQL under load"
+restart_started=$(date +%s.%N)
+restart_postgres & restart_pid=$!
+saw_503=""; recovered=""
+for _ in $(seq 600); do
+  code="$(curl -s -o /dev/null -w '%{http_code}' -m 2 "$base/health/ready" || true)"
+  now=$(date +%s.%N)
+  if [[ "$code" == 503 && -z "$saw_503" ]]; then saw_503=$now; fi
+  if [[ -n "$saw_503" && "$code" == 200 ]]; then recovered=$now; break; fi
+  sleep 0.05
+done
+wait "$restart_pid" || { echo "FAIL: PostgreSQL did not restart" >&2; exit 1; }
+sleep 2
+kill "$load_pid"; wait "$load_pid" 2>/dev/null || true; load_pid=""
+[[ -n "$saw_503" && -n "$recovered" ]] || { echo "FAIL: readiness did not go 503 and come back" >&2; exit 1; }
+kill -0 "$pid" || { echo "FAIL: the server died with the database" >&2; exit 1; }
+accepted=$(awk '$2 == 202' "$work/load.log" | wc -l)
+refused=$(awk '$2 != 202' "$work/load.log" | wc -l)
+stored=$(psql -h 127.0.0.1 -U postgres -d "$db" -tAc "SELECT COUNT(*) FROM claims WHERE description LIKE 'Fault drill %'")
+[[ "$stored" -ge "$accepted" ]] || { echo "FAIL: $accepted claims acknowledged but $stored stored" >&2; exit 1; }
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+echo "postgres restart: readiness 503 after $(seconds "$saw_503" "$restart_started") s, back to 200 after $(seconds "$recovered" "$saw_503") s more (no Vanguard restart)"
+echo "load during the restart: $accepted claims acknowledged (all $stored stored), $refused refused while the database was away (retryable)"
+
+log "SIGTERM with requests in flight"
+: >"$work/inflight.log"
+for i in $(seq 40); do
+  curl -s -o /dev/null -w '%{http_code}\n' -m 10 "$base/" >>"$work/inflight.log" 2>/dev/null &
+done
+sleep 0.05
+kill -TERM "$pid"
+wait_started=$(date +%s.%N)
+set +e; wait "$pid"; exit_code=$?; set -e; pid=""
+stopped=$(date +%s.%N)
+wait
+completed=$(grep -c '^[23]0[0-9]$' "$work/inflight.log" || true)
+others=$(grep -vc '^[23]0[0-9]$' "$work/inflight.log" || true)
+echo "sigterm: exit $exit_code after $(seconds "$stopped" "$wait_started") s; $completed of 40 in-flight requests completed, $others not accepted"
+[[ "$exit_code" == 0 ]] || { echo "FAIL: exit $exit_code after SIGTERM" >&2; exit 1; }
+[[ "$others" == 0 ]] || { echo "FAIL: $others requests in flight did not complete" >&2; exit 1; }
+echo "fault drill passed"
