@@ -2,7 +2,8 @@
 # Fault drill against the release server on the local PostgreSQL (loopback
 # only, bounded to about a minute, leaves PostgreSQL running):
 #
-#   1. under a steady load of claim submissions, restart PostgreSQL:
+#   1. under a steady load of claim submissions, stop PostgreSQL for two
+#      seconds and start it again:
 #      readiness must go 503 and come back without restarting Vanguard,
 #      and every claim answered 202 must exist afterwards;
 #   2. send SIGTERM with requests in flight: every request the server
@@ -17,7 +18,12 @@ source scripts/setup.sh
 server="$(server_binary)"
 [[ -x "$server" ]] || { echo "build the release server first: cargo leptos build --release" >&2; exit 2; }
 cluster_version="$(ls /etc/postgresql | head -1)"
-restart_postgres() { pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main restart; }
+# Stopped for two seconds, so the outage is longer than a probe interval.
+restart_postgres() {
+  pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main stop -m fast
+  sleep 2
+  pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main start
+}
 
 work="$(mktemp -d)"
 port=3917
@@ -82,6 +88,7 @@ saw_503=""; recovered=""
 for _ in $(seq 600); do
   code="$(curl -s -o /dev/null -w '%{http_code}' -m 2 "$base/health/ready" || true)"
   now=$(date +%s.%N)
+  echo "$now $code" >>"$work/ready.log"
   if [[ "$code" == 503 && -z "$saw_503" ]]; then saw_503=$now; fi
   if [[ -n "$saw_503" && "$code" == 200 ]]; then recovered=$now; break; fi
   sleep 0.05
@@ -89,7 +96,12 @@ done
 wait "$restart_pid" || { echo "FAIL: PostgreSQL did not restart" >&2; exit 1; }
 sleep 2
 kill "$load_pid"; wait "$load_pid" 2>/dev/null || true; load_pid=""
-[[ -n "$saw_503" && -n "$recovered" ]] || { echo "FAIL: readiness did not go 503 and come back" >&2; exit 1; }
+[[ -n "$saw_503" && -n "$recovered" ]] || {
+  echo "FAIL: readiness did not go 503 and come back; it answered:" >&2
+  awk '{print $2}' "$work/ready.log" | uniq -c >&2
+  tail -5 "$work/server.log" >&2
+  exit 1
+}
 kill -0 "$pid" || { echo "FAIL: the server died with the database" >&2; exit 1; }
 accepted=$(awk '$2 == 202' "$work/load.log" | wc -l)
 refused=$(awk '$2 != 202' "$work/load.log" | wc -l)
