@@ -223,17 +223,15 @@ pub async fn stop_workers(
     for _ in &workers {
         state.jobs.notify();
     }
-    let all = futures_join_all(workers);
+    let all = async {
+        for worker in workers {
+            if let Err(error) = worker.await {
+                tracing::error!(%error, "a workflow worker panicked");
+            }
+        }
+    };
     if tokio::time::timeout(timeout, all).await.is_err() {
         tracing::warn!("workflow workers still busy at the shutdown timeout");
-    }
-}
-
-async fn futures_join_all(workers: Vec<tokio::task::JoinHandle<()>>) {
-    for worker in workers {
-        if let Err(error) = worker.await {
-            tracing::error!(%error, "a workflow worker panicked");
-        }
     }
 }
 

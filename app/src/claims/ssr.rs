@@ -535,12 +535,7 @@ fn claimant_of(state: &AppState, row: &AnyRow, id: &str) -> Result<Option<Claima
     let Some(name) = row.try_get::<Option<Vec<u8>>, _>("claimant_name")? else {
         return Ok(None);
     };
-    let key = crate::vault::WrappedKey {
-        kek_id: row
-            .try_get::<Option<String>, _>("kek_id")?
-            .unwrap_or_default(),
-        wrapped: row.try_get("wrapped_key")?,
-    };
+    let key = crate::vault::WrappedKey::from_row(row)?;
     let customer_id: String = row.try_get("customer_id")?;
     let Ok(dek) = state.vault.unwrap_key(&customer_id, &key) else {
         return Ok(Some(ClaimantView {
@@ -609,12 +604,7 @@ pub async fn reveal_claimant(
     let value = match row.try_get::<Option<Vec<u8>>, _>("envelope")? {
         None => None,
         Some(envelope) => {
-            let key = crate::vault::WrappedKey {
-                kek_id: row
-                    .try_get::<Option<String>, _>("kek_id")?
-                    .unwrap_or_default(),
-                wrapped: row.try_get("wrapped_key")?,
-            };
+            let key = crate::vault::WrappedKey::from_row(&row)?;
             let customer_id: String = row.try_get("customer_id")?;
             let dek = state.vault.unwrap_key(&customer_id, &key).map_err(|_| {
                 AppError::Conflict("The policyholder's personal data was erased.".into())

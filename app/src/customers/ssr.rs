@@ -214,12 +214,7 @@ fn from_row(row: &AnyRow) -> Result<Row, sqlx::Error> {
         erased: row.try_get::<Option<i64>, _>("erased_at")?.is_some(),
         created_at: row.try_get("created_at")?,
         version: row.try_get("version")?,
-        key: WrappedKey {
-            kek_id: row
-                .try_get::<Option<String>, _>("kek_id")?
-                .unwrap_or_default(),
-            wrapped: row.try_get("wrapped_key")?,
-        },
+        key: WrappedKey::from_row(row)?,
     })
 }
 

@@ -60,6 +60,19 @@ pub struct WrappedKey {
     pub wrapped: Option<Vec<u8>>,
 }
 
+impl WrappedKey {
+    /// From the `kek_id` and `wrapped_key` columns a query joined from
+    /// `customer_keys` (both `NULL` when the row has no key).
+    pub fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            kek_id: row
+                .try_get::<Option<String>, _>("kek_id")?
+                .unwrap_or_default(),
+            wrapped: row.try_get("wrapped_key")?,
+        })
+    }
+}
+
 impl Vault {
     /// Opens the vault: `primary` wraps new keys; `previous` master keys
     /// only unwrap (what they wrapped before a rotation). The blind-index
@@ -185,10 +198,7 @@ impl Vault {
                 .fetch_optional(conn)
                 .await?
                 .ok_or(VaultError::Erased)?;
-        let key = WrappedKey {
-            kek_id: row.try_get("kek_id")?,
-            wrapped: row.try_get("wrapped_key")?,
-        };
+        let key = WrappedKey::from_row(&row)?;
         Ok(self.unwrap_key(customer_id, &key)?)
     }
 

@@ -14,7 +14,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::lifecycle::{ServerProcess, server_command};
+use crate::lifecycle::{ServerProcess, printed_value, server_command};
 
 const CLAIMS: usize = 60;
 const STREAMS: usize = 4;
@@ -85,14 +85,10 @@ async fn a_killed_server_loses_no_acknowledged_claim_and_finishes_every_pipeline
         .output()
         .unwrap();
     let printed = String::from_utf8_lossy(&issued.stdout).into_owned();
-    let field = |key: &str| {
-        printed
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{key}=")))
-            .unwrap()
-            .to_owned()
-    };
-    let (client_id, secret) = (field("client_id"), field("client_secret"));
+    let (client_id, secret) = (
+        printed_value(&printed, "client_id"),
+        printed_value(&printed, "client_secret"),
+    );
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

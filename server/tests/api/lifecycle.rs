@@ -34,6 +34,15 @@ async fn shutdown_flips_readiness_to_503_before_the_listener_closes() {
     );
 }
 
+/// The `key=value` line a CLI command printed (e.g. `client_secret=`).
+pub(crate) fn printed_value(printed: &str, key: &str) -> String {
+    printed
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{key}=")))
+        .unwrap()
+        .to_owned()
+}
+
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -144,14 +153,10 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
         .output()
         .unwrap();
     let printed = String::from_utf8_lossy(&issued.stdout).into_owned();
-    let field = |key: &str| {
-        printed
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{key}=")))
-            .unwrap()
-            .to_owned()
-    };
-    let (client_id, client_secret) = (field("client_id"), field("client_secret"));
+    let (client_id, client_secret) = (
+        printed_value(&printed, "client_id"),
+        printed_value(&printed, "client_secret"),
+    );
     let server = ServerProcess::start(data_dir.path(), Stdio::from(log_file));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -379,14 +384,10 @@ async fn operators_create_an_admin_and_an_api_client_from_the_command_line() {
         String::from_utf8_lossy(&client.stderr)
     );
     let printed = String::from_utf8_lossy(&client.stdout).into_owned();
-    let value = |key: &str| {
-        printed
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{key}=")))
-            .unwrap()
-            .to_owned()
-    };
-    let (client_id, client_secret) = (value("client_id"), value("client_secret"));
+    let (client_id, client_secret) = (
+        printed_value(&printed, "client_id"),
+        printed_value(&printed, "client_secret"),
+    );
 
     let verify = server_command(data_dir.path())
         .arg("verify-audit")
