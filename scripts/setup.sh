@@ -11,7 +11,7 @@ export VANGUARD_TOOLS="${VANGUARD_TOOLS:-$HOME/.cache/vanguard-tools}"
 # Outside the clone, so a fresh clone (CI) reuses earlier builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vanguard-target}"
 # Our tools first: Debian's binaryen 108 wasm-opt silently breaks hydration.
-export PATH="$VANGUARD_TOOLS/bin:$VANGUARD_TOOLS/npm/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$VANGUARD_TOOLS/bin:$VANGUARD_TOOLS/npm/node_modules/.bin:$VANGUARD_TOOLS/moto/bin:$HOME/.cargo/bin:$PATH"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96
@@ -97,6 +97,17 @@ ensure_e2e_packages() {
   if [ ! -x "$dir/node_modules/.bin/playwright" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     log "installing the end-to-end test packages"
     (cd "$dir" && npm ci --silent --no-audit --no-fund)
+  fi
+}
+
+# moto's S3 server, which the S3 storage test runs against (a virtualenv of
+# its own, so neither the system's nor pyenv's Python is touched).
+ensure_moto() {
+  if ! command -v moto_server >/dev/null; then
+    log "installing moto (a local S3 API for the storage test)"
+    if ! python3 -m venv --help >/dev/null 2>&1; then apt_install python3-venv; fi
+    python3 -m venv "$VANGUARD_TOOLS/moto"
+    "$VANGUARD_TOOLS/moto/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*'
   fi
 }
 

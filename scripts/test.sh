@@ -18,6 +18,7 @@ cd "$VANGUARD_ROOT"
 ensure_wasm_target
 
 if [ -z "${E2E_ONLY:-}" ]; then
+ensure_moto
 log "Rust tests on SQLite"
 env -u TEST_DATABASE_URL cargo test --locked
 

@@ -42,6 +42,10 @@ pub enum AppError {
     /// `422 Unprocessable Entity`: input broke the named rules.
     #[error("Please correct the highlighted fields: {0}")]
     Validation(FieldErrors),
+    /// `413 Content Too Large`: an upload over the configured limit (the
+    /// message names the field and the limit).
+    #[error("{0}")]
+    TooLarge(String),
     /// `429 Too Many Requests`: retry after this many seconds.
     #[error("Too many attempts; please wait {0} seconds and try again.")]
     RateLimited(u64),
@@ -65,6 +69,7 @@ impl AppError {
             Self::NotFound(_) => 404,
             Self::Conflict(_) | Self::Duplicate(_) => 409,
             Self::PreconditionFailed(_) => 412,
+            Self::TooLarge(_) => 413,
             Self::Validation(_) => 422,
             Self::RateLimited(_) => 429,
             Self::Unavailable => 503,
@@ -89,6 +94,7 @@ impl AppError {
             404 => "Not found",
             409 => "Conflict",
             412 => "Changed meanwhile",
+            413 => "Too large",
             422 => "Check your input",
             429 => "Too many requests",
             503 => "Temporarily unavailable",

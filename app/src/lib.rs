@@ -17,6 +17,7 @@ pub mod forms;
 pub mod health;
 pub mod layout;
 pub mod policies;
+pub mod webhooks;
 pub mod workflow;
 
 #[cfg(feature = "ssr")]

@@ -38,6 +38,7 @@ pub struct Metrics {
     in_flight: AtomicI64,
     claims_ingested: Mutex<BTreeMap<&'static str, u64>>,
     claims_decided: Mutex<BTreeMap<&'static str, u64>>,
+    webhook_deliveries: Mutex<BTreeMap<&'static str, u64>>,
     policies_created: AtomicU64,
     pool_wait_micros: AtomicU64,
 }
@@ -99,6 +100,11 @@ impl Metrics {
         bump(&self.claims_decided, outcome);
     }
 
+    /// `outcome`: `delivered` or `failed`.
+    pub fn webhook_delivered(&self, outcome: &'static str) {
+        bump(&self.webhook_deliveries, outcome);
+    }
+
     pub fn policy_created(&self) {
         self.policies_created.fetch_add(1, Ordering::Relaxed);
     }
@@ -158,32 +164,31 @@ impl Metrics {
             "HTTP requests being served.",
             self.in_flight.load(Ordering::Relaxed),
         );
-        family(
-            &mut out,
-            "vanguard_claims_ingested_total",
-            "counter",
-            "Claims accepted, by source.",
-        );
-        if let Ok(map) = self.claims_ingested.lock() {
-            for (source, n) in map.iter() {
-                let _ = writeln!(
-                    out,
-                    "vanguard_claims_ingested_total{{source=\"{source}\"}} {n}"
-                );
-            }
-        }
-        family(
-            &mut out,
-            "vanguard_claims_decided_total",
-            "counter",
-            "Adjusters' decisions, by outcome.",
-        );
-        if let Ok(map) = self.claims_decided.lock() {
-            for (outcome, n) in map.iter() {
-                let _ = writeln!(
-                    out,
-                    "vanguard_claims_decided_total{{outcome=\"{outcome}\"}} {n}"
-                );
+        for (name, help, label, map) in [
+            (
+                "vanguard_claims_ingested_total",
+                "Claims accepted, by source.",
+                "source",
+                &self.claims_ingested,
+            ),
+            (
+                "vanguard_claims_decided_total",
+                "Adjusters' decisions, by outcome.",
+                "outcome",
+                &self.claims_decided,
+            ),
+            (
+                "vanguard_webhook_deliveries_total",
+                "Webhook delivery attempts, by outcome.",
+                "outcome",
+                &self.webhook_deliveries,
+            ),
+        ] {
+            family(&mut out, name, "counter", help);
+            if let Ok(map) = map.lock() {
+                for (value, n) in map.iter() {
+                    let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+                }
             }
         }
         family(

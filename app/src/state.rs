@@ -14,7 +14,7 @@ use leptos::prelude::*;
 
 use crate::{
     auth::ssr::AuthSettings, db::Db, error::AppError, storage::Storage, vault::Vault,
-    workflow::ssr::JobSignal,
+    webhooks::ssr::WebhookClient, workflow::ssr::JobSignal,
 };
 
 #[derive(FromRef, Debug, Clone)]
@@ -28,6 +28,10 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     /// Claim snapshots and attachments.
     pub storage: Storage,
+    /// The largest attachment accepted, in bytes (413 beyond).
+    pub attachment_max_bytes: u64,
+    /// Sends signed webhooks (one connection pool for the process).
+    pub webhooks: WebhookClient,
     /// Wakes this process's workflow workers when a job is enqueued.
     pub jobs: JobSignal,
 }

@@ -1,12 +1,12 @@
-//! Object storage for claim snapshots (and attachments): a local directory
-//! by default, through the `object_store` crate so another backend is a
-//! configuration change, not a code change.
+//! Object storage for claim snapshots and attachments: a local directory
+//! by default, or an S3 bucket (`s3://bucket/prefix`), through the
+//! `object_store` crate, so the backend is a configuration change.
 
 use std::{fmt, path::Path, sync::Arc};
 
 use object_store::{
-    ObjectStore, ObjectStoreExt as _, PutPayload, local::LocalFileSystem, memory::InMemory,
-    path::Path as ObjectPath,
+    ObjectStore, ObjectStoreExt as _, PutPayload, aws::AmazonS3Builder, local::LocalFileSystem,
+    memory::InMemory, path::Path as ObjectPath, prefix::PrefixStore,
 };
 
 use crate::error::AppError;
@@ -51,6 +51,24 @@ impl Storage {
         })
     }
 
+    /// Objects in `bucket` under `prefix`. Region, credentials and endpoint
+    /// come from the standard `AWS_*` variables (on ECS, the task role
+    /// through `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`; for an
+    /// S3-compatible store, `AWS_ENDPOINT` and `AWS_ALLOW_HTTP`).
+    pub fn s3(bucket: &str, prefix: &str) -> Result<Self, StorageError> {
+        let store = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(|e| StorageError(format!("cannot configure S3 bucket {bucket}: {e}")))?;
+        let description = format!("s3://{bucket}/{prefix}");
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(store)
+        } else {
+            Arc::new(PrefixStore::new(store, prefix))
+        };
+        Ok(Self { store, description })
+    }
+
     /// Objects in memory, for tests and tools that must not touch disk.
     pub fn memory() -> Self {
         Self {
@@ -74,6 +92,16 @@ impl Storage {
             .await
             .map_err(|e| StorageError(format!("cannot write {key}: {e}")))?;
         Ok(())
+    }
+
+    /// Whether an object exists (a metadata request; the content is not
+    /// read).
+    pub async fn exists(&self, key: &str) -> Result<bool, StorageError> {
+        match self.store.head(&Self::path(key)?).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(StorageError(format!("cannot look up {key}: {e}"))),
+        }
     }
 
     /// Reads one object; `None` when it does not exist.

@@ -68,6 +68,24 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   }).toPass({ timeout: 20_000 });
   await expect(page.locator("#claim-coverage")).toContainText("Covered");
   await expect(page.locator("#claim-pipeline")).toContainText("snapshot");
+  await expect(page.locator("#claim-pipeline")).toContainText("notify");
+
+  // Attachments: a real PDF is stored; a GIF named like a PDF is refused
+  // by its content, and the refusal comes back to the page.
+  await page.locator("#attachment-file").setInputFiles({
+    name: "estimate.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4 plumber's estimate"),
+  });
+  await page.locator("#attachment-form").getByRole("button", { name: "Upload" }).click();
+  await expect(page.locator("#claim-attachments")).toContainText("estimate.pdf");
+  await expect(page.locator("#claim-attachments")).toContainText("PDF document");
+  await page.locator("#attachment-file").setInputFiles({
+    name: "photo.pdf", mimeType: "application/pdf", buffer: Buffer.from("GIF89a not really"),
+  });
+  await page.locator("#attachment-form").getByRole("button", { name: "Upload" }).click();
+  await expect(page.locator("#attachment-error")).toContainText("checked by content");
+  const download = page.waitForEvent("download");
+  await page.locator("#claim-attachments").getByRole("link", { name: "estimate.pdf" }).click();
+  expect((await download).suggestedFilename()).toBe("estimate.pdf");
 
   // The review queue: take it.
   await page.goto("/reviews");
@@ -152,5 +170,27 @@ test("a partner's claim arrives through the API, waits in the review queue and i
   await page.getByRole("button", { name: "Record decision" }).click();
   await expect(page.locator("#claim-status")).toHaveText("Denied");
   await expect(page.locator("#claim-timeline")).toContainText("parked illegally");
+  expect(errors).toEqual([]);
+});
+
+test("an administrator registers a webhook endpoint, sees its signing secret once, and disables it", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signIn(page, "/admin");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const webhooks = page.locator("#webhooks");
+  await webhooks.getByText("Register an endpoint").click();
+  // The browser applies the server's rule before posting.
+  await page.locator("#webhook-form #field-url").fill("http://partner.example.com/hook");
+  await page.locator("#webhook-form #field-description").fill("Acme claims gateway");
+  await page.locator("#webhook-form").getByRole("button", { name: "Register" }).click();
+  await expect(page.locator("#webhook-form #field-url-error")).toContainText("https://");
+  const url = `http://127.0.0.1:9/e2e-${Date.now()}`;
+  await page.locator("#webhook-form #field-url").fill(url);
+  await page.locator("#webhook-form").getByRole("button", { name: "Register" }).click();
+  await expect(page.locator("#webhook-secret code")).toHaveText(/^whsec_[A-Za-z0-9_-]{43}$/);
+  const row = page.locator("#webhook-endpoints tr", { hasText: url });
+  await expect(row).toContainText("claim.triaged");
+  await row.getByRole("button", { name: "Disable" }).click();
+  await expect(row).toContainText("Disabled");
   expect(errors).toEqual([]);
 });

@@ -149,6 +149,8 @@ pub struct Config {
     pub previous_master_keys: Vec<Key32>,
     pub jwt_secret: KeySource,
     pub storage: StorageUrl,
+    /// The largest claim attachment accepted (`VANGUARD_ATTACHMENT_MAX_BYTES`).
+    pub attachment_max_bytes: u64,
     pub log_format: LogFormat,
     /// How long readiness reports 503 before the listener closes, so a load
     /// balancer stops routing here first (0 locally; ~5 s behind an ALB).
@@ -375,6 +377,12 @@ impl Config {
             previous_master_keys,
             jwt_secret,
             storage,
+            attachment_max_bytes: parse_number(
+                &get,
+                "VANGUARD_ATTACHMENT_MAX_BYTES",
+                shared::attachment::DEFAULT_MAX_BYTES,
+                1..=100 * 1024 * 1024,
+            )?,
             log_format,
             security: SecuritySettings::from_lookup(&get)?,
             workers: worker_settings(&get)?,

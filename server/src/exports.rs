@@ -15,12 +15,11 @@ use axum::{
 use serde::Deserialize;
 
 use app::{
-    auth::ssr::{Principal, require},
+    auth::ssr::Principal,
     claims::{ClaimFilters, ssr as claims},
     customers::ssr::{self as customers, Search},
     error::AppError,
     policies::ssr::{self as policies, Filters},
-    request::RequestMeta,
     state::AppState,
 };
 use shared::{
@@ -28,7 +27,7 @@ use shared::{
     pagination::{Page, PageRequest},
 };
 
-use crate::api::ApiError;
+use crate::{api::ApiError, middleware::auth::authorize_session};
 
 /// Rows per database round trip while exporting.
 const EXPORT_PAGE: u32 = 100;
@@ -97,22 +96,6 @@ fn csv_response(name: &str, body: String) -> Response {
     response
 }
 
-async fn authorize(
-    state: &AppState,
-    principal: Option<Extension<Principal>>,
-    extensions: &http::Extensions,
-    permission: Permission,
-) -> Result<Principal, ApiError> {
-    let principal = principal.map(|Extension(p)| p);
-    Ok(require(
-        &state.db,
-        principal.as_ref(),
-        permission,
-        &RequestMeta::from_extensions(extensions),
-    )
-    .await?)
-}
-
 /// The list's filters from the query string.
 fn filters<T: serde::de::DeserializeOwned>(
     request: &axum::extract::Request,
@@ -136,7 +119,7 @@ async fn export_customers(
     principal: Option<Extension<Principal>>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    authorize(
+    authorize_session(
         &state,
         principal,
         request.extensions(),
@@ -178,7 +161,7 @@ async fn export_policies(
     principal: Option<Extension<Principal>>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    authorize(
+    authorize_session(
         &state,
         principal,
         request.extensions(),
@@ -226,7 +209,7 @@ async fn export_claims(
     principal: Option<Extension<Principal>>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let principal = authorize(
+    let principal = authorize_session(
         &state,
         principal,
         request.extensions(),

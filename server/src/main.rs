@@ -16,9 +16,8 @@ fn main() -> ExitCode {
     };
     // A health probe answers with its exit code; its failures are not
     // worth a log line every few seconds.
-    if !matches!(cli.command, Some(cli::Command::Healthcheck { .. })) {
-        telemetry::init(config.log_format);
-    }
+    let telemetry = (!matches!(cli.command, Some(cli::Command::Healthcheck { .. })))
+        .then(|| telemetry::init(config.log_format));
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -30,10 +29,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli, config)) {
+    let outcome = runtime.block_on(cli::run(cli, config));
+    if let Err(error) = &outcome {
+        tracing::error!(error = format!("{error:#}"), "fatal");
+    }
+    // The runtime first (it may still hold spans), then the exporter.
+    drop(runtime);
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "fatal");
             eprintln!("vanguard: {error:#}");
             ExitCode::FAILURE
         }

@@ -22,11 +22,12 @@ use app::{
     state::{AppState, Lifecycle},
     storage::Storage,
     vault::Vault,
+    webhooks::ssr::WebhookClient,
     workflow::ssr::{self as workflow, JobSignal},
 };
 
 use crate::{
-    api,
+    api, attachments,
     config::{Config, StorageUrl, load_key},
     exports, health,
     middleware::{self, HttpPolicy},
@@ -188,9 +189,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let vault = open_vault(&db, config).await?;
     let storage = match &config.storage {
         StorageUrl::Local(dir) => Storage::local(dir)?,
-        StorageUrl::S3 { .. } => anyhow::bail!(
-            "VANGUARD_STORAGE_URL: s3:// storage is not built into this binary yet; use a directory (an EFS mount on ECS)"
-        ),
+        StorageUrl::S3 { bucket, prefix } => Storage::s3(bucket, prefix)?,
     };
 
     let security = &config.security;
@@ -208,6 +207,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         auth: Arc::new(auth),
         vault: Arc::new(vault),
         storage,
+        attachment_max_bytes: config.attachment_max_bytes,
+        webhooks: WebhookClient::new()?,
         jobs: JobSignal::default(),
     })
 }
@@ -256,6 +257,7 @@ pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
         .with_expiry(Expiry::OnInactivity(idle));
     let browser = Router::new()
         .merge(exports::routes())
+        .merge(attachments::browser_routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .route_layer(from_fn(middleware::auth::require_sign_in))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

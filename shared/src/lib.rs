@@ -8,6 +8,7 @@
 
 mod macros;
 
+pub mod attachment;
 pub mod auth;
 pub mod claim;
 pub mod contact;
@@ -18,6 +19,7 @@ pub mod pagination;
 pub mod policy;
 pub mod triage;
 pub mod validation;
+pub mod webhook;
 pub mod workflow;
 
 pub use claim::{ClaimAction, ClaimNumber, ClaimStatus, Priority};

@@ -42,6 +42,8 @@ str_enum! {
         EarlyClaim => "early_claim", "Soon after the policy started";
         RepeatClaims => "repeat_claims", "Repeat claims";
         PossibleDuplicate => "possible_duplicate", "Possible duplicate";
+        /// The same file (by SHA-256) is attached to another claim.
+        DuplicateAttachment => "duplicate_attachment", "Same attachment as another claim";
         Manual => "manual", "Flagged by an adjuster";
     }
 }

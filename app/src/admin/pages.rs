@@ -24,10 +24,11 @@ pub fn AdminPage() -> impl IntoView {
         <Title text="Admin" />
         <header class="page-header">
             <h1>"Admin"</h1>
-            <p class="page-lede">"Staff accounts, roles and API clients. Every change here is audited."</p>
+            <p class="page-lede">"Staff accounts, roles, API clients and webhooks. Every change here is audited."</p>
         </header>
         <StaffSection />
         <ApiClientSection />
+        <crate::webhooks::pages::WebhookSection />
     }
 }
 

@@ -8,6 +8,7 @@
     reason = "server functions take one argument per form field, as ActionForm posts them"
 )]
 
+pub mod attachments;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -114,8 +115,9 @@ pub struct ClaimView {
     /// The most an approval can pay: the limit less the deductible.
     pub max_payable: Money,
     pub notes: Vec<NoteView>,
-    /// Possible duplicates found at triage.
+    /// Possible duplicates found at triage or by a shared attachment.
     pub related: Vec<RelatedClaim>,
+    pub attachments: Vec<attachments::AttachmentView>,
     pub timeline: Vec<TimelineEntry>,
     pub executions: Vec<ExecutionView>,
     /// Workflow steps staff can take from the claim page.

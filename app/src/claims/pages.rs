@@ -9,6 +9,7 @@ use leptos_router::{
 };
 use shared::{
     FieldErrors,
+    attachment::{AttachmentKind, human_size},
     auth::Permission,
     claim::{
         ClaimLineInput, ClaimStatus, ClaimantInput, DecisionKind, NewClaim, NewClaimInput, Priority,
@@ -18,7 +19,8 @@ use shared::{
 
 use super::{
     AddClaimNote, AssignClaimToMe, ChangeClaimStatus, ClaimFilters, ClaimSummary, ClaimView,
-    CreateClaim, DecideClaim, RevealClaimantField, get_claim, list_claims,
+    CreateClaim, DecideClaim, RevealClaimantField, attachments::AttachmentView, get_claim,
+    list_claims,
 };
 use crate::{
     auth::CurrentUser,
@@ -596,6 +598,7 @@ fn ClaimDetail(
         max_payable,
         notes,
         related,
+        attachments,
         timeline,
         executions,
         available_actions,
@@ -726,6 +729,7 @@ fn ClaimDetail(
                 }).collect_view()}</ul>
             </section>
         })}
+        <AttachmentsPanel claim_id=id.clone() attachments can_upload=rights.write && status != ClaimStatus::Closed />
         {reveal}
         {actions}
         {decision}
@@ -746,6 +750,53 @@ fn ClaimDetail(
         <section class="card" aria-labelledby="timeline-heading">
             <h2 id="timeline-heading">"Timeline"</h2>
             <ol class="timeline" id="claim-timeline">{timeline}</ol>
+        </section>
+    }
+}
+
+/// The claim's files, with an upload form that works without JavaScript
+/// (a plain multipart post to `/claims/{id}/attachments`, which redirects
+/// back here, with the refusal in `?attachment_error=` when there is one).
+#[component]
+fn AttachmentsPanel(
+    claim_id: String,
+    attachments: Vec<AttachmentView>,
+    can_upload: bool,
+) -> impl IntoView {
+    let query = use_query_map();
+    let refusal = move || query.with(|q| q.get("attachment_error"));
+    let rows = attachments
+        .into_iter()
+        .map(|a| {
+            let href = format!("/claims/{}/attachments/{}", a.claim_id, a.id);
+            view! {
+                <tr>
+                    <td><a href=href rel="external" download=a.filename.clone()>{a.filename.clone()}</a></td>
+                    <td>{a.kind.label()}</td>
+                    <td class="numeric">{human_size(u64::try_from(a.size_bytes).unwrap_or_default())}</td>
+                    <td><code title=a.sha256.clone()>{a.sha256.chars().take(12).collect::<String>()}</code></td>
+                    <td>{format!("{} · {}", a.uploaded_by, instant(a.created_at))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let accepted = AttachmentKind::ALL.map(|k| k.mime()).join(",");
+    view! {
+        <section class="card" aria-labelledby="attachments-heading" id="attachments">
+            <h2 id="attachments-heading">"Attachments"</h2>
+            {move || refusal().map(|message| view! { <p class="form-alert" role="alert" id="attachment-error">{message}</p> })}
+            <table class="data-table" id="claim-attachments">
+                <thead><tr><th>"File"</th><th>"Type"</th><th class="numeric">"Size"</th><th>"SHA-256"</th><th>"Added"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {can_upload.then(|| view! {
+                <form method="post" enctype="multipart/form-data" action=format!("/claims/{claim_id}/attachments") class="inline-form" id="attachment-form">
+                    <label for="attachment-file" class="field-label">"Add a file"</label>
+                    <input type="file" id="attachment-file" name="file" accept=accepted required=true />
+                    <button type="submit" class="button">"Upload"</button>
+                    <p class="field-hint">"PDF, PNG, JPEG, WebP or HEIC; the type is checked from the content."</p>
+                </form>
+            })}
         </section>
     }
 }

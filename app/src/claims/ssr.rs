@@ -257,7 +257,8 @@ pub async fn insert(
             .bind(line.amount().amount);
     }
     lines.execute(&mut *tx).await?;
-    let execution_id = workflow::start_execution(tx, &id).await?;
+    let execution_id =
+        workflow::start_execution(tx, &id, context.correlation_id.as_deref()).await?;
     audit::append(
         tx,
         context,
@@ -502,6 +503,7 @@ pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppEr
     let status = summary.status;
     Ok(Some(ClaimView {
         related,
+        attachments: super::attachments::ssr::list(&state.db, id).await?,
         description: row.try_get("description")?,
         coverage: row.try_get("coverage")?,
         coverage_note: row.try_get("coverage_note")?,
@@ -1299,6 +1301,18 @@ async fn link_duplicates(
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
+    link_claims(tx, id, &others, reason, now).await
+}
+
+/// Links `id` and each of `others` both ways with `reason`; links that
+/// exist already are kept as they are.
+pub(crate) async fn link_claims(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    others: &[String],
+    reason: &str,
+    now: i64,
+) -> Result<(), AppError> {
     // Rows in one global order: two claims triaged at once by two workers
     // then lock the same link rows in the same order and cannot deadlock.
     let mut rows: Vec<(&str, &str)> = others
@@ -1308,16 +1322,40 @@ async fn link_duplicates(
     rows.sort_unstable();
     for (from, to) in rows {
         sqlx::query(
-                "INSERT INTO claim_links (claim_id, other_claim_id, reason, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (claim_id, other_claim_id) DO NOTHING",
-            )
-            .bind(from)
-            .bind(to)
-            .bind(reason)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            "INSERT INTO claim_links (claim_id, other_claim_id, reason, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (claim_id, other_claim_id) DO NOTHING",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     }
+    Ok(())
+}
+
+/// Adds `flag` to the claim unless a flag with its code is already there;
+/// a real change, so the version moves on (an open form then gets 412).
+pub(crate) async fn add_flag(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    flag: FraudFlag,
+) -> Result<(), AppError> {
+    let current = current(tx, id, None).await?;
+    let mut flags: Vec<FraudFlag> = serde_json::from_str(&current.fraud_flags).unwrap_or_default();
+    if flags.iter().any(|f| f.code == flag.code) {
+        return Ok(());
+    }
+    flags.push(flag);
+    sqlx::query(
+        "UPDATE claims SET fraud_flags = $1, version = version + 1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(serde_json::to_string(&flags).map_err(|e| AppError::internal(&e))?)
+    .bind(now_micros())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

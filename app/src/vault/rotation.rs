@@ -59,6 +59,31 @@ pub async fn rotate(vault: &Vault, db: &Db) -> Result<RotationReport, super::Vau
     }
     tx.commit().await?;
 
+    // Webhook signing secrets: a handful of rows, one transaction.
+    let mut tx = db.begin_write().await?;
+    let endpoints =
+        sqlx::query("SELECT id, kek_id, wrapped_secret FROM webhook_endpoints WHERE kek_id <> $1")
+            .bind(&primary)
+            .fetch_all(&mut *tx)
+            .await?;
+    for row in &endpoints {
+        let id: String = row.try_get("id")?;
+        let old = WrappedKey {
+            kek_id: row.try_get("kek_id")?,
+            wrapped: row.try_get("wrapped_secret")?,
+        };
+        let secret = vault.unwrap_owned("webhook_endpoints", &id, &old)?;
+        sqlx::query("UPDATE webhook_endpoints SET kek_id = $1, wrapped_secret = $2 WHERE id = $3 AND kek_id = $4")
+            .bind(&primary)
+            .bind(vault.wrap_owned("webhook_endpoints", &id, &secret)?)
+            .bind(&id)
+            .bind(&old.kek_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    rewrapped += endpoints.len() as u64;
+    tx.commit().await?;
+
     loop {
         let mut tx = db.begin_write().await?;
         let rows = sqlx::query(

@@ -15,6 +15,7 @@ use crate::{
     db::{Db, Engine, new_id, now_micros},
     error::AppError,
     state::AppState,
+    webhooks::ssr as webhooks,
 };
 
 /// The pipeline's steps, in order.
@@ -26,17 +27,25 @@ pub enum Step {
     Triage,
     /// The claim as triaged, as JSON in object storage.
     Snapshot,
+    /// `claim.triaged` to every webhook endpoint, signed.
+    Notify,
 }
 
 impl Step {
     pub const FIRST: Step = Step::CheckCoverage;
-    pub const ALL: [Step; 3] = [Step::CheckCoverage, Step::Triage, Step::Snapshot];
+    pub const ALL: [Step; 4] = [
+        Step::CheckCoverage,
+        Step::Triage,
+        Step::Snapshot,
+        Step::Notify,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Step::CheckCoverage => "check_coverage",
             Step::Triage => "triage",
             Step::Snapshot => "snapshot",
+            Step::Notify => "notify",
         }
     }
 
@@ -48,7 +57,8 @@ impl Step {
         match self {
             Step::CheckCoverage => Some(Step::Triage),
             Step::Triage => Some(Step::Snapshot),
-            Step::Snapshot => None,
+            Step::Snapshot => Some(Step::Notify),
+            Step::Notify => None,
         }
     }
 }
@@ -120,17 +130,22 @@ pub fn backoff(base: Duration, attempts: i64) -> Duration {
 
 /// Creates an execution for `claim_id` and enqueues its first step, inside
 /// the caller's transaction (the same one that stores the claim).
+/// `correlation_id` is the ingesting request's: each step's span carries it,
+/// so a trace search for one request finds the pipeline work it caused.
 pub async fn start_execution(
     tx: &mut sqlx::AnyConnection,
     claim_id: &str,
+    correlation_id: Option<&str>,
 ) -> Result<String, sqlx::Error> {
     let id = new_id();
     let now = now_micros();
     sqlx::query(
-        "INSERT INTO executions (id, claim_id, state, created_at, updated_at) VALUES ($1, $2, 'running', $3, $3)",
+        "INSERT INTO executions (id, claim_id, state, correlation_id, created_at, updated_at) \
+         VALUES ($1, $2, 'running', $3, $4, $4)",
     )
     .bind(&id)
     .bind(claim_id)
+    .bind(correlation_id)
     .bind(now)
     .execute(&mut *tx)
     .await?;
@@ -174,6 +189,8 @@ pub struct Job {
     pub step: String,
     pub attempts: i64,
     pub max_attempts: i64,
+    /// Of the request that started the execution.
+    pub correlation_id: Option<String>,
 }
 
 /// Leases the oldest due job (pending and due, or running with an expired
@@ -197,7 +214,8 @@ pub async fn lease_next(
          started_at = $3, finished_at = NULL, updated_at = $3, max_attempts = $4 \
          WHERE id = (SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= $3) \
          OR (state = 'running' AND locked_until < $3) ORDER BY run_at, id LIMIT 1{lock}) \
-         RETURNING id, execution_id, claim_id, step, attempts, max_attempts"
+         RETURNING id, execution_id, claim_id, step, attempts, max_attempts, \
+         (SELECT correlation_id FROM executions e WHERE e.id = jobs.execution_id) AS correlation_id"
     );
     let row = sqlx::query(&sql)
         .bind(worker)
@@ -214,6 +232,7 @@ pub async fn lease_next(
             step: row.try_get("step")?,
             attempts: row.try_get("attempts")?,
             max_attempts: row.try_get("max_attempts")?,
+            correlation_id: row.try_get("correlation_id")?,
         })
     })
     .transpose()
@@ -311,8 +330,23 @@ async fn fail(
     tx.commit().await
 }
 
-/// Runs one leased job to completion or failure.
+/// Runs one leased job to completion or failure, in a span of its own.
 pub async fn run_job(state: &AppState, settings: &WorkerSettings, worker: &str, job: Job) {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "workflow_step",
+        step = %job.step,
+        job = %job.id,
+        claim_id = %job.claim_id,
+        attempt = job.attempts,
+        correlation_id = job.correlation_id.as_deref().unwrap_or_default(),
+    );
+    run_job_in_span(state, settings, worker, job)
+        .instrument(span)
+        .await;
+}
+
+async fn run_job_in_span(state: &AppState, settings: &WorkerSettings, worker: &str, job: Job) {
     let started = std::time::Instant::now();
     let outcome = match Step::parse(&job.step) {
         None => Err(format!("unknown step {}", job.step)),
@@ -405,6 +439,16 @@ async fn run_step(state: &AppState, worker: &str, job: &Job, step: Step) -> Resu
             }))
             .map_err(|e| StepError(format!("cannot encode the snapshot: {e}")))?;
             state.storage.put(&path, body).await?;
+            let mut tx = state.db.begin_write().await?;
+            complete(&mut tx, job, worker, step).await?;
+            tx.commit().await?;
+        }
+        Step::Notify => {
+            // The execution id names the event: a retry resends the same
+            // event to the endpoints that have not acknowledged it.
+            webhooks::notify_claim_triaged(state, &job.execution_id, &job.claim_id)
+                .await?
+                .map_err(StepError)?;
             let mut tx = state.db.begin_write().await?;
             complete(&mut tx, job, worker, step).await?;
             tx.commit().await?;

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod error;
 pub mod openapi;
 pub mod policies;
+pub mod webhooks;
 
 use axum::{
     Json, Router,
@@ -34,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .merge(customers::routes())
         .merge(policies::routes())
         .merge(claims::routes())
+        .merge(crate::attachments::api_routes())
+        .merge(webhooks::routes())
         .merge(openapi::routes())
 }
 

@@ -55,6 +55,7 @@ fn with_errors(mut responses: Value) -> Value {
 pub fn document() -> Value {
     let mut document = core_document();
     add_claims(&mut document);
+    add_attachments_and_webhooks(&mut document);
     document
 }
 
@@ -69,6 +70,50 @@ fn if_match_param() -> Value {
 }
 
 /// Claims, the pipeline and the legacy ingestion route.
+fn add_attachments_and_webhooks(document: &mut Value) {
+    let attachment = json!({ "type": "object", "properties": {
+        "id": { "type": "string" }, "claim_id": { "type": "string" }, "filename": { "type": "string" },
+        "kind": { "enum": ["pdf", "png", "jpeg", "webp", "heic"] }, "content_type": { "type": "string" },
+        "size_bytes": { "type": "integer" }, "sha256": { "type": "string" }, "uploaded_by": { "type": "string" },
+        "created_at": { "type": "integer" } } });
+    let delivery = json!({ "type": "object", "properties": {
+        "id": { "type": "string" }, "endpoint_id": { "type": "string" }, "url": { "type": "string" },
+        "event": { "type": "string" }, "event_id": { "type": "string" }, "claim_id": { "type": ["string", "null"] },
+        "cause": { "enum": ["pipeline", "replay"] }, "outcome": { "enum": ["delivered", "failed"] },
+        "response_status": { "type": ["integer", "null"] }, "error": { "type": ["string", "null"] },
+        "duration_ms": { "type": "integer" }, "created_at": { "type": "integer" } } });
+    let endpoint = json!({ "type": "object", "properties": {
+        "id": { "type": "string" }, "url": { "type": "string" }, "description": { "type": "string" },
+        "events": { "type": "array", "items": { "type": "string" } }, "active": { "type": "boolean" } } });
+    let paths = &mut document["paths"];
+    paths["/api/v1/claims/{id}/attachments"] = json!({
+        "get": { "summary": "A claim's attachments", "parameters": [id_param()],
+            "responses": with_errors(json!({ "200": ok("The attachments", json!({ "type": "array", "items": attachment.clone() })), "404": problem("No such claim") })) },
+        "post": { "summary": "Attach a file (multipart/form-data, part `file`): PDF, PNG, JPEG, WebP or HEIC by content; identical files are stored once and flag other claims holding them",
+            "parameters": [id_param()],
+            "requestBody": { "required": true, "content": { "multipart/form-data": { "schema": { "type": "object", "required": ["file"],
+                "properties": { "file": { "type": "string", "format": "binary" } } } } } },
+            "responses": with_errors(json!({ "201": ok("Stored", attachment.clone()), "200": ok("This claim already had this file", attachment.clone()),
+                "404": problem("No such claim"), "409": problem("The claim is closed"), "413": problem("Larger than VANGUARD_ATTACHMENT_MAX_BYTES") })) } });
+    paths["/api/v1/claims/{id}/attachments/{attachment_id}"] = json!({ "get": { "summary": "Download an attachment (audited)",
+        "parameters": [id_param(), { "name": "attachment_id", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "responses": with_errors(json!({ "200": { "description": "The file, as a download" }, "404": problem("No such attachment on this claim") })) } });
+    paths["/api/v1/webhooks"] = json!({
+        "get": { "summary": "Webhook endpoints (operations permission)", "responses": with_errors(json!({ "200": ok("The endpoints", json!({ "type": "array", "items": endpoint.clone() })) })) },
+        "post": { "summary": "Register an endpoint for claim.triaged; the signing secret is in this answer only",
+            "requestBody": body(json!({ "type": "object", "required": ["url", "description"], "properties": {
+                "url": { "type": "string", "description": "https:// (http:// only to localhost)" }, "description": { "type": "string", "maxLength": 200 } } })),
+            "responses": with_errors(json!({ "201": ok("Registered", json!({ "allOf": [endpoint, { "type": "object", "properties": { "secret": { "type": "string" } } }] })) })) } });
+    paths["/api/v1/webhooks/{id}"] = json!({ "delete": { "summary": "Disable an endpoint (its log stays)", "parameters": [id_param()],
+        "responses": with_errors(json!({ "204": { "description": "Disabled" }, "404": problem("No such endpoint") })) } });
+    paths["/api/v1/webhook-deliveries"] = json!({ "get": { "summary": "The latest 50 delivery attempts, newest first",
+        "parameters": [query("endpoint_id", "one endpoint's deliveries")],
+        "responses": with_errors(json!({ "200": ok("The log", json!({ "type": "array", "items": delivery.clone() })) })) } });
+    paths["/api/v1/webhook-deliveries/{id}/replay"] = json!({ "post": { "summary": "Send a delivery's event again now (same event id and body, new signature)",
+        "parameters": [id_param()],
+        "responses": with_errors(json!({ "200": ok("The new attempt (see outcome)", delivery), "404": problem("No such delivery"), "409": problem("The endpoint is disabled") })) } });
+}
+
 fn add_claims(document: &mut Value) {
     let claim = json!({ "$ref": "#/components/schemas/Claim" });
     let paths = &mut document["paths"];

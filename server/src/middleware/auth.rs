@@ -62,3 +62,23 @@ pub async fn require_sign_in(request: Request, next: Next) -> Response {
     }
     next.run(request).await
 }
+
+/// The signed-in member of staff behind a browser route that is not a
+/// Leptos page or server function (exports, attachment uploads and
+/// downloads), refused unless their role has `permission` (audited like a
+/// server function's refusal).
+pub async fn authorize_session(
+    state: &AppState,
+    principal: Option<axum::Extension<Principal>>,
+    extensions: &axum::http::Extensions,
+    permission: shared::auth::Permission,
+) -> Result<Principal, crate::api::ApiError> {
+    let principal = principal.map(|axum::Extension(p)| p);
+    Ok(auth::require(
+        &state.db,
+        principal.as_ref(),
+        permission,
+        &app::request::RequestMeta::from_extensions(extensions),
+    )
+    .await?)
+}

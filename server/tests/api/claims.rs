@@ -13,7 +13,7 @@ use shared::auth::Role;
 use crate::helpers::{TestApp, customer, policy, send, spawn_app, spawn_app_with};
 
 /// An active policy whose term covers the last 100 days; its number.
-async fn active_policy(app: &TestApp, token: &str, marker: &str) -> String {
+pub(crate) async fn active_policy(app: &TestApp, token: &str, marker: &str) -> String {
     let customer = customer(app, token, marker).await;
     let today = app::customers::ssr::today();
     let starts = today.add_days(-100).unwrap().to_string();
@@ -45,7 +45,7 @@ async fn active_policy(app: &TestApp, token: &str, marker: &str) -> String {
 }
 
 /// A claim on `policy_number` for `amount` minor units of USD, yesterday.
-fn claim(policy_number: &str, amount: i64) -> Value {
+pub(crate) fn claim(policy_number: &str, amount: i64) -> Value {
     let yesterday = app::customers::ssr::today().add_days(-1).unwrap();
     json!({
         "policy_number": policy_number,
@@ -59,7 +59,12 @@ fn claim(policy_number: &str, amount: i64) -> Value {
     })
 }
 
-async fn ingest(app: &TestApp, token: &str, body: &Value, key: Option<&str>) -> reqwest::Response {
+pub(crate) async fn ingest(
+    app: &TestApp,
+    token: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> reqwest::Response {
     let mut request = app
         .new_client()
         .post(app.url("/api/v1/claims"))
@@ -72,7 +77,12 @@ async fn ingest(app: &TestApp, token: &str, body: &Value, key: Option<&str>) -> 
 }
 
 /// Polls the claim's status until `done` says so (10 s at most).
-async fn wait_for(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..200 {
         let status: Value = send(
             app,
@@ -94,7 +104,7 @@ async fn wait_for(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) ->
     panic!("claim {id} did not get there in time");
 }
 
-fn pipeline_done(status: &Value) -> bool {
+pub(crate) fn pipeline_done(status: &Value) -> bool {
     status["execution"]["state"] == "completed"
 }
 
@@ -149,7 +159,8 @@ async fn an_ingested_claim_is_numbered_triaged_snapshotted_and_queued_for_review
         [
             ("check_coverage", "done"),
             ("triage", "done"),
-            ("snapshot", "done")
+            ("snapshot", "done"),
+            ("notify", "done")
         ]
     );
 
@@ -334,7 +345,7 @@ async fn concurrent_claims_get_distinct_numbers_and_two_workers_triage_each_exac
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
-    assert_eq!(done, 60, "three steps per claim, each done once");
+    assert_eq!(done, 80, "four steps per claim, each done once");
     let workers: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT started_at) FROM jobs")
         .fetch_one(app.state.db.pool())
         .await
@@ -985,7 +996,7 @@ async fn metrics_count_requests_by_route_template_and_report_the_pipeline_and_po
         "vanguard_http_requests_in_flight ",
         "vanguard_ready 1",
         "vanguard_db_pool_connections{state=\"idle\"}",
-        "vanguard_outbox_jobs{state=\"done\"} 3",
+        "vanguard_outbox_jobs{state=\"done\"} 4",
         "vanguard_outbox_jobs{state=\"dead\"} 0",
         "vanguard_claims_ingested_total{source=\"api\"}",
         "vanguard_policies_created_total",

@@ -26,7 +26,12 @@ const UNLIMITED: &[(&str, &str)] = &[
     ("VANGUARD_JOB_LEASE_SECONDS", "2"),
 ];
 
-async fn token(client: &reqwest::Client, server: &ServerProcess, id: &str, secret: &str) -> String {
+pub(crate) async fn token(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    id: &str,
+    secret: &str,
+) -> String {
     let response: Value = client
         .post(server.url("/api/v1/auth/token"))
         .json(&json!({ "grant_type": "client_credentials", "client_id": id, "client_secret": secret }))

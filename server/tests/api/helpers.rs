@@ -294,7 +294,8 @@ fn init_logging() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            telemetry::init(LogFormat::Pretty);
+            // Lives as long as the test process; never flushed (no export here).
+            std::mem::forget(telemetry::init(LogFormat::Pretty));
         }
     });
 }

@@ -109,7 +109,7 @@ impl ServerProcess {
     }
 
     /// Sends SIGTERM and returns the exit code.
-    fn terminate(mut self) -> Option<i32> {
+    pub(crate) fn terminate(mut self) -> Option<i32> {
         let killed = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

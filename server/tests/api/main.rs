@@ -5,6 +5,7 @@
     reason = "helpers outside #[test] fns unwrap too: a failed unwrap is a failed test"
 )]
 
+mod attachments;
 mod audit;
 mod auth;
 mod claims;
@@ -18,3 +19,6 @@ mod openapi;
 mod pages;
 mod policies;
 mod security;
+mod storage_s3;
+mod tracing_export;
+mod webhooks;

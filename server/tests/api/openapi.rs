@@ -30,6 +30,14 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/executions/{id}"),
     ("post", "/api/v1/jobs/{id}/retry"),
     ("post", "/orchestrate"),
+    ("get", "/api/v1/claims/{id}/attachments"),
+    ("post", "/api/v1/claims/{id}/attachments"),
+    ("get", "/api/v1/claims/{id}/attachments/{attachment_id}"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("delete", "/api/v1/webhooks/{id}"),
+    ("get", "/api/v1/webhook-deliveries"),
+    ("post", "/api/v1/webhook-deliveries/{id}/replay"),
 ];
 
 #[tokio::test]
@@ -51,7 +59,7 @@ async fn the_openapi_document_describes_every_operation_and_resolves_its_referen
             .new_client()
             .request(
                 method.to_uppercase().parse().unwrap(),
-                app.url(&path.replace("{id}", "x")),
+                app.url(&path.replace("{id}", "x").replace("{attachment_id}", "y")),
             )
             .send()
             .await

@@ -1,0 +1,135 @@
+//! Signed webhooks: endpoints partners register (through an administrator),
+//! the pipeline's `notify` step that delivers `claim.triaged` to each of
+//! them with an HMAC-SHA256 signature, the delivery log, and replay.
+//!
+//! Delivery is at least once: a step retried after a crash may deliver an
+//! event again, with the same `Vanguard-Event-Id`, which receivers use to
+//! ignore repeats. The services and SQL are in [`ssr`].
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// A registered endpoint (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+/// A new endpoint and its signing secret, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    /// `whsec_…`: the HMAC key receivers verify `Vanguard-Signature` with.
+    pub secret: String,
+}
+
+/// One attempt to deliver one event to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: String,
+    pub endpoint_id: String,
+    pub url: String,
+    pub event: String,
+    pub event_id: String,
+    pub claim_id: Option<String>,
+    /// `pipeline` (the workflow's notify step) or `replay` (by an admin).
+    pub cause: String,
+    /// `delivered` (a 2xx answer) or `failed`.
+    pub outcome: String,
+    pub response_status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: i64,
+}
+
+/// The admin view: endpoints and the latest deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookOverview {
+    pub endpoints: Vec<WebhookEndpoint>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// Deliveries the admin page lists.
+pub const RECENT_DELIVERIES: i64 = 50;
+
+#[server]
+pub async fn get_webhooks() -> Result<WebhookOverview, AppError> {
+    use crate::{auth::ssr::authorize, error::respond};
+    use shared::auth::Permission;
+    respond(
+        async {
+            let (state, _) = authorize(Permission::OperationsManage).await?;
+            Ok(WebhookOverview {
+                endpoints: ssr::list_endpoints(&state.db).await?,
+                deliveries: ssr::deliveries(&state.db, None, RECENT_DELIVERIES).await?,
+            })
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn create_webhook(url: String, description: String) -> Result<CreatedWebhook, AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::OperationsManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            ssr::create(&state, &context, &url, &description).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn disable_webhook(id: String) -> Result<(), AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::OperationsManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            ssr::disable(&state.db, &context, &id).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn replay_delivery(id: String) -> Result<DeliveryView, AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::OperationsManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            ssr::replay(&state, &context, &id).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,119 @@
+//! Load generators: a closed loop (N clients, each sending its next request
+//! when the previous one answered) and an open loop (requests sent on a
+//! fixed schedule whatever the answers do, latency counted from the
+//! scheduled moment so a slow server cannot hide its queue).
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+
+use crate::stats::Summary;
+
+/// `clients` concurrent loops of `op(client, sequence)` for `warmup` (not
+/// recorded) and then `window`. The first failing request fails the phase.
+pub async fn closed_loop<F, Fut>(
+    clients: usize,
+    warmup: Duration,
+    window: Duration,
+    op: F,
+) -> anyhow::Result<Summary>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let (summary, _) = closed_loop_timed(clients, warmup, window, move |client, sequence| {
+        let op = Arc::clone(&op);
+        async move { op(client, sequence).await.map(|()| None) }
+    })
+    .await?;
+    Ok(summary)
+}
+
+/// [`closed_loop`] whose `op` may also report a partial time of its own
+/// (e.g. to the first byte of the answer); those make the second summary.
+pub async fn closed_loop_timed<F, Fut>(
+    clients: usize,
+    warmup: Duration,
+    window: Duration,
+    op: F,
+) -> anyhow::Result<(Summary, Summary)>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<Option<Duration>>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let started = Instant::now();
+    let measure_from = started + warmup;
+    let end = measure_from + window;
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let op = Arc::clone(&op);
+        tasks.spawn(async move {
+            let (mut latencies, mut partials) = (Vec::new(), Vec::new());
+            let mut sequence = 0_u64;
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    break;
+                }
+                let partial = op(client, sequence).await?;
+                let done = Instant::now();
+                if sent >= measure_from && done <= end {
+                    latencies.push(done - sent);
+                    partials.extend(partial);
+                }
+                sequence += 1;
+            }
+            anyhow::Ok((latencies, partials))
+        });
+    }
+    let (mut latencies, mut partials) = (Vec::new(), Vec::new());
+    while let Some(joined) = tasks.join_next().await {
+        let (mut client, mut client_partials) = joined.context("a load client panicked")??;
+        latencies.append(&mut client);
+        partials.append(&mut client_partials);
+    }
+    Ok((
+        Summary::new(latencies, window),
+        Summary::new(partials, window),
+    ))
+}
+
+/// `op(sequence)` at `rate` per second for `window`, each request on its
+/// own task; a request's latency runs from its scheduled send time to its
+/// answer.
+pub async fn open_loop<F, Fut>(rate: f64, window: Duration, op: F) -> anyhow::Result<Summary>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    anyhow::ensure!(rate > 0.0, "the open-loop rate must be positive");
+    let op = Arc::new(op);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let total = (rate * window.as_secs_f64()).floor().max(1.0) as u64;
+    let started = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut latencies = Vec::with_capacity(usize::try_from(total).unwrap_or_default());
+    for sequence in 0..total {
+        let due = started + interval.mul_f64(sequence as f64);
+        tokio::time::sleep_until(due).await;
+        let op = Arc::clone(&op);
+        tasks.spawn(async move {
+            op(sequence).await?;
+            anyhow::Ok(due.elapsed())
+        });
+        // Reap finished requests as we go so errors surface early.
+        while let Some(joined) = tasks.try_join_next() {
+            latencies.push(joined.context("an open-loop request panicked")??);
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        latencies.push(joined.context("an open-loop request panicked")??);
+    }
+    Ok(Summary::new(latencies, interval.mul_f64(total as f64)))
+}

@@ -1,0 +1,733 @@
+//! The benchmark harness (issue 7): starts the release `server` on a fresh
+//! SQLite file and on a fresh PostgreSQL database, measures cold start,
+//! claim ingestion against the database's own ceiling, latency at half
+//! load, claim reads, the server-rendered claims list, memory under load
+//! and the WASM bundle, and prints each figure with its budget.
+//!
+//! ```sh
+//! cargo run --release -p bench -- [--engine sqlite|postgres|both] [--smoke] [--write BENCHMARKS.md]
+//! ```
+//!
+//! A missed budget is reported, not fatal; an error (a non-2xx answer, a
+//! server that does not start or exit cleanly) exits non-zero.
+
+mod ceiling;
+mod fixtures;
+mod load;
+mod machine;
+mod pg;
+mod report;
+mod server;
+mod site;
+mod stats;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+
+use crate::{
+    fixtures::Api,
+    report::{Figure, Report, Section, Status},
+    server::{Engine, Launch, Server, Target},
+    stats::{Summary, kilobytes, median, megabytes, millis},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+/// Benchmarks the release server on SQLite and PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// Which database engine(s) to measure.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Both)]
+    engine: EngineChoice,
+    /// Every phase about a second: checks that the harness works (CI).
+    #[arg(long)]
+    smoke: bool,
+    /// Also write the report as Markdown to this file (e.g. BENCHMARKS.md).
+    #[arg(long, value_name = "FILE")]
+    write: Option<PathBuf>,
+    /// The release server binary (default: beside this binary, i.e.
+    /// `$CARGO_TARGET_DIR/release/server`).
+    #[arg(long, value_name = "PATH")]
+    server_bin: Option<PathBuf>,
+    /// PostgreSQL administrative URL; a database `vanguard_bench_<random>`
+    /// is created on it and dropped afterwards.
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    /// Concurrent clients of the closed-loop phases (and ceiling tasks).
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Length of each measured load window (default 10, or 1 with --smoke).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// `VANGUARD_WORKERS` for the server under load (0: a web-only replica).
+    #[arg(long, default_value_t = 0)]
+    workers: u32,
+}
+
+/// How long each phase lasts.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    clients: usize,
+    warmup: Duration,
+    window: Duration,
+    ssr_window: Duration,
+    restarts: usize,
+}
+
+impl Plan {
+    fn from(args: &Args) -> Self {
+        let default_seconds = if args.smoke { 1.0 } else { 10.0 };
+        let window = Duration::from_secs_f64(args.seconds.unwrap_or(default_seconds).max(0.1));
+        Self {
+            clients: args.clients.max(1),
+            warmup: if args.smoke {
+                Duration::from_millis(200)
+            } else {
+                Duration::from_secs(1)
+            },
+            window,
+            ssr_window: if args.smoke {
+                window
+            } else {
+                window.min(Duration::from_secs(5))
+            },
+            restarts: 3,
+        }
+    }
+}
+
+/// Budgets from issue 7.
+const CEILING_SHARE_MIN: f64 = 60.0;
+const HALF_LOAD_P99_MAX: Duration = Duration::from_millis(20);
+const SSR_P99_MAX: Duration = Duration::from_millis(15);
+const RSS_MAX_MB: f64 = 60.0;
+const WASM_BROTLI_MAX_KB: f64 = 250.0;
+/// Rows the SSR phase asks the claims list for.
+const SSR_ROWS: usize = 50;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let plan = Plan::from(args);
+    // Before the bench adds any load of its own.
+    let load_at_start = machine::load_average();
+    let binary = server::find_server_binary(args.server_bin.as_deref())?;
+    let site_root = site::find_site_root();
+    // Without a built site the server still renders pages (with links to
+    // a bundle that is not there); give it an empty directory.
+    let empty_site = tempfile::tempdir()?;
+    let launch = Launch {
+        binary: binary.clone(),
+        site_root: site_root
+            .clone()
+            .unwrap_or_else(|| empty_site.path().to_path_buf()),
+        workers: args.workers,
+        pool_size: u32::try_from(plan.clients).unwrap_or(16).clamp(1, 1_000),
+    };
+    eprintln!(
+        "bench: server {}, site {}, {} clients, {:.1} s windows{}",
+        binary.display(),
+        site_root
+            .as_deref()
+            .map_or_else(|| "(not built)".to_owned(), |p| p.display().to_string()),
+        plan.clients,
+        plan.window.as_secs_f64(),
+        if args.smoke { " (smoke)" } else { "" }
+    );
+
+    let engines: &[Engine] = match args.engine {
+        EngineChoice::Sqlite => &[Engine::Sqlite],
+        EngineChoice::Postgres => &[Engine::Postgres],
+        EngineChoice::Both => &[Engine::Sqlite, Engine::Postgres],
+    };
+    if engines.contains(&Engine::Postgres) {
+        pg::check(&args.database_url).await?;
+    }
+    let mut sections = Vec::new();
+    for &engine in engines {
+        eprintln!("bench: {} ...", engine.name());
+        sections.push(run_engine(engine, args, plan, &launch).await?);
+    }
+    sections.push(build_section(site_root.as_deref())?);
+
+    let command = std::iter::once("cargo run --release -p bench --".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let report = Report {
+        machine: machine::Machine::describe(load_at_start),
+        command,
+        smoke: args.smoke,
+        settings: settings(&launch, plan),
+        sections,
+    };
+    report.print()?;
+    if let Some(path) = &args.write {
+        report.write(path)?;
+        eprintln!("bench: wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
+    vec![
+        "rate limits lifted (`VANGUARD_API_RATE_PER_MINUTE=1000000`, `VANGUARD_LOGIN_RATE_PER_MINUTE=10000`)".into(),
+        format!(
+            "`VANGUARD_DB_MAX_CONNECTIONS={}` (default 10), like the ceiling's pool",
+            launch.pool_size
+        ),
+        format!(
+            "`VANGUARD_WORKERS={}`{}",
+            launch.workers,
+            if launch.workers == 0 {
+                " (web-only replica)"
+            } else {
+                ""
+            }
+        ),
+        "`VANGUARD_ACCESS_TOKEN_TTL_SECONDS=3600`".into(),
+        format!(
+            "{} clients; each load window {:.0} s after a {:.1} s warm-up (SSR: {:.0} s)",
+            plan.clients,
+            plan.window.as_secs_f64(),
+            plan.warmup.as_secs_f64(),
+            plan.ssr_window.as_secs_f64()
+        ),
+    ]
+}
+
+/// One engine: its databases are created here and removed afterwards,
+/// whatever happened in between.
+async fn run_engine(
+    engine: Engine,
+    args: &Args,
+    plan: Plan,
+    launch: &Launch,
+) -> anyhow::Result<Section> {
+    let work = tempfile::Builder::new()
+        .prefix(&format!("vanguard-bench-{}-", engine.slug()))
+        .tempdir()?;
+    let (main_dir, ceiling_dir) = (work.path().join("server"), work.path().join("ceiling"));
+    std::fs::create_dir_all(&main_dir)?;
+    std::fs::create_dir_all(&ceiling_dir)?;
+    match engine {
+        Engine::Sqlite => {
+            let main = Target {
+                engine,
+                data_dir: main_dir,
+                database_url: None,
+            };
+            let ceiling = Target {
+                engine,
+                data_dir: ceiling_dir.clone(),
+                database_url: None,
+            };
+            let ceiling_url = format!(
+                "sqlite://{}?mode=rwc",
+                ceiling_dir.join("vanguard.db").display()
+            );
+            measure_engine(&main, &ceiling, &ceiling_url, plan, launch).await
+        }
+        Engine::Postgres => {
+            let main_db = pg::Scratch::create(&args.database_url, "").await?;
+            let ceiling_db = match pg::Scratch::create(&args.database_url, "_ceiling").await {
+                Ok(db) => db,
+                Err(error) => {
+                    main_db.drop_now().await.ok();
+                    return Err(error);
+                }
+            };
+            eprintln!(
+                "bench: PostgreSQL databases {} and {}",
+                main_db.name, ceiling_db.name
+            );
+            let main = Target {
+                engine,
+                data_dir: main_dir,
+                database_url: Some(main_db.url.clone()),
+            };
+            let ceiling = Target {
+                engine,
+                data_dir: ceiling_dir,
+                database_url: Some(ceiling_db.url.clone()),
+            };
+            let measured = measure_engine(&main, &ceiling, &ceiling_db.url, plan, launch).await;
+            let dropped_main = main_db.drop_now().await;
+            let dropped_ceiling = ceiling_db.drop_now().await;
+            let section = measured?;
+            dropped_main?;
+            dropped_ceiling?;
+            Ok(section)
+        }
+    }
+}
+
+/// A reqwest client for the load: pooled keep-alive connections.
+fn load_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+/// A client for readiness probes: no pooled connection survives a restart.
+fn probe_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(2))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+async fn measure_engine(
+    main: &Target,
+    ceiling_target: &Target,
+    ceiling_url: &str,
+    plan: Plan,
+    launch: &Launch,
+) -> anyhow::Result<Section> {
+    let engine = main.engine;
+    let mut section = Section {
+        title: engine.name().to_owned(),
+        ..Section::default()
+    };
+
+    // The database ceiling, on its own database, before any server runs.
+    eprintln!("bench:   ceiling: migrate, seed, {} tasks", plan.clients);
+    ceiling_target.run(launch, &["migrate"], &[]).await?;
+    ceiling_target.run(launch, &["seed-demo"], &[]).await?;
+    let pool = ceiling::pool(engine, ceiling_url, launch.pool_size).await?;
+    let ceiling = ceiling::run(engine, pool.clone(), plan.clients, plan.warmup, plan.window).await;
+    pool.close().await;
+    let ceiling = ceiling.context("the database ceiling")?;
+
+    // Cold starts: one on the empty database, then restarts.
+    eprintln!("bench:   cold starts");
+    let (first, first_ms) = Server::start(main, launch, &probe_client()?, "first").await?;
+    first.stop().await?;
+    let mut restarts = Vec::new();
+    let mut running = None;
+    for i in 0..plan.restarts {
+        let (server, elapsed) =
+            Server::start(main, launch, &probe_client()?, &format!("restart{i}")).await?;
+        restarts.push(elapsed);
+        if i + 1 == plan.restarts {
+            running = Some(server);
+        } else {
+            server.stop().await?;
+        }
+    }
+    let mut server = running.context("no server is running")?;
+    section.figures.push(Figure::info(
+        "Cold start, first (empty database: schema, keys)",
+        millis(first_ms),
+    ));
+    section.figures.push(Figure::info(
+        format!("Cold start, median of {} restarts", plan.restarts),
+        millis(median(&restarts)),
+    ));
+
+    let loaded = match load_phases(main, &server, plan, launch).await {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            if let Some(status) = server.exited() {
+                eprintln!("bench: the server died ({status})");
+            }
+            eprintln!("{}", server.tails());
+            return Err(error);
+        }
+    };
+    let hwm = server.memory().map(|(hwm, _)| hwm).unwrap_or_default();
+    server.stop().await?;
+
+    let share = if ceiling.rate() > 0.0 {
+        loaded.ingest.rate() / ceiling.rate() * 100.0
+    } else {
+        0.0
+    };
+    section.figures.extend([
+        Figure::info(
+            format!("Claim ingestion, {} clients", plan.clients),
+            loaded.ingest.describe("req"),
+        ),
+        Figure::info(
+            format!("Database ceiling, {} tasks", plan.clients),
+            ceiling.describe("tx"),
+        ),
+        Figure::new(
+            "Ingestion / ceiling",
+            format!("{share:.0} %"),
+            format!("≥ {CEILING_SHARE_MIN:.0} %"),
+            Status::of(share >= CEILING_SHARE_MIN),
+        ),
+        Figure::new(
+            format!(
+                "p99 at 50 % load ({:.0} req/s, open loop)",
+                loaded.half.rate()
+            ),
+            format!(
+                "p99 {} · p50 {}",
+                millis(loaded.half.p99()),
+                millis(loaded.half.p50())
+            ),
+            format!("< {}", millis(HALF_LOAD_P99_MAX)),
+            Status::of(loaded.half.p99() < HALF_LOAD_P99_MAX),
+        ),
+        Figure::info(
+            format!("Claim read, {} clients", plan.clients),
+            loaded.read.describe("req"),
+        ),
+        Figure::new(
+            format!(
+                "SSR `/claims`, {} rows, 1 client ({:.0} pages/s)",
+                loaded.rows,
+                loaded.ssr.rate()
+            ),
+            format!(
+                "p99 {} · p50 {}",
+                millis(loaded.ssr.p99()),
+                millis(loaded.ssr.p50())
+            ),
+            format!("p99 < {}", millis(SSR_P99_MAX)),
+            Status::of(loaded.ssr.p99() < SSR_P99_MAX),
+        ),
+        Figure::info(
+            "SSR `/claims`, to the first byte (headers)",
+            format!(
+                "p99 {} · p50 {}",
+                millis(loaded.ssr_first_byte.p99()),
+                millis(loaded.ssr_first_byte.p50())
+            ),
+        ),
+        Figure::new(
+            "Server RSS under load (VmHWM)",
+            format!(
+                "{:.1} MB (VmRSS sampled peak {:.1} MB)",
+                megabytes(hwm),
+                megabytes(loaded.rss_peak)
+            ),
+            format!("≤ {RSS_MAX_MB:.0} MB"),
+            Status::of(hwm > 0 && megabytes(hwm) <= RSS_MAX_MB),
+        ),
+    ]);
+    section.notes.push(format!(
+        "{} claims were stored when the claims list was measured.",
+        loaded.claims
+    ));
+
+    let stall = loaded.ssr.p50().saturating_sub(loaded.ssr_first_byte.p50());
+    if stall >= Duration::from_millis(30) {
+        section.notes.push(format!(
+            "The claims page's headers arrive after {} (p50) but the whole page after {}: the page \
+             is streamed in several writes, and the server's sockets do not set `TCP_NODELAY`, so \
+             on a kept-alive connection a later chunk waits for the client's delayed ACK (Nagle, \
+             about 40 ms on Linux). A client that opens a new connection per page (curl) sees \
+             about the first-byte time.",
+            millis(loaded.ssr_first_byte.p50()),
+            millis(loaded.ssr.p50())
+        ));
+    }
+    if loaded.rows < SSR_ROWS {
+        section.notes.push(format!(
+            "`/claims?per_page={SSR_ROWS}` rendered {} rows: the claims page takes no `per_page` \
+             parameter (its `list_claims` server function fixes 25 rows a page), so the SSR figure \
+             is for a {}-row page, not {SSR_ROWS}.",
+            loaded.rows, loaded.rows
+        ));
+    }
+    Ok(section)
+}
+
+struct Loaded {
+    ingest: Summary,
+    half: Summary,
+    read: Summary,
+    ssr: Summary,
+    /// The same requests, to the answer's headers.
+    ssr_first_byte: Summary,
+    rows: usize,
+    claims: usize,
+    rss_peak: u64,
+}
+
+/// Everything measured against the running server.
+async fn load_phases(
+    target: &Target,
+    server: &Server,
+    plan: Plan,
+    launch: &Launch,
+) -> anyhow::Result<Loaded> {
+    // An API client and a member of staff, through the operator commands.
+    let issued = target
+        .run(launch, &["create-api-client", "--name", "bench"], &[])
+        .await?;
+    let (client_id, client_secret) = (
+        server::printed_value(&issued, "client_id")?,
+        server::printed_value(&issued, "client_secret")?,
+    );
+    let admin_email = "bench-admin@vanguard.local";
+    let admin_password = format!("Bench-{}", uuid::Uuid::new_v4().simple());
+    target
+        .run(
+            launch,
+            &["create-admin", "--email", admin_email],
+            &[("VANGUARD_ADMIN_PASSWORD", &admin_password)],
+        )
+        .await?;
+
+    let api = Api::sign_in(load_client()?, server, &client_id, &client_secret).await?;
+    let policies = api.active_policies(plan.clients).await?;
+    let incident = fixtures::days_from_today(-1)?;
+    let bodies: Arc<Vec<serde_json::Value>> = Arc::new(
+        policies
+            .iter()
+            .map(|number| fixtures::claim_body(number, &incident))
+            .collect(),
+    );
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    fixtures::staff_session(&browser, server, admin_email, &admin_password).await?;
+
+    let sampler = RssSampler::start(server.pid);
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let ids = Arc::new(Mutex::new(Vec::<String>::new()));
+
+    eprintln!("bench:   ingestion, {} clients", plan.clients);
+    let ingest = {
+        let (api, bodies, ids, run) = (
+            api.clone(),
+            Arc::clone(&bodies),
+            Arc::clone(&ids),
+            run.clone(),
+        );
+        load::closed_loop(
+            plan.clients,
+            plan.warmup,
+            plan.window,
+            move |client, seq| {
+                let (api, bodies, ids) = (api.clone(), Arc::clone(&bodies), Arc::clone(&ids));
+                let key = format!("bench-{run}-{client}-{seq}");
+                async move {
+                    let body = bodies.get(client % bodies.len()).context("no claim body")?;
+                    let id = api.submit(body, &key).await?;
+                    ids.lock()
+                        .map_err(|_| anyhow::anyhow!("the id list is poisoned"))?
+                        .push(id);
+                    Ok(())
+                }
+            },
+        )
+        .await
+        .context("claim ingestion")?
+    };
+
+    let half_rate = ingest.rate() / 2.0;
+    eprintln!("bench:   open loop at {half_rate:.0} req/s");
+    let half = {
+        let (api, bodies, run) = (api.clone(), Arc::clone(&bodies), run.clone());
+        load::open_loop(half_rate, plan.window, move |seq| {
+            let (api, bodies) = (api.clone(), Arc::clone(&bodies));
+            let key = format!("bench-{run}-open-{seq}");
+            async move {
+                let index = usize::try_from(seq).unwrap_or_default() % bodies.len();
+                let body = bodies.get(index).context("no claim body")?;
+                api.submit(body, &key).await.map(drop)
+            }
+        })
+        .await
+        .context("ingestion at half load")?
+    };
+
+    let mut ids = ids
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the id list is poisoned"))?
+        .clone();
+    // The list page needs a full page of claims.
+    let mut extra = 0_usize;
+    while ids.len() < SSR_ROWS {
+        let body = bodies.first().context("no claim body")?;
+        ids.push(
+            api.submit(body, &format!("bench-{run}-extra-{extra}"))
+                .await?,
+        );
+        extra += 1;
+    }
+    let claims = ids.len() + half.count;
+
+    eprintln!("bench:   claim reads, {} clients", plan.clients);
+    let read = {
+        let (api, ids) = (api.clone(), Arc::new(ids));
+        load::closed_loop(
+            plan.clients,
+            plan.warmup,
+            plan.window,
+            move |client, seq| {
+                let (api, ids) = (api.clone(), Arc::clone(&ids));
+                async move {
+                    // Spread over the claims, different for every client.
+                    let n = usize::try_from(seq).unwrap_or_default();
+                    let index = (client * 7_919 + n * 104_729) % ids.len();
+                    let id = ids.get(index).context("no claim id")?;
+                    api.read(id).await.map(drop)
+                }
+            },
+        )
+        .await
+        .context("claim reads")?
+    };
+
+    eprintln!("bench:   SSR /claims");
+    let page_url = server.url(&format!("/claims?per_page={SSR_ROWS}"));
+    let first_page = fixtures::expect(
+        browser.get(&page_url).send().await?,
+        200,
+        "GET /claims (signed in)",
+    )
+    .await?
+    .text()
+    .await?;
+    let rows = fixtures::claim_rows(&first_page);
+    anyhow::ensure!(
+        rows > 0,
+        "the claims page rendered no claim rows (is the session signed in?)"
+    );
+    let (ssr, ssr_first_byte) = {
+        let (browser, page_url) = (browser.clone(), page_url.clone());
+        load::closed_loop_timed(1, plan.warmup, plan.ssr_window, move |_, _| {
+            let (browser, page_url) = (browser.clone(), page_url.clone());
+            async move {
+                let sent = std::time::Instant::now();
+                let response = browser.get(&page_url).send().await?;
+                let first_byte = sent.elapsed();
+                fixtures::expect(response, 200, "GET /claims")
+                    .await?
+                    .bytes()
+                    .await?;
+                Ok(Some(first_byte))
+            }
+        })
+        .await
+        .context("SSR of the claims list")?
+    };
+    let rss_peak = sampler.stop().await;
+    Ok(Loaded {
+        ingest,
+        half,
+        read,
+        ssr,
+        ssr_first_byte,
+        rows,
+        claims,
+        rss_peak,
+    })
+}
+
+/// Samples the server's `VmRSS` every 50 ms until stopped; the peak.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let task = tokio::spawn(async move {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                if let Some((_, rss)) = server::memory_of(pid) {
+                    peak = peak.max(rss);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            peak
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap_or_default()
+    }
+}
+
+/// The WASM bundle's size, when the site is built.
+fn build_section(site_root: Option<&Path>) -> anyhow::Result<Section> {
+    let mut section = Section {
+        title: "Build".into(),
+        ..Section::default()
+    };
+    let budget = format!("≤ {WASM_BROTLI_MAX_KB:.0} KB");
+    match site_root.and_then(site::wasm_path) {
+        Some(path) => {
+            eprintln!("bench: compressing {}", path.display());
+            let size = site::measure(&path)?;
+            section.figures.extend([
+                Figure::info("WASM bundle, raw", format!("{:.0} KB", kilobytes(size.raw))),
+                Figure::info(
+                    "WASM bundle, gzip -9",
+                    format!("{:.0} KB", kilobytes(size.gzip)),
+                ),
+                Figure::new(
+                    "WASM bundle, brotli q11",
+                    format!("{:.0} KB", kilobytes(size.brotli)),
+                    budget,
+                    Status::of(kilobytes(size.brotli) <= WASM_BROTLI_MAX_KB),
+                ),
+            ]);
+            section
+                .notes
+                .push(format!("Measured file: `{}`.", path.display()));
+        }
+        None => {
+            section.figures.push(Figure::new(
+                "WASM bundle, brotli q11",
+                "not built",
+                budget,
+                Status::Skipped,
+            ));
+            section.notes.push(
+                "No `target/site/pkg/vanguard.wasm`: the site was not built (`cargo leptos build \
+                 --release`, or `bash scripts/test.sh`), so the bundle was not measured."
+                    .into(),
+            );
+        }
+    }
+    Ok(section)
+}

@@ -1,0 +1,260 @@
+//! The figures, each with its budget and verdict: printed as a table and
+//! written as `BENCHMARKS.md`.
+
+use std::{fmt::Write as _, io::Write as _, path::Path};
+
+use anyhow::Context as _;
+
+use crate::machine::Machine;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Miss,
+    /// Measured, no budget.
+    Info,
+    /// Not measured (with a note saying why).
+    Skipped,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pass => "PASS",
+            Self::Miss => "MISS",
+            Self::Info => "info",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    pub fn of(pass: bool) -> Self {
+        if pass { Self::Pass } else { Self::Miss }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub name: String,
+    pub value: String,
+    pub budget: String,
+    pub status: Status,
+}
+
+impl Figure {
+    pub fn new(
+        name: impl Into<String>,
+        value: impl Into<String>,
+        budget: impl Into<String>,
+        status: Status,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            budget: budget.into(),
+            status,
+        }
+    }
+
+    pub fn info(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::new(name, value, "—", Status::Info)
+    }
+}
+
+/// One table: an engine, or the build.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    pub title: String,
+    pub figures: Vec<Figure>,
+    pub notes: Vec<String>,
+}
+
+pub struct Report {
+    pub machine: Machine,
+    pub command: String,
+    pub smoke: bool,
+    /// What the bench set on the server (rate limits lifted, pool size...).
+    pub settings: Vec<String>,
+    pub sections: Vec<Section>,
+}
+
+impl Report {
+    /// The tables for a terminal.
+    pub fn print(&self) -> anyhow::Result<()> {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\nVanguard benchmarks{} — {} ({} cores, {:.1} GB), {}, commit {}, load average at start {}",
+            if self.smoke {
+                " (smoke: tiny phases)"
+            } else {
+                ""
+            },
+            self.machine.cpu,
+            self.machine.cores,
+            self.machine.memory_gb,
+            self.machine.date,
+            self.machine.commit,
+            self.machine.load_at_start
+        );
+        for section in &self.sections {
+            let width = |pick: fn(&Figure) -> &str, header: &str| {
+                section
+                    .figures
+                    .iter()
+                    .map(|f| pick(f).chars().count())
+                    .chain([header.len()])
+                    .max()
+                    .unwrap_or_default()
+            };
+            let (w_name, w_value, w_budget) = (
+                width(|f| f.name.as_str(), "Figure"),
+                width(|f| f.value.as_str(), "Measured"),
+                width(|f| f.budget.as_str(), "Budget"),
+            );
+            let _ = writeln!(out, "\n{}", section.title);
+            let _ = writeln!(
+                out,
+                "  {:<w_name$}  {:<w_value$}  {:<w_budget$}  Status",
+                "Figure", "Measured", "Budget"
+            );
+            for figure in &section.figures {
+                let _ = writeln!(
+                    out,
+                    "  {:<w_name$}  {:<w_value$}  {:<w_budget$}  {}",
+                    figure.name,
+                    figure.value,
+                    figure.budget,
+                    figure.status.label()
+                );
+            }
+            for note in &section.notes {
+                let _ = writeln!(out, "  note: {note}");
+            }
+        }
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// `BENCHMARKS.md`.
+    pub fn markdown(&self) -> String {
+        let m = &self.machine;
+        let mut out = String::new();
+        let _ = writeln!(out, "# Vanguard benchmarks\n");
+        let _ = writeln!(
+            out,
+            "Measured by the benchmark harness (`bench/`), which starts the release `server` binary \
+             on a fresh database per engine and loads it over HTTP on loopback. Regenerate this file \
+             with the command below; figures from another machine are not comparable.\n"
+        );
+        if self.smoke {
+            let _ = writeln!(
+                out,
+                "> **Smoke run:** every phase lasted about a second; these figures only show that the \
+                 harness works.\n"
+            );
+        }
+        let _ = writeln!(out, "| | |\n| --- | --- |");
+        let _ = writeln!(
+            out,
+            "| Machine | {}, {} cores, {:.1} GB RAM |",
+            m.cpu, m.cores, m.memory_gb
+        );
+        let _ = writeln!(out, "| OS | {} |", m.os);
+        let _ = writeln!(out, "| Date | {} |", m.date);
+        let _ = writeln!(
+            out,
+            "| Load average at start | {} (1 min; near 0 means the cores were free) |",
+            m.load_at_start
+        );
+        let _ = writeln!(out, "| Commit | `{}` |", m.commit);
+        let _ = writeln!(out, "| Command | `{}` |\n", self.command);
+        let _ = writeln!(
+            out,
+            "Server settings for the run: {}.\n",
+            self.settings.join("; ")
+        );
+        for section in &self.sections {
+            let _ = writeln!(out, "## {}\n", section.title);
+            let _ = writeln!(out, "| Figure | Measured | Budget | Status |");
+            let _ = writeln!(out, "| --- | --- | --- | --- |");
+            for f in &section.figures {
+                let status = match f.status {
+                    Status::Pass => "**PASS**",
+                    Status::Miss => "**MISS**",
+                    other => other.label(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    f.name, f.value, f.budget, status
+                );
+            }
+            if !section.notes.is_empty() {
+                out.push('\n');
+                for note in &section.notes {
+                    let _ = writeln!(out, "- {note}");
+                }
+            }
+            out.push('\n');
+        }
+        out.push_str(HOW_TO_READ);
+        out
+    }
+
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        std::fs::write(path, self.markdown())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+const HOW_TO_READ: &str = "## How to read this
+
+- **Cold start**: from spawning the process to the first `200` from `/health/ready` (the database
+  answers, migrations applied). *First start* is on an empty database, so it includes creating
+  the schema and the development keys; the median is of three restarts on the migrated database,
+  which is what a replacement replica does.
+- **Claim ingestion**: 16 clients in a closed loop (each sends its next `POST /api/v1/claims` when
+  the previous one answered `202`), every request with a fresh `Idempotency-Key`, a claimant
+  (sealed by the PII vault) and two lines, spread over 16 active policies. After a short warm-up
+  that is not counted, throughput is the answers per second over the measured window; p50/p99 are
+  per request.
+- **Database ceiling**: the same SQL one ingestion runs (the key look-up, then one write transaction:
+  key, policy, data key, counter, claim, lines, execution, job, audit head and hash-chained record,
+  stored answer), sent by 16 tasks straight through sqlx (`Any` driver, 16-connection pool, the
+  server's SQLite pragmas) against a separate fresh database migrated by `server migrate` and
+  seeded by `server seed-demo`. No HTTP, JSON, token check or encryption: the most the database
+  can take of this workload. *Ingestion / ceiling* is how much of that the whole server delivers.
+- **p99 at 50 % load**: an open loop at half the measured ingestion rate: requests leave on a fixed
+  schedule whatever the answers do, and each latency counts from the scheduled moment, so queueing
+  is not hidden (no coordinated omission).
+- **Claim read**: `GET /api/v1/claims/{id}` (the claim page's data: lines, notes, masked claimant,
+  pipeline runs, timeline) by 16 clients over the ingested claims.
+- **SSR claims list**: `GET /claims` rendered on the server for a signed-in member of staff (one
+  client, one request at a time: page latency, not throughput), with at least 50 claims stored.
+- **RSS**: the server's resident memory, sampled from `/proc/<pid>/status` every 50 ms during the
+  load phases (`VmRSS`), and the kernel's high-water mark (`VmHWM`) at the end; the budget applies
+  to the high-water mark.
+- **WASM**: `target/site/pkg/vanguard.wasm` as built by `cargo leptos build --release`, raw,
+  gzip (best level) and brotli (quality 11), as the browser downloads it.
+- Units: ms are milliseconds; MB and KB are decimal (10^6 and 10^3 bytes). PASS/MISS compare each
+  figure with its budget from issue 7; a MISS does not fail the run (this is a measurement, not a
+  test), an error does (any non-2xx answer, a server that does not start or does not exit 0).
+
+## Notes
+
+- The load generator runs on the same machine as the server and the database: on 2 cores the
+  three compete for CPU, so throughput is lower and tail latency higher than with the client on
+  another host.
+- The rate limits are lifted for the run (`VANGUARD_API_RATE_PER_MINUTE=1000000`,
+  `VANGUARD_LOGIN_RATE_PER_MINUTE=10000`); with the defaults (60 API calls per minute per client)
+  the load would be answered `429` within a second.
+- The server runs as a web-only replica (`VANGUARD_WORKERS=0`, as `deploy/` runs the web tasks), so
+  the pipeline does not triage the claims during the measurement; with workers in the same
+  process, their steps would compete with ingestion for the database (on SQLite, for its single
+  writer).
+- SQLite commits with `synchronous=FULL`: every acknowledged claim is on disk, so ingestion on
+  SQLite is bounded by the disk's fsync latency, and so is its ceiling.
+- Each request's log line is written (JSON on stdout, to a file), as in production.
+";
