@@ -447,16 +447,36 @@ async fn measure_engine(
         loaded.claims
     ));
 
-    let stall = loaded.ssr.p50().saturating_sub(loaded.ssr_first_byte.p50());
+    let stall = loaded.ssr.p99().saturating_sub(loaded.ssr_first_byte.p99());
     if stall >= Duration::from_millis(30) {
         section.notes.push(format!(
-            "The claims page's headers arrive after {} (p50) but the whole page after {}: the page \
-             is streamed in several writes, and the server's sockets do not set `TCP_NODELAY`, so \
-             on a kept-alive connection a later chunk waits for the client's delayed ACK (Nagle, \
-             about 40 ms on Linux). A client that opens a new connection per page (curl) sees \
-             about the first-byte time.",
+            "The claims page's headers arrive after {} / {} (p50 / p99) but the whole page after \
+             {} / {}: the page is streamed in several writes, and the server's sockets do not set \
+             `TCP_NODELAY`, so on a kept-alive connection a later chunk can wait for the client's \
+             delayed ACK (Nagle; about 40 ms on Linux). Rendering itself takes about the \
+             first-byte time.",
             millis(loaded.ssr_first_byte.p50()),
-            millis(loaded.ssr.p50())
+            millis(loaded.ssr_first_byte.p99()),
+            millis(loaded.ssr.p50()),
+            millis(loaded.ssr.p99())
+        ));
+    }
+    if engine == Engine::Sqlite && ceiling.p99() > ceiling.p50() * 10 {
+        section.notes.push(format!(
+            "The SQLite tails (ingestion p99 {}, ceiling p99 {}) come from the engine's locking: a \
+             writer that finds the write lock taken sleeps in SQLite's busy handler and retries \
+             (in steps of 1, 2, 5, 10 … 100 ms), so with 16 concurrent writers a few wait for \
+             hundreds of milliseconds. The ceiling, with no HTTP at all, shows the same tail.",
+            millis(loaded.ingest.p99()),
+            millis(ceiling.p99())
+        ));
+    }
+    if engine == Engine::Sqlite && megabytes(hwm) > RSS_MAX_MB {
+        section.notes.push(format!(
+            "SQLite keeps a page cache in every connection (up to 2 MB each by default) and the \
+             pool has {} connections here; the caches fill as the database grows (a smoke run \
+             with a few hundred claims stays near 50 MB).",
+            launch.pool_size
         ));
     }
     if loaded.rows < SSR_ROWS {

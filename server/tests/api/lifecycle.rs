@@ -63,6 +63,112 @@ pub(crate) fn server_command(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// A partner system of a [`ServerProcess`]: demo data and an API client are
+/// created before the server starts ([`Partner::seed`]), then it takes a
+/// token and an active policy ([`Partner::connect`]).
+pub(crate) struct Partner {
+    pub(crate) client: reqwest::Client,
+    pub(crate) client_id: String,
+    pub(crate) secret: String,
+    pub(crate) bearer: String,
+    pub(crate) policy: String,
+}
+
+impl Partner {
+    /// `server seed-demo` and `server create-api-client` in `data_dir`.
+    pub(crate) fn seed(data_dir: &std::path::Path, envs: &[(&str, &str)]) -> Self {
+        let seeded = server_command(data_dir)
+            .envs(envs.iter().copied())
+            .arg("seed-demo")
+            .output()
+            .unwrap();
+        assert!(
+            seeded.status.success(),
+            "{}",
+            String::from_utf8_lossy(&seeded.stderr)
+        );
+        let issued = server_command(data_dir)
+            .args(["create-api-client", "--name", "process-partner"])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&issued.stdout).into_owned();
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+            client_id: printed_value(&printed, "client_id"),
+            secret: printed_value(&printed, "client_secret"),
+            bearer: String::new(),
+            policy: String::new(),
+        }
+    }
+
+    /// A fresh token from `server`, and the first active demo policy.
+    pub(crate) async fn connect(&mut self, server: &ServerProcess) {
+        let response: serde_json::Value = self
+            .client
+            .post(server.url("/api/v1/auth/token"))
+            .json(&serde_json::json!({ "grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.secret }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        self.bearer = response["access_token"].as_str().unwrap().to_owned();
+        let policies = self
+            .get(server, "/api/v1/policies?status=active&per_page=1")
+            .await;
+        self.policy = policies["items"][0]["policy_number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+
+    pub(crate) async fn get(&self, server: &ServerProcess, path: &str) -> serde_json::Value {
+        self.client
+            .get(server.url(path))
+            .bearer_auth(&self.bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A one-line claim on the partner's policy, incident yesterday.
+    pub(crate) fn claim(&self, description: &str, amount: i64) -> serde_json::Value {
+        let yesterday = app::customers::ssr::today().add_days(-1).unwrap();
+        serde_json::json!({
+            "policy_number": self.policy, "incident_date": yesterday.to_string(),
+            "description": description,
+            "lines": [{ "code": "LOSS", "amount": { "amount": amount, "currency": "USD" } }],
+        })
+    }
+
+    /// Polls the claim's pipeline for 20 s at most; its last state.
+    pub(crate) async fn pipeline_state(&self, server: &ServerProcess, id: &str) -> String {
+        let mut state = String::new();
+        for _ in 0..400 {
+            let status = self
+                .get(server, &format!("/api/v1/claims/{id}/status"))
+                .await;
+            state = status["execution"]["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if state == "completed" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        state
+    }
+}
+
 /// The release-like binary, serving on a free port until it is stopped.
 pub(crate) struct ServerProcess {
     pub(crate) child: std::process::Child,

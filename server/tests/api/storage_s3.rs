@@ -12,12 +12,9 @@ use std::{
 };
 
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{
-    durability::token,
-    lifecycle::{ServerProcess, free_port, printed_value, server_command},
-};
+use crate::lifecycle::{Partner, ServerProcess, free_port};
 
 const BUCKET: &str = "vanguard-claims";
 
@@ -57,14 +54,14 @@ async fn with_s3_storage_snapshots_and_attachments_land_in_the_bucket_under_the_
             .unwrap(),
     );
     let s3 = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
+    let s3_client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     let mut created = false;
     for _ in 0..100 {
         // moto accepts unsigned requests: create the bucket directly.
-        if let Ok(response) = client.put(format!("{s3}/{BUCKET}")).send().await
+        if let Ok(response) = s3_client.put(format!("{s3}/{BUCKET}")).send().await
             && response.status().is_success()
         {
             created = true;
@@ -83,48 +80,14 @@ async fn with_s3_storage_snapshots_and_attachments_land_in_the_bucket_under_the_
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
     ];
-    let seeded = server_command(data_dir.path())
-        .envs(s3_env.iter().copied())
-        .arg("seed-demo")
-        .output()
-        .unwrap();
-    assert!(
-        seeded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
-    let issued = server_command(data_dir.path())
-        .args(["create-api-client", "--name", "s3-partner"])
-        .stdout(Stdio::piped())
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&issued.stdout).into_owned();
+    let mut partner = Partner::seed(data_dir.path(), s3_env);
     let server = ServerProcess::start_with(data_dir.path(), Stdio::null(), s3_env);
-    let bearer = token(
-        &client,
-        &server,
-        &printed_value(&printed, "client_id"),
-        &printed_value(&printed, "client_secret"),
-    )
-    .await;
-    let policies: Value = client
-        .get(server.url("/api/v1/policies?status=active&per_page=1"))
-        .bearer_auth(&bearer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let yesterday = app::customers::ssr::today().add_days(-1).unwrap();
+    partner.connect(&server).await;
+    let (client, bearer) = (&partner.client, &partner.bearer);
     let receipt: Value = client
         .post(server.url("/api/v1/claims"))
-        .bearer_auth(&bearer)
-        .json(&json!({
-            "policy_number": policies["items"][0]["policy_number"], "incident_date": yesterday.to_string(),
-            "description": "Storm damage to the roof",
-            "lines": [{ "code": "ROOF", "amount": { "amount": 250_000, "currency": "USD" } }],
-        }))
+        .bearer_auth(bearer)
+        .json(&partner.claim("Storm damage to the roof", 250_000))
         .send()
         .await
         .unwrap()
@@ -132,31 +95,15 @@ async fn with_s3_storage_snapshots_and_attachments_land_in_the_bucket_under_the_
         .await
         .unwrap();
     let id = receipt["id"].as_str().unwrap();
-    let mut completed = false;
-    for _ in 0..200 {
-        let status: Value = client
-            .get(server.url(&format!("/api/v1/claims/{id}/status")))
-            .bearer_auth(&bearer)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if status["execution"]["state"] == "completed" {
-            completed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        completed,
+    assert_eq!(
+        partner.pipeline_state(&server, id).await,
+        "completed",
         "the pipeline, snapshot included, completed on S3"
     );
     let photo = b"\xFF\xD8\xFF\xE0 roof photo".to_vec();
     let uploaded: Value = client
         .post(server.url(&format!("/api/v1/claims/{id}/attachments")))
-        .bearer_auth(&bearer)
+        .bearer_auth(bearer)
         .multipart(Form::new().part("file", Part::bytes(photo.clone()).file_name("roof.jpg")))
         .send()
         .await
@@ -169,14 +116,14 @@ async fn with_s3_storage_snapshots_and_attachments_land_in_the_bucket_under_the_
             "/api/v1/claims/{id}/attachments/{}",
             uploaded["id"].as_str().unwrap()
         )))
-        .bearer_auth(&bearer)
+        .bearer_auth(bearer)
         .send()
         .await
         .unwrap();
     assert_eq!(download.status(), 200);
     assert_eq!(download.bytes().await.unwrap().to_vec(), photo);
 
-    let listing = client
+    let listing = s3_client
         .get(format!("{s3}/{BUCKET}?list-type=2&prefix=env/objects/"))
         .send()
         .await

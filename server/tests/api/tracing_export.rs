@@ -5,16 +5,12 @@
 use std::{
     process::Stdio,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use axum::{Router, body::Bytes, extract::State, routing::post};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::{
-    durability::token,
-    lifecycle::{ServerProcess, printed_value, server_command},
-};
+use crate::lifecycle::{Partner, ServerProcess};
 
 const CORRELATION_ID: &str = "otlp-trace-check-7f3a";
 
@@ -38,17 +34,7 @@ async fn with_an_otlp_endpoint_request_and_workflow_spans_are_exported_with_the_
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let data_dir = tempfile::tempdir().unwrap();
-    let seeded = server_command(data_dir.path())
-        .arg("seed-demo")
-        .output()
-        .unwrap();
-    assert!(seeded.status.success());
-    let issued = server_command(data_dir.path())
-        .args(["create-api-client", "--name", "otlp-partner"])
-        .stdout(Stdio::piped())
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&issued.stdout).into_owned();
+    let mut partner = Partner::seed(data_dir.path(), &[]);
     let server = ServerProcess::start_with(
         data_dir.path(),
         Stdio::null(),
@@ -57,55 +43,23 @@ async fn with_an_otlp_endpoint_request_and_workflow_spans_are_exported_with_the_
             ("OTEL_BSP_SCHEDULE_DELAY", "200"),
         ],
     );
-    let client = reqwest::Client::new();
-    let bearer = token(
-        &client,
-        &server,
-        &printed_value(&printed, "client_id"),
-        &printed_value(&printed, "client_secret"),
-    )
-    .await;
-    let policies: Value = client
-        .get(server.url("/api/v1/policies?status=active&per_page=1"))
-        .bearer_auth(&bearer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let yesterday = app::customers::ssr::today().add_days(-1).unwrap();
-    let receipt: Value = client
+    partner.connect(&server).await;
+    let receipt: Value = partner
+        .client
         .post(server.url("/api/v1/claims"))
-        .bearer_auth(&bearer)
+        .bearer_auth(&partner.bearer)
         .header("x-correlation-id", CORRELATION_ID)
-        .json(&json!({
-            "policy_number": policies["items"][0]["policy_number"], "incident_date": yesterday.to_string(),
-            "description": "Traced claim",
-            "lines": [{ "code": "LOSS", "amount": { "amount": 12_000, "currency": "USD" } }],
-        }))
+        .json(&partner.claim("Traced claim", 12_000))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let id = receipt["id"].as_str().unwrap();
-    for _ in 0..200 {
-        let status: Value = client
-            .get(server.url(&format!("/api/v1/claims/{id}/status")))
-            .bearer_auth(&bearer)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if status["execution"]["state"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let state = partner
+        .pipeline_state(&server, receipt["id"].as_str().unwrap())
+        .await;
+    assert_eq!(state, "completed");
 
     assert_eq!(server.terminate(), Some(0));
 
