@@ -718,22 +718,39 @@ fn build_section(site_root: Option<&Path>) -> anyhow::Result<Section> {
         Some(path) => {
             eprintln!("bench: compressing {}", path.display());
             let size = site::measure(&path)?;
+            let kb = |bytes: Option<u64>| {
+                bytes.map_or_else(
+                    || "not measured".to_owned(),
+                    |b| format!("{:.0} KB", kilobytes(b)),
+                )
+            };
+            let brotli_status = match size.brotli {
+                Some(brotli) if !size.debug_build => {
+                    Status::of(kilobytes(brotli) <= WASM_BROTLI_MAX_KB)
+                }
+                _ => Status::Skipped,
+            };
             section.figures.extend([
                 Figure::info("WASM bundle, raw", format!("{:.0} KB", kilobytes(size.raw))),
-                Figure::info(
-                    "WASM bundle, gzip -9",
-                    format!("{:.0} KB", kilobytes(size.gzip)),
-                ),
+                Figure::info("WASM bundle, gzip -9", kb(size.gzip)),
                 Figure::new(
                     "WASM bundle, brotli q11",
-                    format!("{:.0} KB", kilobytes(size.brotli)),
+                    kb(size.brotli),
                     budget,
-                    Status::of(kilobytes(size.brotli) <= WASM_BROTLI_MAX_KB),
+                    brotli_status,
                 ),
             ]);
             section
                 .notes
                 .push(format!("Measured file: `{}`.", path.display()));
+            if size.debug_build {
+                section.notes.push(
+                    "This bundle has DWARF debug sections: it is a development build (`cargo \
+                     leptos build` or `watch`), not what production serves, so the budget is not \
+                     applied. Measure after `cargo leptos build --release`."
+                        .into(),
+                );
+            }
         }
         None => {
             section.figures.push(Figure::new(

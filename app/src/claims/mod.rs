@@ -174,6 +174,20 @@ pub struct ClaimFilters {
     pub sort: Option<String>,
     /// The review queue: triaged and in-review claims, most urgent first.
     pub queue: Option<String>,
+    /// Rows per page on the claims page (25, 50 or 100; the API takes its
+    /// own `per_page`).
+    pub per_page: Option<String>,
+}
+
+/// Rows per page on the claims page unless `per_page` says otherwise.
+pub const DEFAULT_PER_PAGE: u32 = 25;
+
+/// `per_page` from the claims page's URL, kept within 10 to 100 rows (a
+/// list page corrects a hand-edited URL rather than refusing it).
+pub fn rows_per_page(per_page: Option<&str>) -> u32 {
+    per_page
+        .and_then(|raw| raw.trim().parse::<u32>().ok())
+        .map_or(DEFAULT_PER_PAGE, |rows| rows.clamp(10, 100))
 }
 
 /// One field per filter: a struct argument whose fields are all empty
@@ -190,6 +204,7 @@ pub async fn list_claims(
     sort: Option<String>,
     queue: Option<String>,
     page: Option<u32>,
+    per_page: Option<String>,
 ) -> Result<Page<ClaimSummary>, AppError> {
     use crate::{auth::ssr::authorize, error::respond};
     use shared::{auth::Permission, pagination::PageRequest};
@@ -203,11 +218,13 @@ pub async fn list_claims(
         policy_id,
         sort,
         queue,
+        per_page,
     };
     respond(
         async move {
             let (state, principal) = authorize(Permission::ClaimsRead).await?;
-            let page = PageRequest::new(page.unwrap_or(1), 25)?;
+            let rows = rows_per_page(filters.per_page.as_deref());
+            let page = PageRequest::new(page.unwrap_or(1), rows)?;
             ssr::list(&state, &filters, Some(&principal.id), page).await
         }
         .await,
@@ -430,4 +447,18 @@ pub async fn get_claim_stats() -> Result<ClaimStats, AppError> {
         }
         .await,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_claims_page_shows_25_rows_unless_asked_and_keeps_a_hand_edited_url_within_10_to_100() {
+        assert_eq!(rows_per_page(None), 25);
+        assert_eq!(rows_per_page(Some("50")), 50);
+        assert_eq!(rows_per_page(Some("5000")), 100);
+        assert_eq!(rows_per_page(Some("0")), 10);
+        assert_eq!(rows_per_page(Some("lots")), 25);
+    }
 }

@@ -124,6 +124,7 @@ fn filters_from_query() -> Memo<ClaimFilters> {
                 policy_id: get("policy_id"),
                 sort: get("sort"),
                 queue: None,
+                per_page: get("per_page"),
             }
         })
     })
@@ -140,6 +141,7 @@ fn query_string(filters: &ClaimFilters) -> String {
         ("customer_id", &filters.customer_id),
         ("policy_id", &filters.policy_id),
         ("sort", &filters.sort),
+        ("per_page", &filters.per_page),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={}", urlencode(v))))
@@ -173,6 +175,7 @@ async fn fetch_claims(
         f.sort,
         f.queue,
         Some(page),
+        f.per_page,
     )
     .await
 }
@@ -231,6 +234,13 @@ pub fn ClaimsPage() -> impl IntoView {
                         <select name="sort">
                             {[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority"), ("amount", "Largest amount")].into_iter().map(|(value, label)| view! {
                                 <option value=value selected=move || filters.with(|f| selected(&f.sort, value))>{label}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Rows"
+                        <select name="per_page">
+                            {[25u32, 50, 100].into_iter().map(|rows| view! {
+                                <option value=rows.to_string() selected=move || filters.with(|f| super::rows_per_page(f.per_page.as_deref()) == rows)>{rows}</option>
                             }).collect_view()}
                         </select>
                     </label>

@@ -193,6 +193,7 @@ async fn list(
         policy_id: query.policy_id,
         sort: query.sort,
         queue: query.queue,
+        per_page: None,
     };
     let me = Some(caller.principal.id.as_str());
     Ok(Json(claims::list(&state, &filters, me, page).await?))
