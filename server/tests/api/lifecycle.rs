@@ -175,6 +175,16 @@ pub(crate) struct ServerProcess {
     pub(crate) port: u16,
 }
 
+/// A test that fails (or simply ends) never leaves a server running.
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl ServerProcess {
     pub(crate) fn start(data_dir: &std::path::Path, stdout: Stdio) -> Self {
         Self::start_with(data_dir, stdout, &[])
