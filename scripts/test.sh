@@ -4,7 +4,8 @@
 #   2. the same tests on PostgreSQL (TEST_DATABASE_URL, or a local server on
 #      127.0.0.1:5432 if one answers; every test creates and drops its own
 #      database);
-#   3. the release build of site + server;
+#   3. the release build of site + server, and a smoke run of the benchmark
+#      harness (bench/) against it;
 #   4. Playwright (Debian Chromium) against the running release server on a
 #      throwaway SQLite database, then SIGTERM and a check of a clean exit.
 # Installs what it needs when missing. E2E_ONLY=1 skips steps 1-2 (for
@@ -31,7 +32,7 @@ if [ -n "$postgres_url" ]; then
   TEST_DATABASE_URL="$postgres_url" cargo test --locked
   if command -v psql >/dev/null; then
     # Tests drop their databases; sweep any a crashed test left behind.
-    for db in $(psql "$postgres_url" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'vanguard_test_%'" 2>/dev/null); do
+    for db in $(psql "$postgres_url" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'vanguard_test_%' OR datname LIKE 'vanguard_bench_%'" 2>/dev/null); do
       psql "$postgres_url" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
     done
   fi
@@ -45,6 +46,17 @@ fi
 
 ensure_build_tools
 build_release
+
+# The benchmark harness, in a tiny smoke run: it must start the release
+# server on each engine and take every measurement (its figures are not
+# looked at here; BENCHMARKS.md holds a full run's).
+bench_engine=sqlite
+if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null || [ -n "${TEST_DATABASE_URL:-}" ]; then
+  bench_engine=both
+  export BENCH_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+fi
+log "benchmark smoke run ($bench_engine)"
+cargo run --release --locked --quiet -p bench -- --smoke --engine "$bench_engine"
 ensure_chromium
 ensure_e2e_packages
 

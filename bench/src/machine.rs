@@ -96,3 +96,77 @@ pub fn load_average() -> String {
         .and_then(|text| text.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// CPU time of the whole machine and of this run's own processes (this
+/// bench with every child it has reaped: servers, operator commands; and
+/// every `postgres` process), so the time other processes took during a
+/// measurement can be told.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSnapshot {
+    at: std::time::Instant,
+    /// Busy clock ticks of all CPUs (`/proc/stat`).
+    busy: u64,
+    /// Clock ticks of this run's processes.
+    ours: u64,
+}
+
+/// Clock ticks per second of `/proc` times (`USER_HZ`, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+impl CpuSnapshot {
+    pub fn take() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal
+        let busy = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| cpu.get(i)).sum();
+        let mut ours = process_ticks("self").unwrap_or_default();
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "postgres" {
+                ours += process_ticks(pid).unwrap_or_default();
+            }
+        }
+        Some(Self {
+            at: std::time::Instant::now(),
+            busy,
+            ours,
+        })
+    }
+
+    /// Cores other processes kept busy on average since `earlier`.
+    pub fn foreign_cores_since(&self, earlier: &Self) -> f64 {
+        let wall = self.at.duration_since(earlier.at).as_secs_f64();
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        let busy = self.busy.saturating_sub(earlier.busy);
+        let ours = self.ours.saturating_sub(earlier.ours);
+        (busy.saturating_sub(ours) as f64 / TICKS_PER_SECOND / wall).max(0.0)
+    }
+}
+
+/// utime + stime + cutime + cstime of `/proc/<pid>/stat`.
+fn process_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields start after its `)`.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    (11..=14)
+        .map(|i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum()
+}

@@ -324,6 +324,8 @@ async fn measure_engine(
         ..Section::default()
     };
 
+    let cpu_before = machine::CpuSnapshot::take();
+
     // The database ceiling, on its own database, before any server runs.
     eprintln!("bench:   ceiling: migrate, seed, {} tasks", plan.clients);
     ceiling_target.run(launch, &["migrate"], &[]).await?;
@@ -372,6 +374,13 @@ async fn measure_engine(
     let hwm = server.memory().map(|(hwm, _)| hwm).unwrap_or_default();
     server.stop().await?;
 
+    if let (Some(before), Some(after)) = (cpu_before, machine::CpuSnapshot::take()) {
+        let foreign = after.foreign_cores_since(&before);
+        section.notes.push(format!(
+            "Other processes on the machine kept {foreign:.2} of its cores busy on average while \
+             this engine was measured (0 is ideal; above about 0.2 the figures are pessimistic)."
+        ));
+    }
     let share = if ceiling.rate() > 0.0 {
         loaded.ingest.rate() / ceiling.rate() * 100.0
     } else {
@@ -411,7 +420,7 @@ async fn measure_engine(
         ),
         Figure::new(
             format!(
-                "SSR `/claims`, {} rows, 1 client ({:.0} pages/s)",
+                "SSR `/claims`, {} rows, 1 client, kept-alive connection ({:.0} pages/s)",
                 loaded.rows,
                 loaded.ssr.rate()
             ),
@@ -424,7 +433,15 @@ async fn measure_engine(
             Status::of(loaded.ssr.p99() < SSR_P99_MAX),
         ),
         Figure::info(
-            "SSR `/claims`, to the first byte (headers)",
+            "SSR `/claims`, new connection per page",
+            format!(
+                "p99 {} · p50 {}",
+                millis(loaded.ssr_fresh.p99()),
+                millis(loaded.ssr_fresh.p50())
+            ),
+        ),
+        Figure::info(
+            "SSR `/claims`, kept alive, to the first byte (headers)",
             format!(
                 "p99 {} · p50 {}",
                 millis(loaded.ssr_first_byte.p99()),
@@ -450,33 +467,39 @@ async fn measure_engine(
     let stall = loaded.ssr.p99().saturating_sub(loaded.ssr_first_byte.p99());
     if stall >= Duration::from_millis(30) {
         section.notes.push(format!(
-            "The claims page's headers arrive after {} / {} (p50 / p99) but the whole page after \
-             {} / {}: the page is streamed in several writes, and the server's sockets do not set \
-             `TCP_NODELAY`, so on a kept-alive connection a later chunk can wait for the client's \
-             delayed ACK (Nagle; about 40 ms on Linux). Rendering itself takes about the \
-             first-byte time.",
+            "On a kept-alive connection the claims page's headers arrive after {} / {} (p50 / \
+             p99) but the whole page after {} / {}, while a new connection per page gets the \
+             whole page in {} / {}: the page is streamed in several writes and the server's \
+             sockets do not set `TCP_NODELAY`, so on a connection that has already carried a \
+             response a later chunk can wait for the client's delayed ACK (Nagle; about 40 ms on \
+             Linux). Rendering is not the cost.",
             millis(loaded.ssr_first_byte.p50()),
             millis(loaded.ssr_first_byte.p99()),
             millis(loaded.ssr.p50()),
-            millis(loaded.ssr.p99())
+            millis(loaded.ssr.p99()),
+            millis(loaded.ssr_fresh.p50()),
+            millis(loaded.ssr_fresh.p99())
         ));
     }
     if engine == Engine::Sqlite && ceiling.p99() > ceiling.p50() * 10 {
         section.notes.push(format!(
             "The SQLite tails (ingestion p99 {}, ceiling p99 {}) come from the engine's locking: a \
              writer that finds the write lock taken sleeps in SQLite's busy handler and retries \
-             (in steps of 1, 2, 5, 10 … 100 ms), so with 16 concurrent writers a few wait for \
+             (in steps of 1, 2, 5, 10 … 100 ms), so with {} concurrent writers a few wait for \
              hundreds of milliseconds. The ceiling, with no HTTP at all, shows the same tail.",
             millis(loaded.ingest.p99()),
-            millis(ceiling.p99())
+            millis(ceiling.p99()),
+            plan.clients
         ));
     }
     if engine == Engine::Sqlite && megabytes(hwm) > RSS_MAX_MB {
         section.notes.push(format!(
-            "SQLite keeps a page cache in every connection (up to 2 MB each by default) and the \
-             pool has {} connections here; the caches fill as the database grows (a smoke run \
-             with a few hundred claims stays near 50 MB).",
-            launch.pool_size
+            "The RSS over budget is most likely SQLite's page caches, which live inside the \
+             server process: every connection keeps its own (up to 2 MB by default) and the pool \
+             has {} connections here, so resident memory grows with the database until the \
+             caches are full ({} claims were stored). A smaller `PRAGMA cache_size` or pool would \
+             trade some read speed for it.",
+            launch.pool_size, loaded.claims
         ));
     }
     if loaded.rows < SSR_ROWS {
@@ -497,6 +520,8 @@ struct Loaded {
     ssr: Summary,
     /// The same requests, to the answer's headers.
     ssr_first_byte: Summary,
+    /// A new connection for every page.
+    ssr_fresh: Summary,
     rows: usize,
     claims: usize,
     rss_peak: u64,
@@ -536,12 +561,20 @@ async fn load_phases(
             .map(|number| fixtures::claim_body(number, &incident))
             .collect(),
     );
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    // Two browsers sharing one cookie jar: one keeps its connection alive
+    // (as a browser does), the other opens a new one for every page.
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let browser_with = |pool: usize| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(Arc::clone(&jar))
+            .pool_max_idle_per_host(pool)
+            .tcp_nodelay(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+    };
+    let browser = browser_with(8)?;
+    let fresh_browser = browser_with(0)?;
     fixtures::staff_session(&browser, server, admin_email, &admin_password).await?;
 
     let sampler = RssSampler::start(server.pid);
@@ -647,24 +680,8 @@ async fn load_phases(
         rows > 0,
         "the claims page rendered no claim rows (is the session signed in?)"
     );
-    let (ssr, ssr_first_byte) = {
-        let (browser, page_url) = (browser.clone(), page_url.clone());
-        load::closed_loop_timed(1, plan.warmup, plan.ssr_window, move |_, _| {
-            let (browser, page_url) = (browser.clone(), page_url.clone());
-            async move {
-                let sent = std::time::Instant::now();
-                let response = browser.get(&page_url).send().await?;
-                let first_byte = sent.elapsed();
-                fixtures::expect(response, 200, "GET /claims")
-                    .await?
-                    .bytes()
-                    .await?;
-                Ok(Some(first_byte))
-            }
-        })
-        .await
-        .context("SSR of the claims list")?
-    };
+    let (ssr, ssr_first_byte) = ssr_pages(&browser, &page_url, plan).await?;
+    let (ssr_fresh, _) = ssr_pages(&fresh_browser, &page_url, plan).await?;
     let rss_peak = sampler.stop().await;
     Ok(Loaded {
         ingest,
@@ -672,10 +689,36 @@ async fn load_phases(
         read,
         ssr,
         ssr_first_byte,
+        ssr_fresh,
         rows,
         claims,
         rss_peak,
     })
+}
+
+/// One client fetching `page_url` page after page: the whole page, and
+/// the time to its headers.
+async fn ssr_pages(
+    browser: &reqwest::Client,
+    page_url: &str,
+    plan: Plan,
+) -> anyhow::Result<(Summary, Summary)> {
+    let (browser, page_url) = (browser.clone(), page_url.to_owned());
+    load::closed_loop_timed(1, plan.warmup, plan.ssr_window, move |_, _| {
+        let (browser, page_url) = (browser.clone(), page_url.clone());
+        async move {
+            let sent = std::time::Instant::now();
+            let response = browser.get(&page_url).send().await?;
+            let first_byte = sent.elapsed();
+            fixtures::expect(response, 200, "GET /claims")
+                .await?
+                .bytes()
+                .await?;
+            Ok(Some(first_byte))
+        }
+    })
+    .await
+    .context("SSR of the claims list")
 }
 
 /// Samples the server's `VmRSS` every 50 ms until stopped; the peak.
@@ -742,7 +785,7 @@ fn build_section(site_root: Option<&Path>) -> anyhow::Result<Section> {
             ]);
             section
                 .notes
-                .push(format!("Measured file: `{}`.", path.display()));
+                .push(format!("Measured file: `{}`.", shown(&path)));
             if size.debug_build {
                 section.notes.push(
                     "This bundle has DWARF debug sections: it is a development build (`cargo \
@@ -767,4 +810,12 @@ fn build_section(site_root: Option<&Path>) -> anyhow::Result<Section> {
         }
     }
     Ok(section)
+}
+
+/// A path relative to the repository when it is inside it.
+fn shown(path: &Path) -> String {
+    path.strip_prefix(server::repo_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
