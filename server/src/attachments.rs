@@ -25,7 +25,7 @@ use app::{
     request::RequestMeta,
     state::AppState,
 };
-use shared::{FieldError, FieldErrors, attachment::human_size, auth::Permission};
+use shared::{FieldError, FieldErrors, attachment::AttachmentError, auth::Permission};
 
 use crate::{
     api::{ApiError, Caller},
@@ -73,12 +73,7 @@ async fn read_file(
             "must be sent as multipart/form-data in a part named `file`",
         )))
     };
-    let too_large = || {
-        AppError::TooLarge(format!(
-            "file: must be at most {} (this file is larger)",
-            human_size(max_bytes)
-        ))
-    };
+    let too_large = || AppError::from(AttachmentError::TooLarge { max_bytes });
     let multipart_error = |error: axum::extract::multipart::MultipartError| {
         if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()

@@ -23,6 +23,11 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The user or API client id; `None` for Vanguard itself and nobody.
+    pub fn id(&self) -> Option<&str> {
+        self.parts().1
+    }
+
     fn parts(&self) -> (&'static str, Option<&str>, Option<&str>) {
         match self {
             Actor::User { id, label } => ("user", Some(id), Some(label)),

@@ -120,19 +120,17 @@ pub mod ssr {
         bytes: Vec<u8>,
         max_bytes: u64,
     ) -> Result<Uploaded, AppError> {
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM claims WHERE id = $1")
+        let claim = sqlx::query("SELECT status, claim_number FROM claims WHERE id = $1")
             .bind(claim_id)
             .fetch_optional(state.db.pool())
-            .await?;
-        match status.as_deref() {
-            None => return Err(AppError::NotFound("The claim".into())),
-            Some(status) if status == ClaimStatus::Closed.as_str() => {
-                return Err(AppError::Conflict(
-                    "The claim is closed; reopen it before adding files.".into(),
-                ));
-            }
-            Some(_) => {}
+            .await?
+            .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+        if claim.try_get::<String, _>("status")? == ClaimStatus::Closed.as_str() {
+            return Err(AppError::Conflict(
+                "The claim is closed; reopen it before adding files.".into(),
+            ));
         }
+        let this_number: String = claim.try_get("claim_number")?;
         let (bytes, kind, sha256) = tokio::task::spawn_blocking(move || {
             let kind = attachment::check(&bytes, max_bytes)?;
             let sha256 = audit::hex(&Sha256::digest(&bytes));
@@ -201,11 +199,6 @@ pub mod ssr {
             .map(|row| row.try_get::<String, _>("claim_number"))
             .collect::<Result<Vec<_>, _>>()?;
         if !other_ids.is_empty() {
-            let this_number: String =
-                sqlx::query_scalar("SELECT claim_number FROM claims WHERE id = $1")
-                    .bind(claim_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
             let reason = "The same file (SHA-256) is attached to both claims";
             link_claims(&mut tx, claim_id, &other_ids, reason, now).await?;
             let flag = |numbers: &str| FraudFlag {

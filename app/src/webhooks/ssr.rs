@@ -98,13 +98,7 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now_seconds: i64) -> bool
     if (now_seconds - timestamp).abs() > SIGNATURE_TOLERANCE_SECONDS {
         return false;
     }
-    let Ok(mut expected) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    expected.update(timestamp.to_string().as_bytes());
-    expected.update(b".");
-    expected.update(body);
-    let expected = expected.finalize().into_bytes();
+    let expected = mac(secret, timestamp, body);
     candidates.iter().any(|candidate| {
         use subtle::ConstantTimeEq as _;
         decode_hex(candidate).is_some_and(|bytes| bool::from(bytes.as_slice().ct_eq(&expected)))
@@ -185,7 +179,7 @@ pub async fn create(
     .bind(&events)
     .bind(state.vault.primary_key_id())
     .bind(wrapped)
-    .bind(actor_id(context))
+    .bind(context.actor.id())
     .bind(now)
     .execute(&mut *tx)
     .await?;
@@ -212,13 +206,6 @@ pub async fn create(
         },
         secret: secret_text(&key),
     })
-}
-
-fn actor_id(context: &AuditContext) -> Option<String> {
-    match &context.actor {
-        audit::Actor::User { id, .. } | audit::Actor::ApiClient { id, .. } => Some(id.clone()),
-        _ => None,
-    }
 }
 
 /// Stops sending to an endpoint; its log stays.
@@ -345,7 +332,7 @@ async fn deliver(
     target: &Target,
     event: &Event<'_>,
     cause: &str,
-    created_by: Option<String>,
+    created_by: Option<&str>,
 ) -> Result<DeliveryView, AppError> {
     let delivery_id = new_id();
     let timestamp = now_micros() / 1_000_000;
@@ -376,14 +363,11 @@ async fn deliver(
                 .chars()
                 .take(ERROR_MAX_CHARS)
                 .collect();
-            (
-                Some(status.as_u16()),
-                Some(
-                    format!("HTTP {status}: {}", body.trim())
-                        .trim_end_matches(": ")
-                        .to_owned(),
-                ),
-            )
+            let error = match body.trim() {
+                "" => format!("HTTP {status}"),
+                body => format!("HTTP {status}: {body}"),
+            };
+            (Some(status.as_u16()), Some(error))
         }
         // Without the URL: reqwest's message repeats it.
         Err(error) => (None, Some(describe(&error))),
@@ -481,17 +465,24 @@ pub async fn notify_claim_triaged(
     if targets.is_empty() {
         return Ok(Ok(()));
     }
-    let done: Vec<String> = sqlx::query_scalar(
-        "SELECT endpoint_id FROM webhook_deliveries WHERE event_id = $1 AND outcome = 'delivered'",
+    // Earlier attempts at this event: who acknowledged it, and the bytes
+    // every resend must repeat.
+    let earlier = sqlx::query(
+        "SELECT endpoint_id, outcome, payload FROM webhook_deliveries WHERE event_id = $1 ORDER BY created_at",
     )
     .bind(event_id)
     .fetch_all(state.db.pool())
     .await?;
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT payload FROM webhook_deliveries WHERE event_id = $1 LIMIT 1")
-            .bind(event_id)
-            .fetch_optional(state.db.pool())
-            .await?;
+    let mut done = Vec::new();
+    for row in &earlier {
+        if row.try_get::<String, _>("outcome")? == "delivered" {
+            done.push(row.try_get::<String, _>("endpoint_id")?);
+        }
+    }
+    let stored: Option<String> = earlier
+        .first()
+        .map(|row| row.try_get("payload"))
+        .transpose()?;
     let payload = match stored {
         Some(payload) => payload,
         None => claim_payload(state, kind, event_id, claim_id).await?,
@@ -587,7 +578,7 @@ pub async fn replay(
         claim_id: claim_id.as_deref(),
         payload: &payload,
     };
-    let delivery = deliver(state, &target, &event, "replay", actor_id(context)).await?;
+    let delivery = deliver(state, &target, &event, "replay", context.actor.id()).await?;
     let mut tx = state.db.begin_write().await?;
     audit::append(
         &mut tx,

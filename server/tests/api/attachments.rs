@@ -11,7 +11,7 @@ use shared::auth::Role;
 
 use crate::{
     claims::{active_policy, claim, ingest},
-    helpers::{TestApp, send, spawn_app, spawn_app_with},
+    helpers::{TestApp, read_json, send, spawn_app, spawn_app_with},
 };
 
 /// A tiny but genuine PNG header, made unique by `marker`.
@@ -112,18 +112,13 @@ async fn a_file_is_accepted_by_its_content_stored_once_and_every_download_is_aud
     .await;
     assert_eq!(not_multipart.status(), 422);
 
-    let listed: Value = send(
+    let listed: Value = read_json(
         &app,
         &token,
         Method::GET,
         &format!("/api/v1/claims/{id}/attachments"),
-        None,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
 
     let auditor = app.api_token_for_staff(Role::Auditor).await;
@@ -227,18 +222,8 @@ async fn the_same_file_on_two_claims_links_them_as_possible_duplicates_and_flags
 
     assert_eq!(reused["same_file_on"], serde_json::json!([first_number]));
     for (id, other) in [(&second, &first_number), (&first, &second_number)] {
-        let view: Value = send(
-            &app,
-            &token,
-            Method::GET,
-            &format!("/api/v1/claims/{id}"),
-            None,
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        let view: Value =
+            read_json(&app, &token, Method::GET, &format!("/api/v1/claims/{id}")).await;
         assert_eq!(view["related"][0]["claim_number"], other.as_str(), "{view}");
         let flags: Vec<&str> = view["fraud_flags"]
             .as_array()
@@ -304,17 +289,12 @@ async fn staff_attach_files_from_the_claim_page_and_a_refusal_comes_back_to_it()
         "no session: sent to sign in, nothing stored ({})",
         forged.status()
     );
-    let listed: Value = send(
+    let listed: Value = read_json(
         &app,
         &token,
         Method::GET,
         &format!("/api/v1/claims/{id}/attachments"),
-        None,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }

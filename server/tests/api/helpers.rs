@@ -450,6 +450,15 @@ pub async fn send(
     request.send().await.unwrap()
 }
 
+/// A body-less JSON API call and the JSON it answers.
+pub async fn read_json(app: &TestApp, token: &str, method: reqwest::Method, path: &str) -> Value {
+    send(app, token, method, path, None, None)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A customer created through the API; `marker` keeps emails unique.
 pub async fn customer(app: &TestApp, token: &str, marker: &str) -> String {
     let body = json!({ "first_name": "Alex", "last_name": "Moss", "email": format!("alex.{marker}@example.com") });

@@ -21,7 +21,7 @@ use shared::auth::Role;
 
 use crate::{
     claims::{active_policy, claim, ingest, pipeline_done, wait_for},
-    helpers::{send, spawn_app_with},
+    helpers::{read_json, send, spawn_app_with},
 };
 
 /// What the receiver saw, and what it answers next (500 until told).
@@ -144,18 +144,7 @@ async fn a_triaged_claim_is_posted_signed_retried_past_a_failing_receiver_logged
         "no claimant PII"
     );
 
-    let log: Value = send(
-        &app,
-        &admin,
-        Method::GET,
-        "/api/v1/webhook-deliveries",
-        None,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let log: Value = read_json(&app, &admin, Method::GET, "/api/v1/webhook-deliveries").await;
     let outcomes: Vec<(&str, Value)> = log
         .as_array()
         .unwrap()
@@ -266,7 +255,7 @@ async fn a_receiver_that_keeps_failing_dead_letters_the_notify_step_with_its_ans
         status["status"], "triaged",
         "the claim is in the queue all the same"
     );
-    let execution: Value = send(
+    let execution: Value = read_json(
         &app,
         &token,
         Method::GET,
@@ -274,13 +263,8 @@ async fn a_receiver_that_keeps_failing_dead_letters_the_notify_step_with_its_ans
             "/api/v1/executions/{}",
             receipt["execution_id"].as_str().unwrap()
         ),
-        None,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let notify = &execution["steps"][3];
     assert_eq!(
         (notify["step"].as_str(), notify["state"].as_str()),
