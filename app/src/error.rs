@@ -53,13 +53,19 @@ pub enum AppError {
     #[error("The service is temporarily unavailable; please try again shortly.")]
     Unavailable,
     /// `500 Internal Server Error`: details are in the server log under the
-    /// reference, never in the response.
+    /// reference, never in the response. The cause stays on the server
+    /// (it is not serialized): the pipeline records it as a step's reason.
     #[error("Something went wrong on our side (reference {0}).")]
-    Internal(String),
+    Internal(String, #[serde(skip)] Cause),
     /// A transport or encoding failure reported by the server-function layer.
     #[error("{0}")]
     ServerFn(ServerFnErrorErr),
 }
+
+/// The cause of an [`AppError::Internal`], kept on the server: never
+/// serialized, so it cannot reach a client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cause(Option<String>);
 
 impl AppError {
     pub fn status_code(&self) -> u16 {
@@ -73,7 +79,7 @@ impl AppError {
             Self::Validation(_) => 422,
             Self::RateLimited(_) => 429,
             Self::Unavailable => 503,
-            Self::Internal(_) => 500,
+            Self::Internal(..) => 500,
             Self::ServerFn(ServerFnErrorErr::Request(_)) => 503,
             Self::ServerFn(_) => 400,
         }
@@ -167,7 +173,16 @@ impl AppError {
     pub fn internal(error: &dyn std::error::Error) -> Self {
         let reference = format!("{:08x}", rand_reference());
         tracing::error!(error = %error, reference = %reference, "internal error");
-        Self::Internal(reference)
+        Self::Internal(reference, Cause(Some(error.to_string())))
+    }
+
+    /// What went wrong, in words, for the server's own records: the cause of
+    /// an internal error, otherwise the message a client sees.
+    pub fn cause(&self) -> String {
+        match self {
+            Self::Internal(_, Cause(Some(cause))) => cause.clone(),
+            other => other.to_string(),
+        }
     }
 }
 
@@ -241,7 +256,7 @@ pub fn ErrorPage(errors: ArcRwSignal<Errors>) -> impl IntoView {
             Some(app_error) => app_error.clone(),
             None => AppError::ServerFn(ServerFnErrorErr::ServerError(error.to_string())),
         })
-        .unwrap_or(AppError::Internal("unknown".into()));
+        .unwrap_or(AppError::Internal("unknown".into(), Cause::default()));
     view! { <ErrorPanel error /> }
 }
 

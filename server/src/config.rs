@@ -160,6 +160,7 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub security: SecuritySettings,
     pub workers: app::workflow::ssr::WorkerSettings,
+    pub retention: app::retention::RetentionSettings,
 }
 
 /// Sessions, tokens, rate limits and the proxies we trust.
@@ -251,7 +252,27 @@ fn worker_settings(
             2_000,
             10..=600_000,
         )?),
+        batch: parse_number(get, "VANGUARD_JOB_BATCH", defaults.batch, 1..=256)?,
         ..defaults
+    })
+}
+
+/// How long done jobs and idempotent responses are kept.
+fn retention_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<app::retention::RetentionSettings, ConfigError> {
+    Ok(app::retention::RetentionSettings {
+        jobs: Duration::from_secs(
+            parse_number(get, "VANGUARD_JOB_RETENTION_DAYS", 30u64, 1..=3_650)? * 24 * 3600,
+        ),
+        idempotency_keys: Duration::from_secs(
+            parse_number(
+                get,
+                "VANGUARD_IDEMPOTENCY_RETENTION_HOURS",
+                24u64,
+                1..=8_760,
+            )? * 3600,
+        ),
     })
 }
 
@@ -386,6 +407,7 @@ impl Config {
             log_format,
             security: SecuritySettings::from_lookup(&get)?,
             workers: worker_settings(&get)?,
+            retention: retention_settings(&get)?,
         })
     }
 

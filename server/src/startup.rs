@@ -19,6 +19,7 @@ use app::{
     App,
     auth::ssr::{AuthSettings, sessions::SqlSessionStore, throttle},
     db::Db,
+    retention::{Pruned, RetentionSettings},
     shell,
     state::{AppState, Lifecycle},
     storage::Storage,
@@ -105,7 +106,7 @@ impl Application {
             live_reload_port: config.live_reload_port,
             trusted_proxies: config.security.trusted_proxies.clone(),
         };
-        spawn_maintenance(state.db.clone());
+        spawn_maintenance(state.db.clone(), config.retention.clone());
         let workers = workflow::spawn_workers(&state, &config.workers);
         Ok(Self {
             router: middleware::apply(router(state.clone(), &cookie), policy),
@@ -283,9 +284,10 @@ pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
         .with_state(state)
 }
 
-/// Removes expired sessions and stale rate-limit windows now and then; every
-/// replica runs it, which is harmless (idempotent deletes).
-fn spawn_maintenance(db: Db) {
+/// Removes expired sessions, stale rate-limit windows, and done jobs and
+/// idempotent responses past their retention, now and then; every replica
+/// runs it, which is harmless (idempotent deletes).
+fn spawn_maintenance(db: Db, retention: RetentionSettings) {
     tokio::spawn(async move {
         let store = SqlSessionStore::new(db.clone());
         let mut interval = tokio::time::interval(MAINTENANCE_INTERVAL);
@@ -296,6 +298,15 @@ fn spawn_maintenance(db: Db) {
             }
             if let Err(error) = throttle::purge_stale(&db).await {
                 tracing::warn!(%error, "could not purge rate-limit windows");
+            }
+            match app::retention::prune(&db, &retention).await {
+                Ok(pruned) if pruned != Pruned::default() => tracing::info!(
+                    jobs = pruned.jobs,
+                    idempotency_keys = pruned.idempotency_keys,
+                    "pruned rows past their retention"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "could not prune rows past their retention"),
             }
         }
     });

@@ -27,7 +27,7 @@ use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
     customers::ssr::{next_number, today},
-    db::{Filter, new_id, now_micros},
+    db::{Db, Filter, new_id, now_micros},
     error::AppError,
     state::AppState,
     vault::VaultFailure,
@@ -383,6 +383,18 @@ pub async fn ingest(
 fn request_hash(input: &NewClaimInput) -> Result<String, AppError> {
     let canonical = serde_json::to_vec(input).map_err(|e| AppError::internal(&e))?;
     Ok(audit::hex(&Sha256::digest(canonical)))
+}
+
+/// Deletes stored idempotent responses created before `before`
+/// (microseconds); returns how many went.
+pub async fn prune_idempotency_keys(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    crate::retention::delete_in_chunks(
+        db,
+        "DELETE FROM idempotency_keys WHERE (caller, idem_key) IN \
+         (SELECT caller, idem_key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+        before,
+    )
+    .await
 }
 
 async fn stored_response(
@@ -1171,19 +1183,27 @@ pub async fn add_note(
     Ok(())
 }
 
-/// What triage needs, read inside the pipeline's transaction. `None` when
-/// the claim no longer waits for triage (the step already ran).
-pub async fn triage_facts(
-    tx: &mut sqlx::AnyConnection,
+/// How many other claims triage looks at as possible duplicates, and counts
+/// as prior claims: enough for every rule (two prior claims already flag a
+/// repeat claimant; one duplicate already routes to review), bounded so a
+/// policy with thousands of claims on one day costs the same as any other.
+pub const TRIAGE_CANDIDATES: i64 = 10;
+
+/// The claim's policy id and facts, as the coverage check and triage read
+/// them (no claim history). `None` when the claim no longer waits for triage
+/// (the step already ran). Runs on any connection: the pipeline reads it
+/// outside the write lock.
+pub async fn claim_facts(
+    conn: &mut sqlx::AnyConnection,
     id: &str,
-) -> Result<Option<ClaimFacts>, AppError> {
+) -> Result<Option<(String, ClaimFacts)>, AppError> {
     let row = sqlx::query(
         "SELECT cl.status, cl.policy_id, cl.incident_date, cl.currency, cl.total_claimed, p.line, \
          p.status AS policy_status, p.starts_on, p.ends_on, p.coverage_limit, p.deductible, \
          p.currency AS policy_currency FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| AppError::NotFound("The claim".into()))?;
     if row.try_get::<String, _>("status")? != ClaimStatus::Submitted.as_str() {
@@ -1191,47 +1211,79 @@ pub async fn triage_facts(
     }
     let text = |column: &str| row.try_get::<String, _>(column);
     let internal = AppError::internal_message;
-    let incident_date = Date::parse("incident_date", &text("incident_date")?).map_err(internal)?;
     let policy_currency =
         Currency::parse("policy_currency", &text("policy_currency")?).map_err(internal)?;
-    let policy_id: String = row.try_get("policy_id")?;
+    let policy_id = row.try_get("policy_id")?;
+    Ok(Some((
+        policy_id,
+        ClaimFacts {
+            possible_duplicates: Vec::new(),
+            total_claimed: Money::new(
+                row.try_get("total_claimed")?,
+                Currency::parse("currency", &text("currency")?).map_err(internal)?,
+            ),
+            incident_date: Date::parse("incident_date", &text("incident_date")?)
+                .map_err(internal)?,
+            line: LineOfBusiness::parse("line", &text("line")?).map_err(internal)?,
+            policy_status: PolicyStatus::parse("policy_status", &text("policy_status")?)
+                .map_err(internal)?,
+            policy_term: DateRange::parse(&text("starts_on")?, &text("ends_on")?)
+                .map_err(|e| AppError::internal_message(e.to_string()))?,
+            coverage_limit: Money::new(row.try_get("coverage_limit")?, policy_currency),
+            deductible: Money::new(row.try_get("deductible")?, policy_currency),
+            prior_claims_in_year: 0,
+        },
+    )))
+}
+
+/// Everything triage needs: [`claim_facts`] plus the claim history (prior
+/// claims in the year before the incident and possible duplicates, each
+/// capped at [`TRIAGE_CANDIDATES`] and read through the
+/// (policy, incident date, claim number) index).
+pub async fn triage_facts(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<Option<ClaimFacts>, AppError> {
+    let Some((policy_id, mut facts)) = claim_facts(conn, id).await? else {
+        return Ok(None);
+    };
+    let incident_date = facts.incident_date;
     let year_before = incident_date.add_days(-365).unwrap_or(incident_date);
     let prior: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM claims WHERE policy_id = $1 AND id <> $2 AND incident_date >= $3 AND incident_date <= $4",
+        "SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE policy_id = $1 AND id <> $2 \
+         AND incident_date >= $3 AND incident_date <= $4 LIMIT $5) AS prior",
     )
     .bind(&policy_id)
     .bind(id)
     .bind(year_before.to_string())
     .bind(incident_date.to_string())
-    .fetch_one(&mut *tx)
+    .bind(TRIAGE_CANDIDATES)
+    .fetch_one(&mut *conn)
     .await?;
-    // Other claims for the same loss: same policy and day, an item in common.
-    let possible_duplicates = sqlx::query_scalar::<_, String>(
+    facts.prior_claims_in_year = u32::try_from(prior).unwrap_or(u32::MAX);
+    facts.possible_duplicates = duplicate_candidates(conn, id, &policy_id, incident_date).await?;
+    Ok(Some(facts))
+}
+
+/// The claim numbers of other claims for the same loss (same policy and
+/// day, an item code in common), the first [`TRIAGE_CANDIDATES`].
+async fn duplicate_candidates(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    policy_id: &str,
+    incident_date: Date,
+) -> Result<Vec<String>, AppError> {
+    Ok(sqlx::query_scalar(
         "SELECT o.claim_number FROM claims o WHERE o.policy_id = $1 AND o.incident_date = $2 AND o.id <> $3 \
          AND EXISTS (SELECT 1 FROM claim_lines a JOIN claim_lines b ON a.code = b.code \
-         WHERE a.claim_id = o.id AND b.claim_id = $3) ORDER BY o.claim_number",
+         WHERE a.claim_id = o.id AND b.claim_id = $3) ORDER BY o.claim_number LIMIT $4",
     )
-    .bind(&policy_id)
+    .bind(policy_id)
     .bind(incident_date.to_string())
     .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(Some(ClaimFacts {
-        possible_duplicates,
-        total_claimed: Money::new(
-            row.try_get("total_claimed")?,
-            Currency::parse("currency", &text("currency")?).map_err(internal)?,
-        ),
-        incident_date,
-        line: LineOfBusiness::parse("line", &text("line")?).map_err(internal)?,
-        policy_status: PolicyStatus::parse("policy_status", &text("policy_status")?)
-            .map_err(internal)?,
-        policy_term: DateRange::parse(&text("starts_on")?, &text("ends_on")?)
-            .map_err(|e| AppError::internal_message(e.to_string()))?,
-        coverage_limit: Money::new(row.try_get("coverage_limit")?, policy_currency),
-        deductible: Money::new(row.try_get("deductible")?, policy_currency),
-        prior_claims_in_year: u32::try_from(prior).unwrap_or(u32::MAX),
-    }))
+    .bind(TRIAGE_CANDIDATES)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Stores triage's outcome and moves the claim to `triaged`, audited as the
@@ -1296,9 +1348,11 @@ async fn link_duplicates(
     let others = sqlx::query_scalar::<_, String>(
         "SELECT o.id FROM claims o JOIN claims c ON c.id = $1 WHERE o.policy_id = c.policy_id \
          AND o.incident_date = c.incident_date AND o.id <> c.id AND EXISTS (SELECT 1 FROM claim_lines a \
-         JOIN claim_lines b ON a.code = b.code WHERE a.claim_id = o.id AND b.claim_id = c.id)",
+         JOIN claim_lines b ON a.code = b.code WHERE a.claim_id = o.id AND b.claim_id = c.id) \
+         ORDER BY o.claim_number LIMIT $2",
     )
     .bind(id)
+    .bind(TRIAGE_CANDIDATES)
     .fetch_all(&mut *tx)
     .await?;
     link_claims(tx, id, &others, reason, now).await

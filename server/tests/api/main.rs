@@ -17,6 +17,7 @@ mod helpers;
 mod lifecycle;
 mod openapi;
 mod pages;
+mod pipeline;
 mod policies;
 mod security;
 mod storage_s3;

@@ -1,0 +1,376 @@
+//! The outbox and its workers: the steps of the claims pipeline, how
+//! workers lease and run them in batches, and the pipeline's read side.
+//!
+//! A worker leases a batch of due jobs in one statement ([`lease_batch`]),
+//! runs the slow half of every job at once outside any write transaction
+//! ([`steps::prepare`]), then records every outcome in one write
+//! transaction, each job in a savepoint of its own so one failure does not
+//! undo the others ([`steps::commit`]). Under load the batches fill up, and
+//! a batch of N steps costs one lease and one commit instead of N of each:
+//! that is what lets the pipeline keep up with ingestion on SQLite, where
+//! every commit is an fsync under the single write lock.
+
+mod queue;
+mod steps;
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::{Row as _, any::AnyRow};
+use tokio::sync::Notify;
+
+pub use queue::{
+    Job, lease_batch, lease_statement, outbox_depth, prune_done_jobs, start_execution,
+};
+
+use self::steps::{StepError, Work};
+use super::{ExecutionView, StepView};
+use crate::{audit::ssr::AuditContext, db::Db, error::AppError, state::AppState};
+
+/// The pipeline's steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Was the policy in force on the incident date, in the claim's currency?
+    CheckCoverage,
+    /// Priority and fraud flags; moves the claim to the review queue.
+    Triage,
+    /// The claim as triaged, as JSON in object storage.
+    Snapshot,
+    /// `claim.triaged` to every webhook endpoint, signed.
+    Notify,
+}
+
+impl Step {
+    pub const FIRST: Step = Step::CheckCoverage;
+    pub const ALL: [Step; 4] = [
+        Step::CheckCoverage,
+        Step::Triage,
+        Step::Snapshot,
+        Step::Notify,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::CheckCoverage => "check_coverage",
+            Step::Triage => "triage",
+            Step::Snapshot => "snapshot",
+            Step::Notify => "notify",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Step> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub(super) fn next(self) -> Option<Step> {
+        match self {
+            Step::CheckCoverage => Some(Step::Triage),
+            Step::Triage => Some(Step::Snapshot),
+            Step::Snapshot => Some(Step::Notify),
+            Step::Notify => None,
+        }
+    }
+}
+
+/// Wakes an idle worker at once instead of at its next poll.
+#[derive(Debug, Clone, Default)]
+pub struct JobSignal(Arc<Notify>);
+
+impl JobSignal {
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+
+    async fn notified(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// Tells this process's workers that there is work (other replicas find it
+/// at their next poll).
+pub fn wake(state: &AppState) {
+    state.jobs.notify();
+}
+
+/// How workers poll, lease and retry.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Workers in this process (0: none; `server worker` runs only these).
+    pub concurrency: usize,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval: Duration,
+    /// A running job whose worker vanished is taken over after this.
+    pub lease: Duration,
+    /// Attempts before a job is parked as `dead`.
+    pub max_attempts: i64,
+    /// First retry delay; doubled per attempt, capped at [`MAX_BACKOFF`].
+    pub backoff: Duration,
+    /// Most jobs one lease takes (and one commit records).
+    pub batch: usize,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 1,
+            poll_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(60),
+            max_attempts: 5,
+            backoff: Duration::from_secs(2),
+            batch: 16,
+        }
+    }
+}
+
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The delay before attempt `attempts + 1`: doubling from `base`, capped,
+/// with up to a quarter of jitter so retries of many jobs spread out.
+pub fn backoff(base: Duration, attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    let delay = base
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(MAX_BACKOFF);
+    let mut byte = [0u8; 1];
+    let jitter = if getrandom::fill(&mut byte).is_ok() {
+        delay.mul_f64(f64::from(byte[0]) / 1024.0)
+    } else {
+        Duration::ZERO
+    };
+    delay + jitter
+}
+
+/// Runs one leased batch: every job's slow half at once, then one write
+/// transaction for all of their outcomes.
+pub async fn run_batch(state: &AppState, settings: &WorkerSettings, worker: &str, jobs: Vec<Job>) {
+    use tracing::Instrument as _;
+    let started = std::time::Instant::now();
+    let prepared = futures_util::future::join_all(jobs.iter().map(|job| {
+        let span = tracing::info_span!(
+            "workflow_step",
+            step = %job.step,
+            job = %job.id,
+            claim_id = %job.claim_id,
+            attempt = job.attempts,
+            correlation_id = job.correlation_id.as_deref().unwrap_or_default(),
+        );
+        async move {
+            match Step::parse(&job.step) {
+                None => Err(StepError(format!("unknown step {}", job.step))),
+                Some(step) => steps::prepare(state, job, step).await,
+            }
+        }
+        .instrument(span)
+    }))
+    .await;
+    match record_batch(state, settings, worker, &jobs, prepared).await {
+        Ok(()) => tracing::info!(
+            %worker, jobs = jobs.len(), elapsed_ms = started.elapsed().as_millis() as u64,
+            "workflow batch done"
+        ),
+        Err(error) => {
+            // The batch's transaction is gone, with every outcome in it.
+            // Each job is put back for a retry on its own, so none waits for
+            // its lease to run out; a job whose failure cannot be recorded
+            // either is taken over when its lease expires.
+            tracing::error!(%worker, %error, jobs = jobs.len(), "could not record a workflow batch");
+            let message = format!("could not record the outcome: {}", StepError::from(error).0);
+            for job in &jobs {
+                if let Err(db_error) = queue::fail(&state.db, settings, job, worker, &message).await
+                {
+                    tracing::error!(job = %job.id, error = %db_error, "could not record the failure");
+                }
+            }
+        }
+    }
+}
+
+/// The write half of [`run_batch`]: each prepared job commits in a
+/// savepoint (a failure rolls back only that job, which is then recorded
+/// as failed), all in one transaction.
+async fn record_batch(
+    state: &AppState,
+    settings: &WorkerSettings,
+    worker: &str,
+    jobs: &[Job],
+    prepared: Vec<Result<Work, StepError>>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin_write().await?;
+    for (job, outcome) in jobs.iter().zip(prepared) {
+        let outcome = match (outcome, Step::parse(&job.step)) {
+            (Ok(work), Some(step)) => {
+                let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+                match steps::commit(&mut savepoint, job, worker, step, work).await {
+                    Ok(()) => savepoint.commit().await.map_err(StepError::from),
+                    Err(error) => {
+                        savepoint.rollback().await?;
+                        Err(StepError::from(error))
+                    }
+                }
+            }
+            (Ok(_), None) => Err(StepError(format!("unknown step {}", job.step))),
+            (Err(error), _) => Err(error),
+        };
+        match outcome {
+            Ok(()) => {
+                tracing::debug!(job = %job.id, step = %job.step, attempt = job.attempts, "workflow step done")
+            }
+            Err(StepError(error)) => {
+                tracing::warn!(job = %job.id, step = %job.step, attempt = job.attempts, %error, "workflow step failed");
+                queue::record_failure(&mut tx, settings, job, worker, &error).await?;
+            }
+        }
+    }
+    tx.commit().await
+}
+
+/// Runs workers until the process starts draining; each finishes the batch
+/// it is on. Returns their handles so shutdown can wait for them.
+pub fn spawn_workers(
+    state: &AppState,
+    settings: &WorkerSettings,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..settings.concurrency)
+        .map(|n| {
+            let (state, settings) = (state.clone(), settings.clone());
+            let worker = format!("{}-{n}", short_host_id());
+            tokio::spawn(async move { worker_loop(state, settings, worker).await })
+        })
+        .collect()
+}
+
+/// Distinguishes this process's workers from other replicas' in `locked_by`.
+fn short_host_id() -> String {
+    crate::db::new_id().chars().rev().take(8).collect()
+}
+
+async fn worker_loop(state: AppState, settings: WorkerSettings, worker: String) {
+    tracing::info!(%worker, "workflow worker started");
+    while !state.lifecycle.is_draining() {
+        match lease_batch(&state.db, &worker, &settings).await {
+            Ok(jobs) if !jobs.is_empty() => run_batch(&state, &settings, &worker, jobs).await,
+            Ok(_) => {
+                tokio::select! {
+                    () = state.jobs.notified() => {}
+                    () = tokio::time::sleep(settings.poll_interval) => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%worker, %error, "could not lease jobs");
+                tokio::time::sleep(settings.poll_interval).await;
+            }
+        }
+    }
+    tracing::info!(%worker, "workflow worker stopped");
+}
+
+/// Staff retry of a dead job: attempts start again, the execution runs.
+pub async fn retry(state: &AppState, context: &AuditContext, job_id: &str) -> Result<(), AppError> {
+    queue::requeue_dead(&state.db, context, job_id).await?;
+    wake(state);
+    Ok(())
+}
+
+fn step_from_row(row: &AnyRow) -> Result<StepView, sqlx::Error> {
+    Ok(StepView {
+        job_id: row.try_get("id")?,
+        step: row.try_get("step")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        max_attempts: row.try_get("max_attempts")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        run_at: row.try_get("run_at")?,
+    })
+}
+
+/// Executions with their steps, for one claim or one execution id: two
+/// queries whatever the count.
+async fn executions_where(
+    db: &Db,
+    column: &str,
+    value: &str,
+) -> Result<Vec<ExecutionView>, sqlx::Error> {
+    let executions = sqlx::query(&format!(
+        "SELECT id, claim_id, state, created_at, finished_at FROM executions WHERE {column} = $1 ORDER BY created_at"
+    ))
+    .bind(value)
+    .fetch_all(db.pool())
+    .await?;
+    let jobs = sqlx::query(&format!(
+        "SELECT j.id, j.execution_id, j.step, j.state, j.attempts, j.max_attempts, j.last_error, j.created_at, \
+         j.started_at, j.finished_at, j.run_at FROM jobs j JOIN executions e ON e.id = j.execution_id \
+         WHERE e.{column} = $1 ORDER BY j.created_at, j.id"
+    ))
+    .bind(value)
+    .fetch_all(db.pool())
+    .await?;
+    executions
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            let steps = jobs
+                .iter()
+                .filter(|job| {
+                    job.try_get::<String, _>("execution_id")
+                        .is_ok_and(|e| e == id)
+                })
+                .map(step_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ExecutionView {
+                claim_id: row.try_get("claim_id")?,
+                state: row.try_get("state")?,
+                created_at: row.try_get("created_at")?,
+                finished_at: row.try_get("finished_at")?,
+                steps,
+                id,
+            })
+        })
+        .collect()
+}
+
+pub async fn executions_for_claim(
+    db: &Db,
+    claim_id: &str,
+) -> Result<Vec<ExecutionView>, sqlx::Error> {
+    executions_where(db, "claim_id", claim_id).await
+}
+
+pub async fn find_execution(db: &Db, id: &str) -> Result<Option<ExecutionView>, sqlx::Error> {
+    Ok(executions_where(db, "id", id).await?.into_iter().next())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_attempt_up_to_the_cap() {
+        let base = Duration::from_secs(2);
+        let first = backoff(base, 1);
+        assert!(first >= base && first <= base.mul_f64(1.25), "{first:?}");
+        let third = backoff(base, 3);
+        assert!(
+            third >= base * 4 && third <= (base * 4).mul_f64(1.25),
+            "{third:?}"
+        );
+        assert!(backoff(base, 40) <= MAX_BACKOFF.mul_f64(1.25));
+    }
+
+    #[test]
+    fn the_pipeline_runs_its_steps_in_order_once() {
+        let mut step = Some(Step::FIRST);
+        let mut seen = Vec::new();
+        while let Some(s) = step {
+            seen.push(s);
+            step = s.next();
+        }
+        assert_eq!(seen, Step::ALL);
+        assert!(
+            Step::ALL
+                .iter()
+                .all(|s| Step::parse(s.as_str()) == Some(*s))
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! Every SQL statement on the outbox (`executions` and `jobs`): enqueue,
+//! lease, complete, fail, retry, prune and count.
+
+use serde_json::json;
+use sqlx::Row as _;
+
+use super::{Step, WorkerSettings, backoff};
+use crate::{
+    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    db::{Db, Engine, new_id, now_micros},
+    error::AppError,
+};
+
+/// Attempts of a job enqueued by ingestion; a lease sets the configured
+/// number, so a changed setting applies to jobs already queued.
+const DEFAULT_MAX_ATTEMPTS: i64 = 5;
+
+/// Creates an execution for `claim_id` and enqueues its first step, inside
+/// the caller's transaction (the same one that stores the claim).
+/// `correlation_id` is the ingesting request's: each step's span carries it,
+/// so a trace search for one request finds the pipeline work it caused.
+pub async fn start_execution(
+    tx: &mut sqlx::AnyConnection,
+    claim_id: &str,
+    correlation_id: Option<&str>,
+) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO executions (id, claim_id, state, correlation_id, created_at, updated_at) \
+         VALUES ($1, $2, 'running', $3, $4, $4)",
+    )
+    .bind(&id)
+    .bind(claim_id)
+    .bind(correlation_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    enqueue(tx, &id, claim_id, Step::FIRST, DEFAULT_MAX_ATTEMPTS).await?;
+    Ok(id)
+}
+
+/// Enqueues `step` of an execution; a second enqueue of the same step is a
+/// no-op (a repeated step must not fork the pipeline).
+async fn enqueue(
+    tx: &mut sqlx::AnyConnection,
+    execution_id: &str,
+    claim_id: &str,
+    step: Step,
+    max_attempts: i64,
+) -> Result<(), sqlx::Error> {
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO jobs (id, execution_id, claim_id, step, state, attempts, max_attempts, run_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6, $6) ON CONFLICT (execution_id, step) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(execution_id)
+    .bind(claim_id)
+    .bind(step.as_str())
+    .bind(max_attempts)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The lease statement of [`lease_batch`]. Binds: `$1` worker, `$2` lease
+/// end, `$3` now, `$4` max attempts, `$5` batch size. Public so a test can
+/// read its query plan.
+pub fn lease_statement(engine: Engine) -> String {
+    let lock = match engine {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    format!(
+        "WITH due AS (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 ORDER BY run_at, id LIMIT $5{lock}), \
+         stale AS (SELECT id FROM jobs WHERE state = 'running' AND locked_until < $3 ORDER BY locked_until LIMIT $5{lock}) \
+         UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, \
+         started_at = $3, finished_at = NULL, updated_at = $3, max_attempts = $4 \
+         WHERE id IN (SELECT id FROM due UNION ALL SELECT id FROM stale) \
+         RETURNING id, execution_id, claim_id, step, attempts, max_attempts, \
+         (SELECT correlation_id FROM executions e WHERE e.id = jobs.execution_id) AS correlation_id"
+    )
+}
+
+/// A leased job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub execution_id: String,
+    pub claim_id: String,
+    pub step: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// Of the request that started the execution.
+    pub correlation_id: Option<String>,
+}
+
+fn micros(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX / 2)
+}
+
+/// Leases up to `settings.batch` of the oldest due jobs, and as many running
+/// jobs whose lease ran out (a worker that vanished), for `worker`, in one
+/// statement.
+///
+/// Each half is a range scan of its own partial index (`jobs_pending_due_idx`,
+/// `jobs_running_lease_idx`) that stops after the limit, so leasing costs the
+/// same with ten or a million jobs waiting. On PostgreSQL `FOR UPDATE SKIP
+/// LOCKED` lets many workers lease at once without waiting on each other;
+/// SQLite has one writer, so the single UPDATE is already exclusive.
+pub async fn lease_batch(
+    db: &Db,
+    worker: &str,
+    settings: &WorkerSettings,
+) -> Result<Vec<Job>, sqlx::Error> {
+    let now = now_micros();
+    let until = now.saturating_add(micros(settings.lease));
+    let sql = lease_statement(db.engine());
+    let rows = sqlx::query(&sql)
+        .bind(worker)
+        .bind(until)
+        .bind(now)
+        .bind(settings.max_attempts)
+        .bind(i64::try_from(settings.batch).unwrap_or(1).max(1))
+        .fetch_all(db.pool())
+        .await?;
+    let mut jobs = rows
+        .iter()
+        .map(|row| {
+            Ok(Job {
+                id: row.try_get("id")?,
+                execution_id: row.try_get("execution_id")?,
+                claim_id: row.try_get("claim_id")?,
+                step: row.try_get("step")?,
+                attempts: row.try_get("attempts")?,
+                max_attempts: row.try_get("max_attempts")?,
+                correlation_id: row.try_get("correlation_id")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // RETURNING has no order; claims are recorded in a stable one (oldest
+    // first by UUIDv7 id), so batches lock rows in the same order.
+    jobs.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(jobs)
+}
+
+/// Marks the job done and enqueues the next step (or completes the
+/// execution), in the step's transaction. Fails when the lease was lost to
+/// another worker, so the work of a step is committed at most once.
+pub(super) async fn complete(
+    tx: &mut sqlx::AnyConnection,
+    job: &Job,
+    worker: &str,
+    step: Step,
+) -> Result<(), AppError> {
+    let now = now_micros();
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'done', finished_at = $1, locked_by = NULL, locked_until = NULL, \
+         last_error = NULL, updated_at = $1 WHERE id = $2 AND state = 'running' AND locked_by = $3",
+    )
+    .bind(now)
+    .bind(&job.id)
+    .bind(worker)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(AppError::Conflict(format!(
+            "job {} is no longer leased by {worker}",
+            job.id
+        )));
+    }
+    match step.next() {
+        Some(next) => enqueue(tx, &job.execution_id, &job.claim_id, next, job.max_attempts).await?,
+        None => {
+            sqlx::query(
+                "UPDATE executions SET state = 'completed', finished_at = $1, updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(&job.execution_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a failed attempt in the caller's transaction: back to `pending`
+/// after a backoff, or `dead` (and the execution `failed`, audited) when
+/// the attempts are used up. A job whose lease another worker took is left
+/// alone.
+pub(super) async fn record_failure(
+    tx: &mut sqlx::AnyConnection,
+    settings: &WorkerSettings,
+    job: &Job,
+    worker: &str,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let now = now_micros();
+    // Errors are shown to staff: keep them short and free of row data.
+    let error: String = error.chars().take(500).collect();
+    let dead = job.attempts >= job.max_attempts;
+    let run_at = now.saturating_add(micros(backoff(settings.backoff, job.attempts)));
+    let updated = sqlx::query(
+        "UPDATE jobs SET state = $1, run_at = $2, last_error = $3, finished_at = $4, locked_by = NULL, \
+         locked_until = NULL, updated_at = $4 WHERE id = $5 AND locked_by = $6",
+    )
+    .bind(if dead { "dead" } else { "pending" })
+    .bind(run_at)
+    .bind(&error)
+    .bind(now)
+    .bind(&job.id)
+    .bind(worker)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if dead && updated > 0 {
+        sqlx::query("UPDATE executions SET state = 'failed', updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&job.execution_id)
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            tx,
+            &AuditContext::system("workflow"),
+            AuditEvent {
+                action: "workflow.dead_lettered",
+                entity_type: "claim",
+                entity_id: Some(&job.claim_id),
+                details: json!({ "job_id": job.id, "step": job.step, "attempts": job.attempts, "error": error }),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// [`record_failure`] in a transaction of its own.
+pub(super) async fn fail(
+    db: &Db,
+    settings: &WorkerSettings,
+    job: &Job,
+    worker: &str,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    record_failure(&mut tx, settings, job, worker, error).await?;
+    tx.commit().await
+}
+
+/// Puts a dead job back in the queue with its attempts reset, and the
+/// execution back to running, audited.
+pub(super) async fn requeue_dead(
+    db: &Db,
+    context: &AuditContext,
+    job_id: &str,
+) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query("SELECT execution_id, claim_id, step, state FROM jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The job".into()))?;
+    if row.try_get::<String, _>("state")? != "dead" {
+        return Err(AppError::Conflict(
+            "Only a dead-lettered job can be retried; this one is still in the queue or done."
+                .into(),
+        ));
+    }
+    let now = now_micros();
+    sqlx::query(
+        "UPDATE jobs SET state = 'pending', attempts = 0, run_at = $1, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(job_id)
+    .execute(&mut *tx)
+    .await?;
+    let execution_id: String = row.try_get("execution_id")?;
+    sqlx::query("UPDATE executions SET state = 'running', updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(&execution_id)
+        .execute(&mut *tx)
+        .await?;
+    let claim_id: String = row.try_get("claim_id")?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "workflow.retried",
+            entity_type: "claim",
+            entity_id: Some(&claim_id),
+            details: json!({ "job_id": job_id, "step": row.try_get::<String, _>("step")?, "execution_id": execution_id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Jobs by state and the age of the oldest due one, for `/metrics` and the
+/// dashboard.
+pub async fn outbox_depth(db: &Db) -> Result<(Vec<(String, i64)>, Option<i64>), sqlx::Error> {
+    let by_state = sqlx::query("SELECT state, COUNT(*) AS jobs FROM jobs GROUP BY state")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("state")?, row.try_get("jobs")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let oldest: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending'")
+            .fetch_one(db.pool())
+            .await?;
+    Ok((
+        by_state,
+        oldest.map(|at| (now_micros() - at).max(0) / 1_000_000),
+    ))
+}
+
+/// Deletes the done jobs of completed executions that finished before
+/// `before` (microseconds); returns how many went. A completed execution
+/// keeps its row (the claim page still says the pipeline ran); the jobs of a
+/// failed or running execution stay, since staff need them.
+pub async fn prune_done_jobs(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    crate::retention::delete_in_chunks(
+        db,
+        "DELETE FROM jobs WHERE id IN (SELECT j.id FROM jobs j JOIN executions e ON e.id = j.execution_id \
+         WHERE j.state = 'done' AND j.finished_at < $1 AND e.state = 'completed' LIMIT $2)",
+        before,
+    )
+    .await
+}
