@@ -109,6 +109,7 @@ async fn a_full_disk_answers_507_with_retry_after_and_everything_recovers_once_s
     let grant = json!({ "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret });
     let policy_number = active_policy(&app, &token, "full").await;
     let (claim_id, _) = new_claim(&app, &token, "full-upload").await;
+    let staff = app.create_user(Role::Adjuster).await;
     let body = claim(&policy_number, 30_000);
 
     fill_the_disk(&app).await;
@@ -125,6 +126,13 @@ async fn a_full_disk_answers_507_with_retry_after_and_everything_recovers_once_s
     fill_the_disk(&app).await;
     let uploaded = upload(&app, &token, &claim_id, file(png("full"), "a.png")).await;
     assert_storage_full(uploaded, "upload").await;
+    fill_the_disk(&app).await;
+    let browser = app.new_client();
+    let signed_in = app
+        .post_login(&browser, &staff.email, &staff.password)
+        .await;
+    assert_eq!(signed_in.status(), 507, "sign-in (a server function)");
+    assert!(retry_after(&signed_in).is_some(), "sign-in: Retry-After");
 
     free_the_disk(&app).await;
     assert_eq!(app.get("/health/ready").await.status(), 200);
@@ -133,6 +141,10 @@ async fn a_full_disk_answers_507_with_retry_after_and_everything_recovers_once_s
     assert_eq!(app.token(grant).await.status(), 200);
     let uploaded = upload(&app, &token, &claim_id, file(png("full"), "a.png")).await;
     assert_eq!(uploaded.status(), 201);
+    let signed_in = app
+        .post_login(&browser, &staff.email, &staff.password)
+        .await;
+    assert_eq!(signed_in.status(), 200);
 }
 
 /// The drill's failure: SQLite had rolled the transaction back itself (as
