@@ -7,10 +7,16 @@
 #      readiness must go 503 and come back without restarting Vanguard,
 #      and every claim answered 202 must exist afterwards;
 #   2. send SIGTERM with requests in flight: every request the server
-#      accepted must complete, and the process must exit 0.
+#      accepted must complete, and the process must exit 0;
+#   3. full disk: Vanguard on SQLite on a small tmpfs, under load, the
+#      volume filled to the last byte: claims must answer 507 or 503 (with
+#      Retry-After), never 500, and readiness 503; once the filler is
+#      deleted, readiness and claims must recover without a restart, and
+#      every claim answered 202 must exist.
 #
 # Usage: bash scripts/fault.sh   (after `cargo leptos build --release`)
-# Needs: the local PostgreSQL (trust auth), pg_ctlcluster, curl, python3.
+# Needs: the local PostgreSQL (trust auth), pg_ctlcluster, curl, python3,
+# sqlite3; root for `mount -t tmpfs` (the full-disk case is skipped without).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -35,6 +41,7 @@ cleanup() {
   # PostgreSQL must be up whatever happened (CI uses it next).
   pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main start
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  mountpoint -q "$work/full" 2>/dev/null && umount -l "$work/full"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -127,4 +134,95 @@ others=$(grep -vc '^[23]0[0-9]$' "$work/inflight.log" || true)
 echo "sigterm: exit $exit_code after $(seconds "$stopped" "$wait_started") s; $completed of 40 in-flight requests completed, $others not accepted"
 [[ "$exit_code" == 0 ]] || { echo "FAIL: exit $exit_code after SIGTERM" >&2; exit 1; }
 [[ "$others" == 0 ]] || { echo "FAIL: $others requests in flight did not complete" >&2; exit 1; }
+
+full_disk_drill() {
+  local full="$work/full" size_mb=24
+  mkdir -p "$full"
+  if ! mount -t tmpfs -o "size=${size_mb}m" vanguard-full "$full" 2>/dev/null; then
+    echo "full disk: skipped (mount -t tmpfs needs root)"
+    return 0
+  fi
+  log "full disk: SQLite on a ${size_mb} MiB tmpfs, filled under load"
+  export DATABASE_URL="sqlite://$full/vanguard.db" VANGUARD_DATA_DIR="$full"
+  "$server" seed-demo >/dev/null
+  secret_lines="$("$server" create-api-client --name full-disk-drill)"
+  client_id="$(sed -n 's/^client_id=//p' <<<"$secret_lines")"
+  client_secret="$(sed -n 's/^client_secret=//p' <<<"$secret_lines")"
+  start_server
+  token="$(curl -fsS "$base/api/v1/auth/token" -H 'content-type: application/json' \
+    -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$client_id\",\"client_secret\":\"$client_secret\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+  policy="$(curl -fsS "$base/api/v1/policies?status=active&per_page=1" -H "authorization: Bearer $token" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["policy_number"])')"
+
+  # Each answer logged as "key status retry-after|- phase". A line code of
+  # its own per claim: claims alike (same policy, day and item) are linked
+  # pairwise as possible duplicates, which would fill the freed space.
+  # Renamed into place, so the load never reads a half-written phase.
+  phase() { echo "$1" >"$work/phase.new" && mv "$work/phase.new" "$work/phase"; }
+  : >"$work/full-load.log"; phase filling
+  full_load() {
+    local i=0 answer
+    while :; do
+      i=$((i + 1))
+      answer="$(curl -s -o /dev/null -D - -w 'STATUS %{http_code}\n' -m 5 "$base/api/v1/claims" \
+        -H "authorization: Bearer $token" -H 'content-type: application/json' -H "idempotency-key: full-$i" \
+        -d "{\"policy_number\":\"$policy\",\"incident_date\":\"$yesterday\",\"description\":\"Full disk $i\",\"lines\":[{\"code\":\"LOSS$i\",\"amount\":{\"amount\":1000,\"currency\":\"USD\"}}]}" || true)"
+      echo "$i $(sed -n 's/^STATUS //p' <<<"$answer") $(tr -d '\r' <<<"$answer" | sed -n 's/^retry-after: //Ip' | head -1 | grep . || echo -) $(cat "$work/phase")" >>"$work/full-load.log"
+      sleep 0.02
+    done
+  }
+  full_load & load_pid=$!
+  sleep 1
+
+  # Fill the volume to the last byte (dd stops at ENOSPC).
+  dd if=/dev/zero of="$full/filler" bs=64k 2>/dev/null || true
+  phase full
+  local saw_full="" ready_503="" code
+  for _ in $(seq 300); do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -m 3 "$base/health/ready" || true)"
+    [[ "$code" == 503 ]] && ready_503=1
+    if awk '$4 == "full" && ($2 == 507 || $2 == 503)' "$work/full-load.log" | grep -q .; then saw_full=1; fi
+    [[ -n "$saw_full" && -n "$ready_503" ]] && break
+    sleep 0.1
+  done
+  sleep 1
+  local full_answers
+  full_answers="$(awk '$4 == "full" {print $2}' "$work/full-load.log" | sort | uniq -c | xargs)"
+
+  # Space returns: no restart, the server must find it by itself.
+  rm -f "$full/filler"
+  phase freed
+  local freed_at recovered="" accepted_after=""
+  freed_at=$(date +%s.%N)
+  for _ in $(seq 300); do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -m 3 "$base/health/ready" || true)"
+    [[ "$code" == 200 ]] && recovered=$(date +%s.%N)
+    if awk '$4 == "freed" && $2 == 202' "$work/full-load.log" | grep -q .; then accepted_after=1; fi
+    [[ -n "$recovered" && -n "$accepted_after" ]] && break
+    sleep 0.1
+  done
+  sleep 1
+  kill "$load_pid"; wait "$load_pid" 2>/dev/null || true; load_pid=""
+  kill -0 "$pid" || { echo "FAIL: the server died on the full disk" >&2; exit 1; }
+
+  [[ -n "$saw_full" ]] || { echo "FAIL: no 507/503 while the disk was full (answers: $full_answers)" >&2; tail -5 "$work/server.log" >&2; exit 1; }
+  [[ -n "$ready_503" ]] || { echo "FAIL: readiness stayed 200 on the full disk" >&2; exit 1; }
+  local errors missing_retry
+  errors=$(awk '$2 == 500' "$work/full-load.log" | wc -l)
+  missing_retry=$(awk '($2 == 507 || $2 == 503) && $3 == "-"' "$work/full-load.log" | wc -l)
+  [[ "$errors" == 0 ]] || { echo "FAIL: $errors claims answered 500 (answers while full: $full_answers)" >&2; grep -m3 'internal error' "$work/server.log" >&2; exit 1; }
+  [[ "$missing_retry" == 0 ]] || { echo "FAIL: $missing_retry refusals without Retry-After" >&2; exit 1; }
+  [[ -n "$recovered" && -n "$accepted_after" ]] || { echo "FAIL: no recovery after space returned" >&2; tail -5 "$work/server.log" >&2; exit 1; }
+  local accepted stored
+  accepted=$(awk '$2 == 202' "$work/full-load.log" | wc -l)
+  stored=$(sqlite3 "$full/vanguard.db" "SELECT COUNT(*) FROM claims WHERE description LIKE 'Full disk %'")
+  [[ "$stored" -ge "$accepted" ]] || { echo "FAIL: $accepted claims acknowledged but $stored stored" >&2; exit 1; }
+  echo "full disk: claims answered after the fill (count status): $full_answers; every refusal with Retry-After, no 500; readiness 503"
+  echo "full disk: space freed, readiness 200 after $(seconds "$recovered" "$freed_at") s and claims accepted again (no restart); $accepted acknowledged, all $stored stored"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  umount "$full"
+}
+full_disk_drill
+
 echo "fault drill passed"

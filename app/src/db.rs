@@ -26,6 +26,18 @@
 //! survives a power cut) and foreign keys on. Write transactions start with
 //! `BEGIN IMMEDIATE` there, so two writers queue on the busy timeout instead
 //! of failing with `SQLITE_BUSY` when a read transaction tries to upgrade.
+//!
+//! # A connection whose transaction state is unknown is closed
+//!
+//! A dropped `Transaction` only *queues* its ROLLBACK. When that ROLLBACK
+//! fails (SQLite rolls a transaction back by itself on `SQLITE_FULL`, so
+//! sqlx's own ROLLBACK then fails with "no transaction is active"), sqlx
+//! 0.8.6 leaves the connection at transaction depth 1 and returns it to the
+//! pool, where every later `BEGIN IMMEDIATE` on it fails with "attempted to
+//! call begin_with at non-zero transaction depth" until a restart. The
+//! pool's `after_release` hook therefore closes any connection still at a
+//! non-zero depth once the queued rollback has run (and `before_acquire`
+//! refuses one, in case any path skips the release hook).
 
 use std::{
     path::{Path, PathBuf},
@@ -34,13 +46,18 @@ use std::{
 };
 
 use sqlx::{
-    Any, AnyPool, Transaction,
+    Any, AnyPool, Connection as _, Transaction,
     any::{AnyPoolOptions, install_default_drivers},
     migrate::{MigrateError, Migrator},
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The `app_settings` row the SQLite write probe writes and deletes.
+const WRITE_PROBE_KEY: &str = "health.write_probe";
+/// Larger than a 4 KiB page, so the probe needs an overflow page.
+const WRITE_PROBE_BYTES: usize = 6_000;
 
 /// How long a writer waits for SQLite's write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
@@ -216,7 +233,26 @@ impl Db {
         let engine = url.engine();
         let mut options = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout);
+            .acquire_timeout(settings.acquire_timeout)
+            .after_release(move |conn, _meta| {
+                Box::pin(async move {
+                    // SQLite's worker applies a queued rollback (and updates
+                    // the depth) in order with later commands: a ping waits
+                    // for it. PostgreSQL updates the depth when it queues the
+                    // rollback, and sqlx pings after this hook anyway.
+                    if engine == Engine::Sqlite {
+                        conn.ping().await?;
+                    }
+                    let clean = !conn.is_in_transaction();
+                    if !clean {
+                        tracing::warn!(
+                            "closing a database connection whose rollback failed (transaction state unknown)"
+                        );
+                    }
+                    Ok(clean)
+                })
+            })
+            .before_acquire(|conn, _meta| Box::pin(async move { Ok(!conn.is_in_transaction()) }));
         if engine == Engine::Sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -289,6 +325,41 @@ impl Db {
             Ok(Err(error)) => Err(PingError::Database(error)),
             Err(_) => Err(PingError::Timeout(timeout)),
         }
+    }
+
+    /// Whether the database accepts a write right now, bounded by `timeout`.
+    ///
+    /// On SQLite a read can succeed while every write fails (a full disk, a
+    /// volume remounted read-only), so readiness must write: two autocommit
+    /// statements upsert then delete a row larger than a page, which needs
+    /// fresh pages (and WAL space) just as a claim does, and leave nothing
+    /// behind. Autocommit, so a probe cut off by its timeout cannot leave a
+    /// transaction open. A probe still waiting for the write lock when the
+    /// timeout ends counts as a pass: writes are queued, not failing, and
+    /// dropping a replica from the load balancer under load would make it
+    /// worse. PostgreSQL reports its own write failures through the ping
+    /// (and `53100` on each write): no probe there.
+    pub async fn probe_write(&self, timeout: Duration) -> Result<(), sqlx::Error> {
+        if self.engine != Engine::Sqlite {
+            return Ok(());
+        }
+        let probe = async {
+            sqlx::query(
+                "INSERT INTO app_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(WRITE_PROBE_KEY)
+            .bind("x".repeat(WRITE_PROBE_BYTES))
+            .bind(now_micros())
+            .execute(&self.pool)
+            .await?;
+            sqlx::query("DELETE FROM app_settings WHERE key = $1")
+                .bind(WRITE_PROBE_KEY)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        };
+        tokio::time::timeout(timeout, probe).await.unwrap_or(Ok(()))
     }
 
     /// The newest applied migration version, for `/health`.

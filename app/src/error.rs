@@ -49,9 +49,17 @@ pub enum AppError {
     /// `429 Too Many Requests`: retry after this many seconds.
     #[error("Too many attempts; please wait {0} seconds and try again.")]
     RateLimited(u64),
-    /// `503 Service Unavailable`: a dependency (the database) is down.
+    /// `503 Service Unavailable` with `Retry-After`: a dependency (the
+    /// database) is down, busy or restarting; the same request is expected
+    /// to work when retried shortly.
     #[error("The service is temporarily unavailable; please try again shortly.")]
     Unavailable,
+    /// `507 Insufficient Storage` with `Retry-After`: the database or file
+    /// storage is full. Nothing was saved; retry once space is freed.
+    #[error(
+        "The service has run out of storage space, so nothing was saved; please try again later."
+    )]
+    StorageFull,
     /// `500 Internal Server Error`: details are in the server log under the
     /// reference, never in the response. The cause stays on the server
     /// (it is not serialized): the pipeline records it as a step's reason.
@@ -79,6 +87,7 @@ impl AppError {
             Self::Validation(_) => 422,
             Self::RateLimited(_) => 429,
             Self::Unavailable => 503,
+            Self::StorageFull => 507,
             Self::Internal(..) => 500,
             Self::ServerFn(ServerFnErrorErr::Request(_)) => 503,
             Self::ServerFn(_) => 400,
@@ -104,11 +113,29 @@ impl AppError {
             422 => "Check your input",
             429 => "Too many requests",
             503 => "Temporarily unavailable",
+            507 => "Out of storage",
             400 => "Bad request",
             _ => "Something went wrong",
         }
     }
+
+    /// The `Retry-After` seconds to send with this error: set for every
+    /// condition a client should retry, so "retry" reads differently from
+    /// "bug" (a 500 carries none).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited(seconds) => Some(*seconds),
+            Self::Unavailable => Some(RETRY_UNAVAILABLE_SECONDS),
+            Self::StorageFull => Some(RETRY_STORAGE_FULL_SECONDS),
+            _ => None,
+        }
+    }
 }
+
+/// A busy or restarting database is usually back within seconds.
+pub const RETRY_UNAVAILABLE_SECONDS: u64 = 2;
+/// Freeing storage takes an operator: ask clients to back off longer.
+pub const RETRY_STORAGE_FULL_SECONDS: u64 = 30;
 
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
@@ -126,15 +153,21 @@ impl From<FieldErrors> for AppError {
 
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
-    /// The message is logged, not returned: it can name tables, constraints
-    /// or values.
+    /// Classified by engine error code (see [`crate::db_failure`]). The
+    /// message is logged, not returned: it can name tables, constraints or
+    /// values.
     fn from(error: sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %error, "database unavailable");
+        use crate::db_failure::{Failure, classify};
+        match classify(&error) {
+            Failure::Unavailable => {
+                tracing::warn!(error = %error, "database unavailable (retryable)");
                 Self::Unavailable
             }
-            other => Self::internal(&other),
+            Failure::StorageFull => {
+                tracing::error!(error = %error, "database storage is full");
+                Self::StorageFull
+            }
+            Failure::Internal => Self::internal(&error),
         }
     }
 }
@@ -187,7 +220,7 @@ impl AppError {
 }
 
 /// Finishes a server function: an error sets the HTTP status it documents
-/// (and `Retry-After` for 429). A plain HTML form post (no WASM yet) is left
+/// (and `Retry-After` for 429, 503 and 507). A plain HTML form post (no WASM yet) is left
 /// alone: Leptos answers it with a redirect back to the form, carrying the
 /// error in the URL, and a status would break that redirect.
 #[cfg(feature = "ssr")]
@@ -200,7 +233,7 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
                 http::StatusCode::from_u16(error.status_code())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             );
-            if let AppError::RateLimited(seconds) = error
+            if let Some(seconds) = error.retry_after()
                 && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
             {
                 response.insert_header(http::header::RETRY_AFTER, value);

@@ -39,14 +39,29 @@ pub mod ssr {
     /// A probe must answer quickly even while the database hangs.
     pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-    /// Whether this replica should receive traffic: not draining and the
-    /// database answers.
+    /// Whether this replica should receive traffic: not draining, the
+    /// database answers and (SQLite) accepts a write.
     pub async fn is_ready(state: &AppState) -> bool {
-        !state.lifecycle.is_draining() && state.db.ping(PROBE_TIMEOUT).await.is_ok()
+        !state.lifecycle.is_draining() && database_up(state).await.is_ok()
+    }
+
+    /// The database answers a query and accepts a write (see
+    /// [`crate::db::Db::probe_write`]); the round trip of the query.
+    async fn database_up(state: &AppState) -> Result<Duration, String> {
+        let latency = state
+            .db
+            .ping(PROBE_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Err(error) = state.db.probe_write(PROBE_TIMEOUT).await {
+            tracing::warn!(error = %error, "database write probe failed");
+            return Err(format!("writes fail: {error}"));
+        }
+        Ok(latency)
     }
 
     pub async fn report(state: &AppState) -> HealthReport {
-        let ping = state.db.ping(PROBE_TIMEOUT).await;
+        let ping = database_up(state).await;
         if let Err(error) = &ping {
             tracing::warn!(error = %error, "database health probe failed");
         }

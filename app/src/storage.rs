@@ -29,12 +29,43 @@ impl fmt::Debug for Storage {
 /// A storage operation failed (the message names the object, never its
 /// content).
 #[derive(Debug, thiserror::Error)]
-#[error("object storage: {0}")]
-pub struct StorageError(String);
+#[error("object storage: {message}")]
+pub struct StorageError {
+    message: String,
+    /// The volume under a local store had no space left (ENOSPC).
+    full: bool,
+}
+
+impl StorageError {
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            full: false,
+        }
+    }
+
+    /// Wraps an `object_store` failure, remembering whether it was ENOSPC.
+    fn from_store(message: String, error: &object_store::Error) -> Self {
+        Self {
+            message,
+            full: crate::db_failure::is_out_of_space(error),
+        }
+    }
+
+    /// Whether the store ran out of space (answered 507, not 500).
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+}
 
 impl From<StorageError> for AppError {
     fn from(error: StorageError) -> Self {
-        AppError::internal(&error)
+        if error.full {
+            tracing::error!(error = %error, "object storage is full");
+            AppError::StorageFull
+        } else {
+            AppError::internal(&error)
+        }
     }
 }
 
@@ -42,9 +73,9 @@ impl Storage {
     /// Objects under `dir`, created if missing.
     pub fn local(dir: &Path) -> Result<Self, StorageError> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| StorageError(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| StorageError::new(format!("cannot create {}: {e}", dir.display())))?;
         let store = LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| StorageError(format!("cannot open {}: {e}", dir.display())))?;
+            .map_err(|e| StorageError::new(format!("cannot open {}: {e}", dir.display())))?;
         Ok(Self {
             store: Arc::new(store),
             description: format!("file://{}", dir.display()),
@@ -59,7 +90,7 @@ impl Storage {
         let store = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .build()
-            .map_err(|e| StorageError(format!("cannot configure S3 bucket {bucket}: {e}")))?;
+            .map_err(|e| StorageError::new(format!("cannot configure S3 bucket {bucket}: {e}")))?;
         let description = format!("s3://{bucket}/{prefix}");
         let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
             Arc::new(store)
@@ -82,7 +113,7 @@ impl Storage {
     }
 
     fn path(key: &str) -> Result<ObjectPath, StorageError> {
-        ObjectPath::parse(key).map_err(|e| StorageError(format!("bad object key {key}: {e}")))
+        ObjectPath::parse(key).map_err(|e| StorageError::new(format!("bad object key {key}: {e}")))
     }
 
     /// Writes (or overwrites) one object.
@@ -90,7 +121,7 @@ impl Storage {
         self.store
             .put(&Self::path(key)?, PutPayload::from(bytes))
             .await
-            .map_err(|e| StorageError(format!("cannot write {key}: {e}")))?;
+            .map_err(|e| StorageError::from_store(format!("cannot write {key}: {e}"), &e))?;
         Ok(())
     }
 
@@ -100,7 +131,7 @@ impl Storage {
         match self.store.head(&Self::path(key)?).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(StorageError(format!("cannot look up {key}: {e}"))),
+            Err(e) => Err(StorageError::new(format!("cannot look up {key}: {e}"))),
         }
     }
 
@@ -111,11 +142,34 @@ impl Storage {
                 result
                     .bytes()
                     .await
-                    .map_err(|e| StorageError(format!("cannot read {key}: {e}")))?
+                    .map_err(|e| StorageError::new(format!("cannot read {key}: {e}")))?
                     .to_vec(),
             )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(StorageError(format!("cannot read {key}: {e}"))),
+            Err(e) => Err(StorageError::new(format!("cannot read {key}: {e}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_out_of_space_is_storage_full_not_an_internal_error() {
+        let enospc = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from_raw_os_error(28)),
+        };
+        let error = StorageError::from_store("cannot write k".into(), &enospc);
+        assert!(error.is_full());
+        assert_eq!(AppError::from(error), AppError::StorageFull);
+
+        let denied = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+        };
+        let error = StorageError::from_store("cannot write k".into(), &denied);
+        assert!(matches!(AppError::from(error), AppError::Internal(..)));
     }
 }

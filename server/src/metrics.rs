@@ -32,10 +32,7 @@ async fn scrape(State(state): State<AppState>) -> Response {
         u8::from(ready),
     );
     let pool = state.db.pool();
-    let (size, idle) = (
-        pool.size(),
-        u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-    );
+    let (size, idle) = pool_gauges(pool.size(), pool.num_idle());
     family(
         &mut out,
         "vanguard_db_pool_connections",
@@ -80,4 +77,26 @@ async fn scrape(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
+}
+
+/// `(size, idle)` with idle within `0..=size`. sqlx keeps its idle count in
+/// an atomic that is decremented and incremented around a hand-over, so a
+/// scrape can read it transiently wrapped below zero (`usize::MAX`) or above
+/// the size; a count that does not fit is that wrap, i.e. none idle.
+fn pool_gauges(size: u32, num_idle: usize) -> (u32, u32) {
+    let idle = u32::try_from(num_idle).map_or(0, |idle| idle.min(size));
+    (size, idle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool_gauges;
+
+    #[test]
+    fn idle_connections_never_exceed_the_pool_size_nor_wrap_below_zero() {
+        assert_eq!(pool_gauges(4, 3), (4, 3));
+        assert_eq!(pool_gauges(4, 9), (4, 4));
+        assert_eq!(pool_gauges(4, usize::MAX), (4, 0));
+        assert_eq!(pool_gauges(0, 0), (0, 0));
+    }
 }

@@ -55,12 +55,12 @@ impl IntoResponse for ApiError {
             AppError::Unauthenticated | AppError::InvalidCredentials => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            AppError::RateLimited(seconds) => {
-                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                    headers.insert(header::RETRY_AFTER, value);
-                }
-            }
             _ => {}
+        }
+        if let Some(seconds) = self.0.retry_after()
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
         }
         response
     }

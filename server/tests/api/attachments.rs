@@ -15,17 +15,22 @@ use crate::{
 };
 
 /// A tiny but genuine PNG header, made unique by `marker`.
-fn png(marker: &str) -> Vec<u8> {
+pub(crate) fn png(marker: &str) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     bytes.extend_from_slice(marker.as_bytes());
     bytes
 }
 
-fn file(bytes: Vec<u8>, name: &str) -> Form {
+pub(crate) fn file(bytes: Vec<u8>, name: &str) -> Form {
     Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned()))
 }
 
-async fn upload(app: &TestApp, token: &str, claim_id: &str, form: Form) -> reqwest::Response {
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    claim_id: &str,
+    form: Form,
+) -> reqwest::Response {
     app.new_client()
         .post(app.url(&format!("/api/v1/claims/{claim_id}/attachments")))
         .bearer_auth(token)
@@ -36,7 +41,7 @@ async fn upload(app: &TestApp, token: &str, claim_id: &str, form: Form) -> reqwe
 }
 
 /// A new claim on a new active policy; its id and number.
-async fn new_claim(app: &TestApp, token: &str, marker: &str) -> (String, String) {
+pub(crate) async fn new_claim(app: &TestApp, token: &str, marker: &str) -> (String, String) {
     let policy_number = active_policy(app, token, marker).await;
     let receipt: Value = ingest(app, token, &claim(&policy_number, 20_000), None)
         .await

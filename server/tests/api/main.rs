@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod claims;
 mod customers;
+mod db_faults;
 mod durability;
 mod exports;
 mod health;
