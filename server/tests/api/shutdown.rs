@@ -8,7 +8,31 @@ use std::{
     time::Duration,
 };
 
-use crate::{helpers::spawn_app_with, lifecycle::ServerProcess};
+use app::db::DatabaseUrl;
+
+use crate::{
+    helpers::{TestDatabase, spawn_app_with},
+    lifecycle::ServerProcess,
+};
+
+/// The binary on the test's database (PostgreSQL with `TEST_DATABASE_URL`,
+/// otherwise its default SQLite file) with `envs`.
+async fn start_server(
+    data_dir: &tempfile::TempDir,
+    envs: &[(&str, &str)],
+) -> (ServerProcess, TestDatabase) {
+    let database = TestDatabase::create(data_dir).await;
+    let mut envs = envs.to_vec();
+    let url = match &database.url {
+        DatabaseUrl::Postgres(url) => Some(url.to_string()),
+        DatabaseUrl::Sqlite(_) => None,
+    };
+    if let Some(url) = &url {
+        envs.push(("DATABASE_URL", url));
+    }
+    let server = ServerProcess::start_with(data_dir.path(), Stdio::null(), &envs);
+    (server, database)
+}
 
 #[tokio::test]
 async fn new_connections_are_served_during_the_drain_delay_and_idle_ones_close_at_its_end() {
@@ -38,11 +62,11 @@ async fn new_connections_are_served_during_the_drain_delay_and_idle_ones_close_a
     );
 }
 
-#[test]
-fn requests_in_flight_at_sigterm_are_all_answered_with_the_default_drain_delay() {
+#[tokio::test]
+async fn requests_in_flight_at_sigterm_are_all_answered_with_the_default_drain_delay() {
     let data_dir = tempfile::tempdir().unwrap();
     // The development default: no drain delay at all.
-    let server = ServerProcess::start(data_dir.path(), Stdio::null());
+    let (server, _database) = start_server(&data_dir, &[]).await;
 
     // Each connect returns once the kernel has completed the handshake, so
     // every one of these requests has reached the server before the signal:
@@ -77,14 +101,11 @@ fn requests_in_flight_at_sigterm_are_all_answered_with_the_default_drain_delay()
     assert_eq!(answered, 200, "unanswered: {failures:?}");
 }
 
-#[test]
-fn the_binary_exits_non_zero_when_requests_are_abandoned_at_the_shutdown_timeout() {
+#[tokio::test]
+async fn the_binary_exits_non_zero_when_requests_are_abandoned_at_the_shutdown_timeout() {
     let data_dir = tempfile::tempdir().unwrap();
-    let mut server = ServerProcess::start_with(
-        data_dir.path(),
-        Stdio::null(),
-        &[("VANGUARD_SHUTDOWN_TIMEOUT_MS", "300")],
-    );
+    let (mut server, _database) =
+        start_server(&data_dir, &[("VANGUARD_SHUTDOWN_TIMEOUT_MS", "300")]).await;
     let mut stderr = server.child.stderr.take().unwrap();
     let logs = std::thread::spawn(move || {
         let mut text = String::new();
