@@ -209,14 +209,14 @@ def ecs_invariants(name, role):
         p.append("secrets must come from Secrets Manager ARNs")
     if c.get("logConfiguration", {}).get("logDriver") != "awslogs":
         p.append("logDriver must be awslogs")
-    # Worst-case shutdown after SIGTERM (server/src/startup.rs, cli.rs): web =
-    # drain delay + in-flight requests (shutdown timeout) + in-process workers
-    # (shutdown timeout again, unless VANGUARD_WORKERS=0); worker = shutdown timeout.
+    # Worst-case shutdown after SIGTERM (server/src/startup.rs, serve.rs, cli.rs):
+    # web = drain delay + shutdown timeout (in-flight requests and in-process
+    # workers share it); worker = shutdown timeout.
     stop = c.get("stopTimeout", 30)
     drain_ms = int(env.get("VANGUARD_DRAIN_DELAY_MS", "5000"))  # the image's defaults
     shutdown_ms = int(env.get("VANGUARD_SHUTDOWN_TIMEOUT_MS", "20000"))
     if role == "web":
-        budget_ms = drain_ms + shutdown_ms + (0 if env.get("VANGUARD_WORKERS") == "0" else shutdown_ms)
+        budget_ms = drain_ms + shutdown_ms
     else:
         budget_ms = shutdown_ms
     if not budget_ms / 1000 < stop <= 120:

@@ -152,12 +152,17 @@ pub struct Config {
     /// The largest claim attachment accepted (`VANGUARD_ATTACHMENT_MAX_BYTES`).
     pub attachment_max_bytes: u64,
     pub log_format: LogFormat,
-    /// How long readiness reports 503 before the listener closes, so a load
-    /// balancer stops routing here first (0 locally; ~5 s behind an ALB).
+    /// How long readiness reports 503 (while still serving) before the
+    /// listener closes, so a load balancer stops routing here first (5 s in
+    /// production, 0 in development).
     pub drain_delay: Duration,
-    /// Upper bound on waiting for in-flight requests after the listener
-    /// closes (ECS kills the task 30 s after SIGTERM).
+    /// Upper bound on waiting for in-flight requests (and in-process
+    /// workers) after the listener closes. Drain delay plus this must stay
+    /// below the platform's SIGKILL (ECS `stopTimeout` 30 s, Railway
+    /// `drainingSeconds` 30 in `railway.json`).
     pub shutdown_timeout: Duration,
+    /// Header timeout, idle timeout and connection cap of the listener.
+    pub connections: crate::serve::ConnectionLimits,
     pub security: SecuritySettings,
     pub workers: app::workflow::ssr::WorkerSettings,
     pub retention: app::retention::RetentionSettings,
@@ -276,6 +281,29 @@ fn retention_settings(
     })
 }
 
+/// The listener's limits. The idle timeout outlasts an ALB's (60 s by
+/// default): a target that closes a kept-alive connection first makes the
+/// ALB answer 502 to the request it was just sending on it.
+fn connection_limits(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::serve::ConnectionLimits, ConfigError> {
+    Ok(crate::serve::ConnectionLimits {
+        header_read_timeout: Duration::from_millis(parse_number(
+            get,
+            "VANGUARD_HEADER_READ_TIMEOUT_MS",
+            10_000,
+            10..=300_000,
+        )?),
+        idle_timeout: Duration::from_millis(parse_number(
+            get,
+            "VANGUARD_IDLE_TIMEOUT_MS",
+            75_000,
+            10..=3_600_000,
+        )?),
+        max_connections: parse_number(get, "VANGUARD_MAX_CONNECTIONS", 1_000, 1..=1_000_000)?,
+    })
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -379,7 +407,10 @@ impl Config {
             drain_delay: Duration::from_millis(parse_number(
                 &get,
                 "VANGUARD_DRAIN_DELAY_MS",
-                0,
+                match environment {
+                    Environment::Production => 5_000,
+                    Environment::Development => 0,
+                },
                 0..=60_000,
             )?),
             shutdown_timeout: Duration::from_millis(parse_number(
@@ -388,6 +419,7 @@ impl Config {
                 20_000,
                 0..=300_000,
             )?),
+            connections: connection_limits(&get)?,
             data_dir,
             database_url,
             pool,
@@ -621,6 +653,34 @@ mod tests {
     }
 
     #[test]
+    fn production_drains_for_5_s_and_every_limit_has_a_default() {
+        let config = config_from(&[]).unwrap();
+        assert_eq!(config.drain_delay, Duration::ZERO, "development");
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(20));
+        assert_eq!(
+            config.connections,
+            crate::serve::ConnectionLimits {
+                header_read_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(75),
+                max_connections: 1_000,
+            }
+        );
+
+        let key = Key32([7; 32]).to_base64();
+        let production = [
+            ("VANGUARD_ENV", "production"),
+            ("VANGUARD_MASTER_KEY", key.as_str()),
+            ("VANGUARD_JWT_SECRET", key.as_str()),
+        ];
+        let config = config_from(&production).unwrap();
+        assert_eq!(config.drain_delay, Duration::from_secs(5));
+        let config =
+            config_from(&[production.as_slice(), &[("VANGUARD_DRAIN_DELAY_MS", "0")]].concat())
+                .unwrap();
+        assert_eq!(config.drain_delay, Duration::ZERO, "explicitly set");
+    }
+
+    #[test]
     fn a_platform_port_binds_all_interfaces() {
         let config = config_from(&[("PORT", "8080")]).unwrap();
         assert_eq!(config.site_addr, "0.0.0.0:8080".parse().unwrap());
@@ -663,6 +723,27 @@ mod tests {
             err.to_string(),
             "VANGUARD_DB_MAX_CONNECTIONS: must be a whole number from 1 to 1000"
         );
+
+        for (variable, value, rule) in [
+            (
+                "VANGUARD_HEADER_READ_TIMEOUT_MS",
+                "5",
+                "must be a whole number from 10 to 300000",
+            ),
+            (
+                "VANGUARD_IDLE_TIMEOUT_MS",
+                "forever",
+                "must be a whole number from 10 to 3600000",
+            ),
+            (
+                "VANGUARD_MAX_CONNECTIONS",
+                "0",
+                "must be a whole number from 1 to 1000000",
+            ),
+        ] {
+            let err = config_from(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.to_string(), format!("{variable}: {rule}"));
+        }
 
         let err = config_from(&[("VANGUARD_MASTER_KEY_PREVIOUS", "c2hvcnQ=")]).unwrap_err();
         assert_eq!(err.variable, "VANGUARD_MASTER_KEY_PREVIOUS");

@@ -11,5 +11,6 @@ pub mod exports;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;

@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use axum::{
     Router,
     middleware::{from_fn, from_fn_with_state},
-    serve::ListenerExt as _,
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
@@ -33,6 +32,7 @@ use crate::{
     config::{Config, StorageUrl, load_key},
     exports, health,
     middleware::{self, HttpPolicy},
+    serve,
 };
 
 /// How often expired sessions and stale rate-limit windows are removed.
@@ -82,6 +82,7 @@ pub struct Application {
     workers: Vec<tokio::task::JoinHandle<()>>,
     drain_delay: std::time::Duration,
     shutdown_timeout: std::time::Duration,
+    connections: serve::ConnectionLimits,
 }
 
 impl Application {
@@ -115,6 +116,7 @@ impl Application {
             workers,
             drain_delay: config.drain_delay,
             shutdown_timeout: config.shutdown_timeout,
+            connections: config.connections,
         })
     }
 
@@ -126,9 +128,12 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `signal` resolves, then: readiness flips to 503, after
-    /// the drain delay the listener closes, in-flight requests finish (up to
-    /// the shutdown timeout), and the database pool closes.
+    /// Serves until `signal` resolves, then: readiness flips to 503 while
+    /// the listener keeps serving for the drain delay; then the listener
+    /// closes (after accepting what the kernel already queued), in-flight
+    /// requests and in-process workers finish (together bounded by the
+    /// shutdown timeout), and the database pool closes. Fails, after the same
+    /// clean-up, when requests were abandoned at the shutdown timeout.
     pub async fn run_until_stopped(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -140,48 +145,49 @@ impl Application {
             workers,
             drain_delay,
             shutdown_timeout,
+            connections,
         } = self;
         let lifecycle = state.lifecycle.clone();
-        let (closing_tx, closing_rx) = tokio::sync::oneshot::channel::<()>();
-
-        let graceful = async move {
+        let stop_accepting = async move {
             signal.await;
-            tracing::info!("shutdown requested; readiness now reports 503");
+            tracing::info!(
+                drain_delay_ms = drain_delay.as_millis() as u64,
+                "shutdown requested; readiness now reports 503"
+            );
             lifecycle.start_draining();
             tokio::time::sleep(drain_delay).await;
-            tracing::info!("listener closed; draining in-flight requests");
-            let _ = closing_tx.send(());
         };
-        // Pages stream in several writes: without TCP_NODELAY a later chunk
-        // on a kept-alive connection waits for the client's delayed ACK
-        // (Nagle; ~40 ms on Linux), which the benchmark showed on SSR.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::warn!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(
+        let drained = serve::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            connections,
+            stop_accepting,
+            shutdown_timeout,
         )
-        .with_graceful_shutdown(graceful);
-        let deadline = async move {
-            match closing_rx.await {
-                Ok(()) => tokio::time::sleep(shutdown_timeout).await,
-                // The server stopped on its own; nothing to bound.
-                Err(_) => std::future::pending().await,
-            }
-        };
-
-        tokio::select! {
-            result = server => result?,
-            () = deadline => tracing::warn!(
-                timeout_ms = shutdown_timeout.as_millis() as u64,
-                "requests still in flight at the shutdown timeout; exiting anyway"
-            ),
-        }
-        stop_workers(&state, workers, shutdown_timeout).await;
+        .await;
+        // The workers stopped taking jobs at the signal; they share what is
+        // left of the shutdown timeout, so the whole stop stays within drain
+        // delay + shutdown timeout.
+        let deadline = drained.deadline;
+        stop_workers(
+            &state,
+            workers,
+            deadline.saturating_duration_since(tokio::time::Instant::now()),
+        )
+        .await;
         state.db.close().await;
+        if drained.abandoned > 0 {
+            tracing::error!(
+                abandoned = drained.abandoned,
+                timeout_ms = shutdown_timeout.as_millis() as u64,
+                "requests still in flight at the shutdown timeout were abandoned"
+            );
+            return Err(std::io::Error::other(format!(
+                "{} request(s) still in flight at the shutdown timeout ({} ms) were abandoned",
+                drained.abandoned,
+                shutdown_timeout.as_millis()
+            )));
+        }
         tracing::info!("shutdown complete");
         Ok(())
     }
