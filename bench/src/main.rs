@@ -94,7 +94,7 @@ struct Args {
     #[arg(long)]
     soak: bool,
     /// Length of the soak (default 600, or 3 with --smoke).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", requires = "soak")]
     soak_seconds: Option<f64>,
 }
 

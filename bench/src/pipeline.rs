@@ -64,6 +64,7 @@ pub struct Plan {
 impl Plan {
     /// A 60 s burst drained within 10 minutes, and a 10-minute soak; in a
     /// smoke run 2 s, 45 s and 3 s, so the phase adds under a minute.
+    /// `soak_seconds` is `None` without `--soak`, else `--soak-seconds`.
     pub fn from_args(
         clients: usize,
         smoke: bool,
@@ -524,7 +525,8 @@ fn outcome(
     let mut out = Outcome::default();
     let burst_steps = steps_per_second(&burst.before, &burst.after, burst.wall);
     let ratio = keeps_up(burst_steps, burst.ingest.rate());
-    let owed = (burst.accepted as u64 * STEPS_PER_CLAIM as u64).saturating_sub(burst.after.done);
+    let done_in_burst = burst.after.done.saturating_sub(burst.before.done);
+    let owed = (burst.accepted as u64 * STEPS_PER_CLAIM as u64).saturating_sub(done_in_burst);
     let workers_shown = if workers > 0 {
         format!("{workers} workers")
     } else {
@@ -543,10 +545,7 @@ fn outcome(
         ),
         Figure::info(
             "Pipeline steps during the burst",
-            format!(
-                "{burst_steps:.0} steps/s ({} jobs done)",
-                burst.after.done.saturating_sub(burst.before.done)
-            ),
+            format!("{burst_steps:.0} steps/s ({done_in_burst} jobs done)"),
         ),
         Figure::new(
             "Pipeline keeps up: steps/s ÷ (4 × claims/s), burst",

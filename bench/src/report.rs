@@ -151,8 +151,8 @@ impl Report {
         if self.smoke {
             let _ = writeln!(
                 out,
-                "> **Smoke run:** every phase lasted about a second; these figures only show that the \
-                 harness works.\n"
+                "> **Smoke run:** every phase lasted about a second (the pipeline's burst two, its \
+                 drain as long as it took); these figures only show that the harness works.\n"
             );
         }
         let _ = writeln!(out, "| | |\n| --- | --- |");
