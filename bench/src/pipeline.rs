@@ -527,10 +527,10 @@ fn outcome(
     let ratio = keeps_up(burst_steps, burst.ingest.rate());
     let done_in_burst = burst.after.done.saturating_sub(burst.before.done);
     let owed = (burst.accepted as u64 * STEPS_PER_CLAIM as u64).saturating_sub(done_in_burst);
-    let workers_shown = if workers > 0 {
-        format!("{workers} workers")
-    } else {
-        "workers".to_owned()
+    let workers_shown = match workers {
+        0 => "workers".to_owned(),
+        1 => "1 worker".to_owned(),
+        n => format!("{n} workers"),
     };
     let timeout = plan.drain_timeout.as_secs_f64();
     let drain_steps = steps_per_second(&burst.after, &drain.last, drain.wall);
@@ -583,9 +583,9 @@ fn outcome(
         "Pipeline phase: {}; its log reported {}.",
         workers_setting(plan.workers),
         if workers > 0 {
-            format!("{workers} workers started")
+            format!("{workers_shown} started")
         } else {
-            format!("no `{WORKER_STARTED}` line, so the worker count is unknown")
+            format!("no `{WORKER_STARTED}` line (no worker, or it logs otherwise)")
         }
     ));
     if ratio < KEEPS_UP_MIN && burst_steps > 0.0 {
