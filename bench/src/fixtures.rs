@@ -1,10 +1,12 @@
 //! What the load needs on a running server: an API token, a signed-in
 //! staff session, active policies, and the claim every client sends.
 
+use std::sync::Arc;
+
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use crate::server::Server;
+use crate::server::{self, Launch, Server, Target};
 
 pub const CLAIM_DESCRIPTION: &str = "Water damage in the kitchen after a pipe burst.";
 
@@ -179,6 +181,62 @@ impl Api {
             .bytes()
             .await?;
         Ok(body.len())
+    }
+}
+
+/// What every ingestion phase sends: an API client issued by the operator
+/// command and signed in, and one claim body per active policy (so the
+/// load is spread over policies), each sent under a fresh key.
+#[derive(Clone)]
+pub struct ClaimFeed {
+    pub api: Api,
+    bodies: Arc<Vec<Value>>,
+    /// Makes the idempotency keys of this feed unique across runs.
+    run: String,
+}
+
+impl ClaimFeed {
+    /// Issues an API client on `target`, signs it in to `server` and creates
+    /// `policies` active policies (at least one) to claim on.
+    pub async fn prepare(
+        target: &Target,
+        launch: &Launch,
+        server: &Server,
+        client: reqwest::Client,
+        policies: usize,
+    ) -> anyhow::Result<Self> {
+        let issued = target
+            .run(launch, &["create-api-client", "--name", "bench"], &[])
+            .await?;
+        let (client_id, client_secret) = (
+            server::printed_value(&issued, "client_id")?,
+            server::printed_value(&issued, "client_secret")?,
+        );
+        let api = Api::sign_in(client, server, &client_id, &client_secret).await?;
+        let incident = days_from_today(-1)?;
+        let bodies = api
+            .active_policies(policies.max(1))
+            .await?
+            .iter()
+            .map(|number| claim_body(number, &incident))
+            .collect();
+        Ok(Self {
+            api,
+            bodies: Arc::new(bodies),
+            run: uuid::Uuid::now_v7().simple().to_string(),
+        })
+    }
+
+    /// Submits the claim on policy `index` (modulo their count) under the
+    /// key `bench-<run>-<tag>`: a tag is used once per feed. The claim's id.
+    pub async fn submit(&self, index: usize, tag: &str) -> anyhow::Result<String> {
+        let body = self
+            .bodies
+            .get(index % self.bodies.len().max(1))
+            .context("no claim body")?;
+        self.api
+            .submit(body, &format!("bench-{}-{tag}", self.run))
+            .await
     }
 }
 

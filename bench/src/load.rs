@@ -1,7 +1,8 @@
 //! Load generators: a closed loop (N clients, each sending its next request
 //! when the previous one answered) and an open loop (requests sent on a
 //! fixed schedule whatever the answers do, latency counted from the
-//! scheduled moment so a slow server cannot hide its queue).
+//! scheduled moment so a slow server cannot hide its queue); and a sampler
+//! that reads a figure at intervals while they run.
 
 use std::{
     future::Future,
@@ -10,6 +11,7 @@ use std::{
 };
 
 use anyhow::Context as _;
+use tokio::sync::Notify;
 
 use crate::stats::Summary;
 
@@ -116,4 +118,52 @@ where
         latencies.push(joined.context("an open-loop request panicked")??);
     }
     Ok(Summary::new(latencies, interval.mul_f64(total as f64)))
+}
+
+/// Calls `sample` every `period` on a task of its own until stopped, and
+/// keeps what it returned with the time since the start (`None`: nothing to
+/// record this time). For figures that only exist *during* a load phase:
+/// the server's memory, the outbox's backlog.
+pub struct Sampler<T> {
+    stop: Arc<Notify>,
+    task: tokio::task::JoinHandle<anyhow::Result<Vec<(Duration, T)>>>,
+}
+
+impl<T: Send + 'static> Sampler<T> {
+    /// The first sample is taken at once.
+    pub fn start<F, Fut>(period: Duration, mut sample: F) -> Self
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<Option<T>>> + Send + 'static,
+    {
+        let stop = Arc::new(Notify::new());
+        let stopped = Arc::clone(&stop);
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut samples = Vec::new();
+            loop {
+                tokio::select! {
+                    () = stopped.notified() => break,
+                    _ = ticks.tick() => {
+                        let at = started.elapsed();
+                        if let Some(value) = sample().await? {
+                            samples.push((at, value));
+                        }
+                    }
+                }
+            }
+            Ok(samples)
+        });
+        Self { stop, task }
+    }
+
+    /// Stops sampling (after the sample under way, if any); the samples, or
+    /// the first error `sample` returned.
+    pub async fn stop(self) -> anyhow::Result<Vec<(Duration, T)>> {
+        // A permit is stored when the task is not waiting yet.
+        self.stop.notify_one();
+        self.task.await.context("a sampler panicked")?
+    }
 }

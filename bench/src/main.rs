@@ -1,11 +1,13 @@
 //! The benchmark harness (issue 7): starts the release `server` on a fresh
 //! SQLite file and on a fresh PostgreSQL database, measures cold start,
 //! claim ingestion against the database's own ceiling, latency at half
-//! load, claim reads, the server-rendered claims list, memory under load
-//! and the WASM bundle, and prints each figure with its budget.
+//! load, claim reads, the server-rendered claims list, memory under load,
+//! whether the claims pipeline keeps up with ingestion (issue 14; and, with
+//! `--soak`, whether its outbox stays bounded) and the WASM bundle, and
+//! prints each figure with its budget.
 //!
 //! ```sh
-//! cargo run --release -p bench -- [--engine sqlite|postgres|both] [--smoke] [--write BENCHMARKS.md]
+//! cargo run --release -p bench -- [--engine sqlite|postgres|both] [--smoke] [--soak] [--write BENCHMARKS.md]
 //! ```
 //!
 //! A missed budget is reported, not fatal; an error (a non-2xx answer, a
@@ -16,6 +18,7 @@ mod fixtures;
 mod load;
 mod machine;
 mod pg;
+mod pipeline;
 mod report;
 mod server;
 mod site;
@@ -23,10 +26,7 @@ mod stats;
 
 use std::{
     path::{Path, PathBuf},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -34,7 +34,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
 use crate::{
-    fixtures::Api,
+    fixtures::ClaimFeed,
     report::{Figure, Report, Section, Status},
     server::{Engine, Launch, Server, Target},
     stats::{Summary, kilobytes, median, megabytes, millis},
@@ -81,6 +81,21 @@ struct Args {
     /// `VANGUARD_WORKERS` for the server under load (0: a web-only replica).
     #[arg(long, default_value_t = 0)]
     workers: u32,
+    /// `VANGUARD_WORKERS` for the pipeline phase's server (default: not
+    /// set, so the server's own default applies).
+    #[arg(long, value_name = "N")]
+    pipeline_workers: Option<u32>,
+    /// Length of the pipeline phase's ingestion burst (default 60, or 2
+    /// with --smoke).
+    #[arg(long, value_name = "SECONDS")]
+    burst_seconds: Option<f64>,
+    /// Also soak the pipeline: open-loop ingestion at 80 % of the burst's
+    /// rate, the outbox sampled throughout.
+    #[arg(long)]
+    soak: bool,
+    /// Length of the soak (default 600, or 3 with --smoke).
+    #[arg(long, value_name = "SECONDS", requires = "soak")]
+    soak_seconds: Option<f64>,
 }
 
 /// How long each phase lasts.
@@ -91,6 +106,7 @@ struct Plan {
     window: Duration,
     ssr_window: Duration,
     restarts: usize,
+    pipeline: pipeline::Plan,
 }
 
 impl Plan {
@@ -111,6 +127,13 @@ impl Plan {
                 window.min(Duration::from_secs(5))
             },
             restarts: 3,
+            pipeline: pipeline::Plan::from_args(
+                args.clients.max(1),
+                args.smoke,
+                args.pipeline_workers,
+                args.burst_seconds,
+                args.soak.then_some(args.soak_seconds),
+            ),
         }
     }
 }
@@ -150,7 +173,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         site_root: site_root
             .clone()
             .unwrap_or_else(|| empty_site.path().to_path_buf()),
-        workers: args.workers,
+        workers: Some(args.workers),
         pool_size: u32::try_from(plan.clients).unwrap_or(16).clamp(1, 1_000),
     };
     eprintln!(
@@ -206,9 +229,9 @@ fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
             launch.pool_size
         ),
         format!(
-            "`VANGUARD_WORKERS={}`{}",
-            launch.workers,
-            if launch.workers == 0 {
+            "{}{} outside the pipeline phase",
+            pipeline::workers_setting(launch.workers),
+            if launch.workers == Some(0) {
                 " (web-only replica)"
             } else {
                 ""
@@ -222,7 +245,18 @@ fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
             plan.warmup.as_secs_f64(),
             plan.ssr_window.as_secs_f64()
         ),
+        plan.pipeline.describe(),
     ]
+}
+
+/// The databases of one engine: the loaded server's, the ceiling's, and
+/// the pipeline phase's (fresh, so its outbox holds only the burst's jobs
+/// and none left by the web-only phases).
+struct Targets {
+    main: Target,
+    ceiling: Target,
+    ceiling_url: String,
+    pipeline: Target,
 }
 
 /// One engine: its databases are created here and removed afterwards,
@@ -236,56 +270,59 @@ async fn run_engine(
     let work = tempfile::Builder::new()
         .prefix(&format!("vanguard-bench-{}-", engine.slug()))
         .tempdir()?;
-    let (main_dir, ceiling_dir) = (work.path().join("server"), work.path().join("ceiling"));
-    std::fs::create_dir_all(&main_dir)?;
-    std::fs::create_dir_all(&ceiling_dir)?;
+    let dirs = ["server", "ceiling", "pipeline"].map(|name| work.path().join(name));
+    for dir in &dirs {
+        std::fs::create_dir_all(dir)?;
+    }
+    let [main_dir, ceiling_dir, pipeline_dir] = dirs;
+    let target = |data_dir: PathBuf, database_url: Option<String>| Target {
+        engine,
+        data_dir,
+        database_url,
+    };
     match engine {
         Engine::Sqlite => {
-            let main = Target {
-                engine,
-                data_dir: main_dir,
-                database_url: None,
-            };
-            let ceiling = Target {
-                engine,
-                data_dir: ceiling_dir.clone(),
-                database_url: None,
-            };
             let ceiling_url = format!(
                 "sqlite://{}?mode=rwc",
                 ceiling_dir.join("vanguard.db").display()
             );
-            measure_engine(&main, &ceiling, &ceiling_url, plan, launch).await
+            let targets = Targets {
+                main: target(main_dir, None),
+                ceiling: target(ceiling_dir, None),
+                ceiling_url,
+                pipeline: target(pipeline_dir, None),
+            };
+            measure_engine(&targets, plan, launch).await
         }
         Engine::Postgres => {
-            let main_db = pg::Scratch::create(&args.database_url, "").await?;
-            let ceiling_db = match pg::Scratch::create(&args.database_url, "_ceiling").await {
-                Ok(db) => db,
-                Err(error) => {
-                    main_db.drop_now().await.ok();
-                    return Err(error);
+            let mut dbs = Vec::new();
+            for suffix in ["", "_ceiling", "_pipeline"] {
+                match pg::Scratch::create(&args.database_url, suffix).await {
+                    Ok(db) => dbs.push(db),
+                    Err(error) => {
+                        pg::Scratch::drop_all(dbs).await.ok();
+                        return Err(error);
+                    }
                 }
-            };
+            }
             eprintln!(
-                "bench: PostgreSQL databases {} and {}",
-                main_db.name, ceiling_db.name
+                "bench: PostgreSQL databases {}",
+                dbs.iter()
+                    .map(|db| db.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
-            let main = Target {
-                engine,
-                data_dir: main_dir,
-                database_url: Some(main_db.url.clone()),
+            let url = |i: usize| dbs.get(i).map(|db| db.url.clone());
+            let targets = Targets {
+                main: target(main_dir, url(0)),
+                ceiling: target(ceiling_dir, url(1)),
+                ceiling_url: url(1).unwrap_or_default(),
+                pipeline: target(pipeline_dir, url(2)),
             };
-            let ceiling = Target {
-                engine,
-                data_dir: ceiling_dir,
-                database_url: Some(ceiling_db.url.clone()),
-            };
-            let measured = measure_engine(&main, &ceiling, &ceiling_db.url, plan, launch).await;
-            let dropped_main = main_db.drop_now().await;
-            let dropped_ceiling = ceiling_db.drop_now().await;
+            let measured = measure_engine(&targets, plan, launch).await;
+            let dropped = pg::Scratch::drop_all(dbs).await;
             let section = measured?;
-            dropped_main?;
-            dropped_ceiling?;
+            dropped?;
             Ok(section)
         }
     }
@@ -311,13 +348,17 @@ fn probe_client() -> anyhow::Result<reqwest::Client> {
         .context("cannot build the HTTP client")
 }
 
-async fn measure_engine(
-    main: &Target,
-    ceiling_target: &Target,
-    ceiling_url: &str,
-    plan: Plan,
-    launch: &Launch,
-) -> anyhow::Result<Section> {
+/// Prints why a phase against `server` failed: whether it died, and the
+/// tails of its output.
+fn explain_failure(server: &mut Server) {
+    if let Some(status) = server.exited() {
+        eprintln!("bench: the server died ({status})");
+    }
+    eprintln!("{}", server.tails());
+}
+
+async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyhow::Result<Section> {
+    let (main, ceiling_target) = (&targets.main, &targets.ceiling);
     let engine = main.engine;
     let mut section = Section {
         title: engine.name().to_owned(),
@@ -330,7 +371,7 @@ async fn measure_engine(
     eprintln!("bench:   ceiling: migrate, seed, {} tasks", plan.clients);
     ceiling_target.run(launch, &["migrate"], &[]).await?;
     ceiling_target.run(launch, &["seed-demo"], &[]).await?;
-    let pool = ceiling::pool(engine, ceiling_url, launch.pool_size).await?;
+    let pool = ceiling::pool(engine, &targets.ceiling_url, launch.pool_size).await?;
     let ceiling = ceiling::run(engine, pool.clone(), plan.clients, plan.warmup, plan.window).await;
     pool.close().await;
     let ceiling = ceiling.context("the database ceiling")?;
@@ -364,15 +405,14 @@ async fn measure_engine(
     let loaded = match load_phases(main, &server, plan, launch).await {
         Ok(loaded) => loaded,
         Err(error) => {
-            if let Some(status) = server.exited() {
-                eprintln!("bench: the server died ({status})");
-            }
-            eprintln!("{}", server.tails());
+            explain_failure(&mut server);
             return Err(error);
         }
     };
     let hwm = server.memory().map(|(hwm, _)| hwm).unwrap_or_default();
     server.stop().await?;
+
+    let pipelined = pipeline::measure(&targets.pipeline, launch, plan.pipeline).await?;
 
     if let (Some(before), Some(after)) = (cpu_before, machine::CpuSnapshot::take()) {
         let foreign = after.foreign_cores_since(&before);
@@ -510,6 +550,8 @@ async fn measure_engine(
             loaded.rows, loaded.rows
         ));
     }
+    section.figures.extend(pipelined.figures);
+    section.notes.extend(pipelined.notes);
     Ok(section)
 }
 
@@ -535,13 +577,7 @@ async fn load_phases(
     launch: &Launch,
 ) -> anyhow::Result<Loaded> {
     // An API client and a member of staff, through the operator commands.
-    let issued = target
-        .run(launch, &["create-api-client", "--name", "bench"], &[])
-        .await?;
-    let (client_id, client_secret) = (
-        server::printed_value(&issued, "client_id")?,
-        server::printed_value(&issued, "client_secret")?,
-    );
+    let feed = ClaimFeed::prepare(target, launch, server, load_client()?, plan.clients).await?;
     let admin_email = "bench-admin@vanguard.local";
     let admin_password = format!("Bench-{}", uuid::Uuid::new_v4().simple());
     target
@@ -552,15 +588,6 @@ async fn load_phases(
         )
         .await?;
 
-    let api = Api::sign_in(load_client()?, server, &client_id, &client_secret).await?;
-    let policies = api.active_policies(plan.clients).await?;
-    let incident = fixtures::days_from_today(-1)?;
-    let bodies: Arc<Vec<serde_json::Value>> = Arc::new(
-        policies
-            .iter()
-            .map(|number| fixtures::claim_body(number, &incident))
-            .collect(),
-    );
     // Two browsers sharing one cookie jar: one keeps its connection alive
     // (as a browser does), the other opens a new one for every page.
     let jar = Arc::new(reqwest::cookie::Jar::default());
@@ -577,28 +604,23 @@ async fn load_phases(
     let fresh_browser = browser_with(0)?;
     fixtures::staff_session(&browser, server, admin_email, &admin_password).await?;
 
-    let sampler = RssSampler::start(server.pid);
-    let run = uuid::Uuid::now_v7().simple().to_string();
+    let pid = server.pid;
+    let sampler = load::Sampler::start(Duration::from_millis(50), move || async move {
+        Ok(server::memory_of(pid).map(|(_, rss)| rss))
+    });
     let ids = Arc::new(Mutex::new(Vec::<String>::new()));
 
     eprintln!("bench:   ingestion, {} clients", plan.clients);
     let ingest = {
-        let (api, bodies, ids, run) = (
-            api.clone(),
-            Arc::clone(&bodies),
-            Arc::clone(&ids),
-            run.clone(),
-        );
+        let (feed, ids) = (feed.clone(), Arc::clone(&ids));
         load::closed_loop(
             plan.clients,
             plan.warmup,
             plan.window,
             move |client, seq| {
-                let (api, bodies, ids) = (api.clone(), Arc::clone(&bodies), Arc::clone(&ids));
-                let key = format!("bench-{run}-{client}-{seq}");
+                let (feed, ids) = (feed.clone(), Arc::clone(&ids));
                 async move {
-                    let body = bodies.get(client % bodies.len()).context("no claim body")?;
-                    let id = api.submit(body, &key).await?;
+                    let id = feed.submit(client, &format!("{client}-{seq}")).await?;
                     ids.lock()
                         .map_err(|_| anyhow::anyhow!("the id list is poisoned"))?
                         .push(id);
@@ -613,14 +635,12 @@ async fn load_phases(
     let half_rate = ingest.rate() / 2.0;
     eprintln!("bench:   open loop at {half_rate:.0} req/s");
     let half = {
-        let (api, bodies, run) = (api.clone(), Arc::clone(&bodies), run.clone());
+        let feed = feed.clone();
         load::open_loop(half_rate, plan.window, move |seq| {
-            let (api, bodies) = (api.clone(), Arc::clone(&bodies));
-            let key = format!("bench-{run}-open-{seq}");
+            let feed = feed.clone();
             async move {
-                let index = usize::try_from(seq).unwrap_or_default() % bodies.len();
-                let body = bodies.get(index).context("no claim body")?;
-                api.submit(body, &key).await.map(drop)
+                let index = usize::try_from(seq).unwrap_or_default();
+                feed.submit(index, &format!("open-{seq}")).await.map(drop)
             }
         })
         .await
@@ -634,18 +654,14 @@ async fn load_phases(
     // The list page needs a full page of claims.
     let mut extra = 0_usize;
     while ids.len() < SSR_ROWS {
-        let body = bodies.first().context("no claim body")?;
-        ids.push(
-            api.submit(body, &format!("bench-{run}-extra-{extra}"))
-                .await?,
-        );
+        ids.push(feed.submit(0, &format!("extra-{extra}")).await?);
         extra += 1;
     }
     let claims = ids.len() + half.count;
 
     eprintln!("bench:   claim reads, {} clients", plan.clients);
     let read = {
-        let (api, ids) = (api.clone(), Arc::new(ids));
+        let (api, ids) = (feed.api.clone(), Arc::new(ids));
         load::closed_loop(
             plan.clients,
             plan.warmup,
@@ -682,7 +698,13 @@ async fn load_phases(
     );
     let (ssr, ssr_first_byte) = ssr_pages(&browser, &page_url, plan).await?;
     let (ssr_fresh, _) = ssr_pages(&fresh_browser, &page_url, plan).await?;
-    let rss_peak = sampler.stop().await;
+    let rss_peak = sampler
+        .stop()
+        .await?
+        .into_iter()
+        .map(|(_, rss)| rss)
+        .max()
+        .unwrap_or_default();
     Ok(Loaded {
         ingest,
         half,
@@ -719,35 +741,6 @@ async fn ssr_pages(
     })
     .await
     .context("SSR of the claims list")
-}
-
-/// Samples the server's `VmRSS` every 50 ms until stopped; the peak.
-struct RssSampler {
-    stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<u64>,
-}
-
-impl RssSampler {
-    fn start(pid: u32) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let task = tokio::spawn(async move {
-            let mut peak = 0;
-            while !flag.load(Ordering::Relaxed) {
-                if let Some((_, rss)) = server::memory_of(pid) {
-                    peak = peak.max(rss);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            peak
-        });
-        Self { stop, task }
-    }
-
-    async fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        self.task.await.unwrap_or_default()
-    }
 }
 
 /// The WASM bundle's size, when the site is built.

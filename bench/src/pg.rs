@@ -51,6 +51,17 @@ impl Scratch {
         admin.close().await.ok();
         Ok(())
     }
+
+    /// Drops every database of `dbs`; the first error, after trying all.
+    pub async fn drop_all(dbs: Vec<Self>) -> anyhow::Result<()> {
+        let mut first_error = None;
+        for db in dbs {
+            if let Err(error) = db.drop_now().await {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
 }
 
 /// Fails early, before any engine runs, when PostgreSQL does not answer.

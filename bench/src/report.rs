@@ -151,8 +151,8 @@ impl Report {
         if self.smoke {
             let _ = writeln!(
                 out,
-                "> **Smoke run:** every phase lasted about a second; these figures only show that the \
-                 harness works.\n"
+                "> **Smoke run:** every phase lasted about a second (the pipeline's burst two, its \
+                 drain as long as it took); these figures only show that the harness works.\n"
             );
         }
         let _ = writeln!(out, "| | |\n| --- | --- |");
@@ -238,6 +238,31 @@ const HOW_TO_READ: &str = "## How to read this
 - **RSS**: the server's resident memory, sampled from `/proc/<pid>/status` every 50 ms during the
   load phases (`VmRSS`), and the kernel's high-water mark (`VmHWM`) at the end; the budget applies
   to the high-water mark.
+- **Pipeline** (issue 14: the pipeline keeps up): a separate server *with* workers
+  (`VANGUARD_WORKERS` not set, so the server's default applies, unless `--pipeline-workers`; the
+  notes give the count its log reported) on a fresh database of its own, so its outbox holds only
+  this phase's jobs. A *burst*: the 16 clients ingest claims in a closed loop at full rate for 60 s
+  (`--burst-seconds`; no warm-up), then stop, and `/metrics` is read every 250 ms until no job is
+  `pending` or `running`, for at most 10 minutes (a timeout is a MISS, not an error). Every
+  pipeline figure comes from the `vanguard_outbox_jobs{state}` gauges. *Claims/s*: `202`s per
+  second over the burst. *Steps/s during the burst*: the growth of the `done` gauge from a scrape
+  just before the first claim to one just after the last answer, divided by the wall time between
+  the two; *during the drain* (in the drain figure), the same from that scrape to the one that
+  ended the drain. *Keeps up*: burst steps/s ÷ (4 × claims/s), since each claim makes four jobs
+  (`check_coverage`, `triage`, `snapshot`, `notify`): at 100 % the workers finish steps as fast
+  as ingestion creates them. *Backlog*: `pending + running` at the end of the burst; a claim has at
+  most one such job at a time (its next step is enqueued when one completes), so the steps not yet
+  done, 4 × claims accepted − `done`, are given too. *Drained*: from the end of the burst to the
+  first scrape with a backlog of 0.
+- **Soak** (`--soak`; 10 minutes, `--soak-seconds`): on the same server once the burst's backlog
+  has drained, an open loop at 80 % of the burst's claims/s (the capacity measured in the same run,
+  with the workers competing for the database), the backlog (`pending + running`) sampled every
+  5 s. *Start*, *max* and *end* are samples (the end one after the last answer); the *slope* is the
+  least-squares line through all samples, in jobs per second. The rule: the outbox is bounded when
+  no sample of the second half exceeds 2 × the backlog at 5 s (at a tenth of a soak shorter than
+  50 s) + 100 jobs: a queue that only fluctuates passes, one that keeps growing, even slowly,
+  outgrows the limit. The steps/s of the soak are given as a share of 4 × its claims/s, as for the
+  burst.
 - **WASM**: `target/site/pkg/vanguard.wasm` as built by `cargo leptos build --release`, raw,
   gzip (best level) and brotli (quality 11), as the browser downloads it.
 - Units: ms are milliseconds; MB and KB are decimal (10^6 and 10^3 bytes). PASS/MISS compare each
@@ -252,10 +277,11 @@ const HOW_TO_READ: &str = "## How to read this
 - The rate limits are lifted for the run (`VANGUARD_API_RATE_PER_MINUTE=1000000`,
   `VANGUARD_LOGIN_RATE_PER_MINUTE=10000`); with the defaults (60 API calls per minute per client)
   the load would be answered `429` within a second.
-- The server runs as a web-only replica (`VANGUARD_WORKERS=0`, as `deploy/` runs the web tasks), so
-  the pipeline does not triage the claims during the measurement; with workers in the same
-  process, their steps would compete with ingestion for the database (on SQLite, for its single
-  writer).
+- Outside the pipeline phase the server runs as a web-only replica (`VANGUARD_WORKERS=0`, as
+  `deploy/` runs the web tasks), so the pipeline does not triage the claims during those
+  measurements. In the pipeline phase the workers run in the same process, and their steps compete
+  with ingestion for the database (on SQLite, for its single writer): the burst's claims/s are
+  lower than the web-only ingestion's.
 - SQLite commits with `synchronous=FULL`: every acknowledged claim is on disk, so ingestion on
   SQLite is bounded by the disk's fsync latency, and so is its ceiling.
 - Each request's log line is written (JSON on stdout, to a file), as in production.

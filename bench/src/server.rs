@@ -42,8 +42,9 @@ pub struct Launch {
     pub binary: PathBuf,
     pub site_root: PathBuf,
     /// `VANGUARD_WORKERS`: 0 (a web-only replica, as `deploy/` runs them)
-    /// unless `--workers` says otherwise.
-    pub workers: u32,
+    /// unless `--workers` says otherwise; `None` leaves it unset, so the
+    /// server's own default applies (the pipeline phase).
+    pub workers: Option<u32>,
     /// `VANGUARD_DB_MAX_CONNECTIONS`.
     pub pool_size: u32,
 }
@@ -52,15 +53,18 @@ pub struct Launch {
 /// beyond the database and data directory: rate limits lifted, a pool as
 /// large as the client count, tokens that outlive the run.
 pub fn lifted_limits(launch: &Launch) -> Vec<(&'static str, String)> {
-    vec![
+    let mut envs = vec![
         ("VANGUARD_LOGIN_RATE_PER_MINUTE", "10000".into()),
         ("VANGUARD_API_RATE_PER_MINUTE", "1000000".into()),
         ("VANGUARD_ACCESS_TOKEN_TTL_SECONDS", "3600".into()),
         ("VANGUARD_DB_MAX_CONNECTIONS", launch.pool_size.to_string()),
-        ("VANGUARD_WORKERS", launch.workers.to_string()),
         ("VANGUARD_DRAIN_DELAY_MS", "0".into()),
         ("VANGUARD_LOG_FORMAT", "json".into()),
-    ]
+    ];
+    if let Some(workers) = launch.workers {
+        envs.push(("VANGUARD_WORKERS", workers.to_string()));
+    }
+    envs
 }
 
 /// One database for the server: a data directory (keys, objects, and the
@@ -238,6 +242,15 @@ impl Server {
             );
         }
         Ok(())
+    }
+
+    /// How many lines of the server's log (its stdout) contain `needle`.
+    pub fn log_lines_with(&self, needle: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .count()
     }
 
     /// The last lines of the server's stderr and log, for error messages.
