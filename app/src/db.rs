@@ -42,6 +42,7 @@
 use std::{
     path::{Path, PathBuf},
     str::FromStr,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -214,6 +215,8 @@ pub enum ConnectError {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// SQLite's writers in this process take turns here (see [`WriteTx`]).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Db {
@@ -278,7 +281,11 @@ impl Db {
                 url: url.redacted(),
                 source,
             })?;
-        Ok(Self { pool, engine })
+        Ok(Self {
+            pool,
+            engine,
+            writer: Arc::default(),
+        })
     }
 
     /// Applies the pending migrations of this engine. Safe to run from
@@ -304,14 +311,40 @@ impl Db {
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write
-    /// lock up front (`BEGIN IMMEDIATE`), see the module docs.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    /// lock up front (`BEGIN IMMEDIATE`, see the module docs), after this
+    /// process's other writers: they queue on an in-process mutex, first
+    /// come first served, instead of in SQLite's busy handler, which sleeps
+    /// and retries (1, 2, 5 … 100 ms) and so leaves the lock idle while
+    /// writers sleep and lets a late writer overtake one that waited for
+    /// hundreds of milliseconds. Writers in other processes (a `server
+    /// worker` on the same file) still meet in the busy handler.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let started = std::time::Instant::now();
         let tx = match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.pool.begin().await,
+            Engine::Sqlite => {
+                // Bounded like the busy handler: a writer that cannot get
+                // its turn fails (503) instead of hanging.
+                let turn = tokio::time::timeout(
+                    Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS)),
+                    Arc::clone(&self.writer).lock_owned(),
+                )
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                self.pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map(|tx| WriteTx {
+                        tx,
+                        _turn: Some(turn),
+                    })
+            }
+            Engine::Postgres => self
+                .pool
+                .begin()
+                .await
+                .map(|tx| WriteTx { tx, _turn: None }),
         };
-        // Includes SQLite's wait for the writer lock: that is the wait.
+        // Includes the wait for SQLite's writer turn: that is the wait.
         crate::metrics::global().pool_waited(started.elapsed());
         tx
     }
@@ -373,6 +406,38 @@ impl Db {
     /// Closes every connection (used on shutdown so SQLite checkpoints its WAL).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A write transaction from [`Db::begin_write`]: used like the connection
+/// it runs on (`&mut *tx`), ended by [`WriteTx::commit`] or, when dropped,
+/// rolled back. On SQLite it holds this process's writer turn until then.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }
 

@@ -5,7 +5,7 @@
 
 use app::{
     db::{Engine, now_micros},
-    workflow::ssr::{WorkerSettings, lease_batch, lease_statement, run_batch},
+    workflow::ssr::{Job, WorkerSettings, lease_batch, lease_statement, run_batch},
 };
 use serde_json::Value;
 use shared::auth::Role;
@@ -47,18 +47,26 @@ async fn job_of(app: &TestApp, claim_id: &str, step: &str) -> (String, String, O
     row
 }
 
-/// Leases and runs batches until nothing is due.
-async fn drain(app: &TestApp, settings: &WorkerSettings) {
+/// Runs `jobs` (leased by `test-worker`), then each batch its commit
+/// leased, until nothing is due.
+async fn drain_from(app: &TestApp, settings: &WorkerSettings, mut jobs: Vec<Job>) {
     for _ in 0..100 {
-        let jobs = lease_batch(&app.state.db, "test-worker", settings)
-            .await
-            .unwrap();
         if jobs.is_empty() {
-            return;
+            jobs = lease_batch(&app.state.db, "test-worker", settings)
+                .await
+                .unwrap();
+            if jobs.is_empty() {
+                return;
+            }
         }
-        run_batch(&app.state, settings, "test-worker", jobs).await;
+        jobs = run_batch(&app.state, settings, "test-worker", jobs).await;
     }
     panic!("the pipeline did not drain");
+}
+
+/// Leases and runs batches until nothing is due.
+async fn drain(app: &TestApp, settings: &WorkerSettings) {
+    drain_from(app, settings, Vec::new()).await;
 }
 
 #[tokio::test]
@@ -206,12 +214,21 @@ async fn one_failing_job_leaves_the_rest_of_its_batch_done_and_its_dead_letter_n
         .await
         .unwrap();
     assert_eq!(batch.len(), 3, "one lease takes the three due jobs");
-    run_batch(&app.state, &settings, "test-worker", batch).await;
+    let next = run_batch(&app.state, &settings, "test-worker", batch).await;
 
     for id in [&ids[0], &ids[2]] {
         assert_eq!(job_of(&app, id, "check_coverage").await.1, "done");
-        assert_eq!(job_of(&app, id, "triage").await.1, "pending");
+        assert_eq!(
+            job_of(&app, id, "triage").await.1,
+            "running",
+            "the commit leased the next steps"
+        );
     }
+    let mut next_claims: Vec<&str> = next.iter().map(|job| job.claim_id.as_str()).collect();
+    next_claims.sort_unstable();
+    let mut expected = vec![ids[0].as_str(), ids[2].as_str()];
+    expected.sort_unstable();
+    assert_eq!(next_claims, expected);
     let (_, state, error) = job_of(&app, &ids[1], "check_coverage").await;
     assert_eq!(state, "dead");
     let error = error.unwrap();
@@ -228,7 +245,7 @@ async fn one_failing_job_leaves_the_rest_of_its_batch_done_and_its_dead_letter_n
     .unwrap();
     assert!(recorded.contains("incident_date"), "{recorded}");
 
-    drain(&app, &settings).await;
+    drain_from(&app, &settings, next).await;
     for id in [&ids[0], &ids[2]] {
         assert_eq!(job_of(&app, id, "notify").await.1, "done");
     }

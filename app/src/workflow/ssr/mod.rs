@@ -116,7 +116,7 @@ impl Default for WorkerSettings {
             lease: Duration::from_secs(60),
             max_attempts: 5,
             backoff: Duration::from_secs(2),
-            batch: 16,
+            batch: 64,
         }
     }
 }
@@ -140,8 +140,14 @@ pub fn backoff(base: Duration, attempts: i64) -> Duration {
 }
 
 /// Runs one leased batch: every job's slow half at once, then one write
-/// transaction for all of their outcomes.
-pub async fn run_batch(state: &AppState, settings: &WorkerSettings, worker: &str, jobs: Vec<Job>) {
+/// transaction for all of their outcomes, which also leases the next batch
+/// (returned; empty when nothing is due or the process is draining).
+pub async fn run_batch(
+    state: &AppState,
+    settings: &WorkerSettings,
+    worker: &str,
+    jobs: Vec<Job>,
+) -> Vec<Job> {
     use tracing::Instrument as _;
     let started = std::time::Instant::now();
     let prepared = futures_util::future::join_all(jobs.iter().map(|job| {
@@ -163,10 +169,13 @@ pub async fn run_batch(state: &AppState, settings: &WorkerSettings, worker: &str
     }))
     .await;
     match record_batch(state, settings, worker, &jobs, prepared).await {
-        Ok(()) => tracing::info!(
-            %worker, jobs = jobs.len(), elapsed_ms = started.elapsed().as_millis() as u64,
-            "workflow batch done"
-        ),
+        Ok(next) => {
+            tracing::info!(
+                %worker, jobs = jobs.len(), elapsed_ms = started.elapsed().as_millis() as u64,
+                "workflow batch done"
+            );
+            next
+        }
         Err(error) => {
             // The batch's transaction is gone, with every outcome in it.
             // Each job is put back for a retry on its own, so none waits for
@@ -180,20 +189,22 @@ pub async fn run_batch(state: &AppState, settings: &WorkerSettings, worker: &str
                     tracing::error!(job = %job.id, error = %db_error, "could not record the failure");
                 }
             }
+            Vec::new()
         }
     }
 }
 
 /// The write half of [`run_batch`]: each prepared job commits in a
 /// savepoint (a failure rolls back only that job, which is then recorded
-/// as failed), all in one transaction.
+/// as failed), all in one transaction, which then leases the next batch
+/// (the steps just enqueued among them).
 async fn record_batch(
     state: &AppState,
     settings: &WorkerSettings,
     worker: &str,
     jobs: &[Job],
     prepared: Vec<Result<Work, StepError>>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<Job>, sqlx::Error> {
     let mut tx = state.db.begin_write().await?;
     for (job, outcome) in jobs.iter().zip(prepared) {
         let outcome = match (outcome, Step::parse(&job.step)) {
@@ -220,7 +231,13 @@ async fn record_batch(
             }
         }
     }
-    tx.commit().await
+    let next = if state.lifecycle.is_draining() {
+        Vec::new()
+    } else {
+        queue::lease_in(&mut tx, state.db.engine(), worker, settings).await?
+    };
+    tx.commit().await?;
+    Ok(next)
 }
 
 /// Runs workers until the process starts draining; each finishes the batch
@@ -245,9 +262,18 @@ fn short_host_id() -> String {
 
 async fn worker_loop(state: AppState, settings: WorkerSettings, worker: String) {
     tracing::info!(%worker, "workflow worker started");
+    // The batch the last commit leased, if any.
+    let mut next = Vec::new();
     while !state.lifecycle.is_draining() {
-        match lease_batch(&state.db, &worker, &settings).await {
-            Ok(jobs) if !jobs.is_empty() => run_batch(&state, &settings, &worker, jobs).await,
+        let leased = if next.is_empty() {
+            lease_batch(&state.db, &worker, &settings).await
+        } else {
+            Ok(std::mem::take(&mut next))
+        };
+        match leased {
+            Ok(jobs) if !jobs.is_empty() => {
+                next = run_batch(&state, &settings, &worker, jobs).await
+            }
             Ok(_) => {
                 tokio::select! {
                     () = state.jobs.notified() => {}
@@ -259,6 +285,13 @@ async fn worker_loop(state: AppState, settings: WorkerSettings, worker: String) 
                 tokio::time::sleep(settings.poll_interval).await;
             }
         }
+    }
+    // Leased by the last commit as draining began: back to the queue, so
+    // another worker need not wait for the lease to run out.
+    if !next.is_empty()
+        && let Err(error) = queue::release(&state.db, &worker, &next).await
+    {
+        tracing::warn!(%worker, %error, jobs = next.len(), "could not give back leased jobs");
     }
     tracing::info!(%worker, "workflow worker stopped");
 }

@@ -115,16 +115,32 @@ pub async fn lease_batch(
     worker: &str,
     settings: &WorkerSettings,
 ) -> Result<Vec<Job>, sqlx::Error> {
+    // A write: in a write transaction, so on SQLite it takes its turn with
+    // the other writers rather than meeting them in the busy handler.
+    let mut tx = db.begin_write().await?;
+    let jobs = lease_in(&mut tx, db.engine(), worker, settings).await?;
+    tx.commit().await?;
+    Ok(jobs)
+}
+
+/// [`lease_batch`] in the caller's write transaction (the batch runner
+/// leases the next batch in the transaction that records the last one, so
+/// a busy worker needs one write turn per batch, not two).
+pub(super) async fn lease_in(
+    tx: &mut sqlx::AnyConnection,
+    engine: Engine,
+    worker: &str,
+    settings: &WorkerSettings,
+) -> Result<Vec<Job>, sqlx::Error> {
     let now = now_micros();
     let until = now.saturating_add(micros(settings.lease));
-    let sql = lease_statement(db.engine());
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(&lease_statement(engine))
         .bind(worker)
         .bind(until)
         .bind(now)
         .bind(settings.max_attempts)
         .bind(i64::try_from(settings.batch).unwrap_or(1).max(1))
-        .fetch_all(db.pool())
+        .fetch_all(&mut *tx)
         .await?;
     let mut jobs = rows
         .iter()
@@ -144,6 +160,24 @@ pub async fn lease_batch(
     // first by UUIDv7 id), so batches lock rows in the same order.
     jobs.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(jobs)
+}
+
+/// Gives leased jobs back unrun (a worker that stops with a batch in hand):
+/// due again at once, the attempt not counted.
+pub(super) async fn release(db: &Db, worker: &str, jobs: &[Job]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for job in jobs {
+        sqlx::query(
+            "UPDATE jobs SET state = 'pending', attempts = attempts - 1, locked_by = NULL, locked_until = NULL, \
+             started_at = NULL, updated_at = $1 WHERE id = $2 AND state = 'running' AND locked_by = $3",
+        )
+        .bind(now_micros())
+        .bind(&job.id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
 }
 
 /// Marks the job done and enqueues the next step (or completes the
