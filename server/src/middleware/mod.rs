@@ -5,7 +5,8 @@
 //! 2. [`headers`]: CSP with a per-request nonce, HSTS, nosniff, framing,
 //!    referrer, cache policy;
 //! 3. [`client_ip`]: the client's address (trusted proxies only);
-//! 4. [`csrf`]: refuses cross-origin non-GET requests before any handler.
+//! 4. [`csrf`]: refuses cross-origin non-GET requests before any handler;
+//! 5. [`reactive_owner`]: each request's Leptos work under its own root.
 //!
 //! Authentication is not here: the browser surface and the JSON API
 //! authenticate differently (see [`auth`] and `crate::api`).
@@ -18,6 +19,7 @@ pub mod client_ip;
 pub mod correlation;
 pub mod csrf;
 pub mod headers;
+pub mod reactive_owner;
 
 use std::sync::Arc;
 
@@ -40,6 +42,7 @@ pub struct HttpPolicy {
 pub fn apply(router: Router, policy: HttpPolicy) -> Router {
     let policy = Arc::new(policy);
     router
+        .layer(from_fn(reactive_owner::isolate))
         .layer(from_fn_with_state(
             policy.clone(),
             csrf::refuse_cross_origin,

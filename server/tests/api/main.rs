@@ -16,6 +16,7 @@ mod durability;
 mod exports;
 mod health;
 mod helpers;
+mod isolation;
 mod lifecycle;
 mod openapi;
 mod pages;
