@@ -158,6 +158,34 @@ mod tests {
     }
 
     #[test]
+    fn plain_rejections_become_problems_that_keep_their_words_but_hide_a_panics_text() {
+        let wrong_type = problem_for(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expected request with `Content-Type: application/json`",
+        );
+        assert_eq!(wrong_type["status"], 415);
+        assert!(
+            wrong_type["detail"]
+                .as_str()
+                .unwrap()
+                .contains("application/json")
+        );
+        assert!(wrong_type.get("errors").is_none());
+
+        let method = problem_for(StatusCode::METHOD_NOT_ALLOWED, "");
+        assert!(method["detail"].as_str().unwrap().contains("Allow"));
+
+        let missing = problem_for(StatusCode::UNPROCESSABLE_ENTITY, "missing field `name`");
+        assert_eq!(missing["errors"][0]["field"], "name");
+
+        let panic = problem_for(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "index out of bounds at x.rs",
+        );
+        assert!(!panic["detail"].as_str().unwrap().contains("x.rs"));
+    }
+
+    #[test]
     fn only_the_api_prefix_itself_and_below_is_the_api() {
         for path in ["/api/v1", "/api/v1/", "/api/v1/claims/x"] {
             assert!(is_api_path(path), "{path}");

@@ -167,3 +167,22 @@ async fn a_missing_argument_is_422_naming_it() {
     let error: app::error::AppError = serde_json::from_str(&text).unwrap();
     assert_eq!(error.field_errors().expect("field errors").0[0].field, "id");
 }
+
+#[tokio::test]
+async fn a_plain_form_post_from_an_expired_session_goes_back_to_sign_in() {
+    let app = spawn_app().await;
+    let path = <app::customers::CreateCustomer as ServerFn>::PATH;
+
+    let response = app
+        .new_client()
+        .post(app.url(path))
+        .header(header::ORIGIN, &app.address)
+        .header(header::ACCEPT, "text/html")
+        .form(&[("first_name", "Ada")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login");
+}
