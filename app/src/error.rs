@@ -269,6 +269,8 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         );
     }
     view! {
+        // Every page carries a title, an error page too.
+        <leptos_meta::Title text=error.title() />
         <section class="error-panel" role="alert">
             <p class="error-code">{error.status_code()}</p>
             <h1>{error.title()}</h1>

@@ -40,7 +40,7 @@ pub mod vault;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Outlet, ParentRoute, Route, Router, Routes},
 };
 
@@ -114,7 +114,11 @@ pub fn App() -> impl IntoView {
             }>
                 // Outside the frame: nobody is signed in yet.
                 <Route path=StaticSegment("login") view=LoginPage />
-                <ParentRoute path=StaticSegment("") view=Frame>
+                // Async: a page is sent once its data has loaded, so the
+                // status its data decides (404 for a missing record, 403 for
+                // a forbidden section) is known before the head is written;
+                // streaming sent 200 whenever the data came after the shell.
+                <ParentRoute path=StaticSegment("") view=Frame ssr=SsrMode::Async>
                     <Route path=StaticSegment("") view=|| view! { <Title text="Dashboard" /><DashboardPage /> } />
                     <Route path=StaticSegment("customers") view=CustomersPage />
                     <Route path=(StaticSegment("customers"), ParamSegment("id")) view=CustomerPage />

@@ -275,6 +275,10 @@ pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
         .merge(exports::routes())
         .merge(attachments::browser_routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
+        .route_layer(from_fn_with_state(
+            middleware::server_fns::ServerFnPaths::registered(),
+            middleware::server_fns::guard,
+        ))
         .route_layer(from_fn(middleware::auth::require_sign_in))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(

@@ -63,21 +63,8 @@ pub fn reload_at(path: &str) {
     let _ = path;
 }
 
-/// Where to go after signing in: a local path only, so the `next` parameter
-/// cannot send anyone to another site.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.starts_with("/login") =>
-        {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
+/// Where to go after signing in (the rule is shared with the browser).
+pub use shared::redirect::safe_next;
 
 #[server]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
@@ -153,27 +140,4 @@ async fn extract_session() -> Result<tower_sessions::Session, AppError> {
     leptos_axum::extract::<tower_sessions::Session>()
         .await
         .map_err(AppError::internal_message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(
-            safe_next(Some("/claims?status=open")),
-            "/claims?status=open"
-        );
-        for hostile in [
-            "https://evil.example",
-            "//evil.example",
-            "/\\evil.example",
-            "/login",
-            "claims",
-        ] {
-            assert_eq!(safe_next(Some(hostile)), "/", "{hostile}");
-        }
-        assert_eq!(safe_next(None), "/");
-    }
 }

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod error;
 pub mod openapi;
 pub mod policies;
+pub mod problem;
 pub mod webhooks;
 
 use axum::{
@@ -26,7 +27,7 @@ use app::{
 };
 use shared::auth::Permission;
 
-pub use self::error::ApiError;
+pub use self::{error::ApiError, problem::is_api_path};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::attachments::api_routes())
         .merge(webhooks::routes())
         .merge(openapi::routes())
+        .merge(problem::fallback_routes())
 }
 
 /// An authenticated API caller: a valid bearer access token whose subject
@@ -55,17 +57,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or(AppError::Unauthenticated)?;
+        let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
         let principal = auth_ssr::resolve_bearer(state, token)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -81,6 +73,16 @@ impl FromRequestParts<AppState> for Caller {
             meta: RequestMeta::from_extensions(&parts.extensions),
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme is
+/// case-insensitive (RFC 9110 section 11.1): `BEARER` and `bearer` are the
+/// same scheme, and partners' HTTP stacks send all three spellings.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The request's correlation id and client address.

@@ -13,6 +13,11 @@
 //!
 //! Safe methods (GET, HEAD, OPTIONS) pass; no mutating server function uses
 //! a GET encoding.
+//!
+//! The JSON API (`/api/v1`) is not checked at all: it authenticates by
+//! bearer token only and has no session layer, so a cookie there (a load
+//! balancer's stickiness cookie, say) carries no authority a forged request
+//! could borrow, and a partner's server sends no `Origin`.
 
 use std::sync::Arc;
 
@@ -34,7 +39,8 @@ pub async fn refuse_cross_origin(
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    ) || crate::api::is_api_path(request.uri().path())
+    {
         return next.run(request).await;
     }
     match verdict(&request, &policy.public_origin) {

@@ -5,7 +5,10 @@
 //! 2. [`headers`]: CSP with a per-request nonce, HSTS, nosniff, framing,
 //!    referrer, cache policy;
 //! 3. [`client_ip`]: the client's address (trusted proxies only);
-//! 4. [`csrf`]: refuses cross-origin non-GET requests before any handler.
+//! 4. [`crate::api::problem`]: error answers of the JSON API as problems;
+//! 5. [`csrf`]: refuses cross-origin non-GET requests before any handler
+//!    (the JSON API excepted);
+//! 6. [`reactive_owner`]: each request's Leptos work under its own root.
 //!
 //! Authentication is not here: the browser surface and the JSON API
 //! authenticate differently (see [`auth`] and `crate::api`).
@@ -18,6 +21,8 @@ pub mod client_ip;
 pub mod correlation;
 pub mod csrf;
 pub mod headers;
+pub mod reactive_owner;
+pub mod server_fns;
 
 use std::sync::Arc;
 
@@ -40,6 +45,7 @@ pub struct HttpPolicy {
 pub fn apply(router: Router, policy: HttpPolicy) -> Router {
     let policy = Arc::new(policy);
     router
+        .layer(from_fn(reactive_owner::isolate))
         .layer(from_fn_with_state(
             policy.clone(),
             csrf::refuse_cross_origin,
@@ -50,6 +56,8 @@ pub fn apply(router: Router, policy: HttpPolicy) -> Router {
         ))
         // A panic becomes a 500 for that request only, still with headers.
         .layer(CatchPanicLayer::new())
+        // Outside the panic guard, so its 500 becomes a problem too.
+        .layer(from_fn(crate::api::problem::errors_as_problems))
         .layer(from_fn_with_state(policy, headers::security_headers))
         .layer(from_fn(correlation::correlate_and_log))
 }

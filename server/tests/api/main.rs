@@ -5,6 +5,7 @@
     reason = "helpers outside #[test] fns unwrap too: a failed unwrap is a failed test"
 )]
 
+mod api_errors;
 mod attachments;
 mod audit;
 mod auth;
@@ -16,12 +17,14 @@ mod durability;
 mod exports;
 mod health;
 mod helpers;
+mod isolation;
 mod lifecycle;
 mod openapi;
 mod pages;
 mod pipeline;
 mod policies;
 mod security;
+mod server_fns;
 mod shutdown;
 mod storage_s3;
 mod tracing_export;

@@ -109,3 +109,94 @@ async fn static_asset_paths_are_never_taken_for_pages() {
         );
     }
 }
+
+/// The document's `<title>`, trimmed.
+fn title_of(html: &str) -> String {
+    html.split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| title.trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_404_page_has_a_title_and_the_404_status_signed_in_or_not() {
+    let app = spawn_app().await;
+    let (_, admin) = app.signed_in(Role::Admin).await;
+
+    for client in [&admin, &app.new_client()] {
+        let response = app.get_with(client, "/no/such/page").await;
+        assert_eq!(response.status(), 404);
+        let title = title_of(&response.text().await.unwrap());
+        assert!(title.starts_with("Not found"), "title {title:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_page_carries_a_title_of_its_own() {
+    let app = spawn_app().await;
+    let (_, admin) = app.signed_in(Role::Admin).await;
+    let (_, auditor) = app.signed_in(Role::Auditor).await;
+    let missing = uuid::Uuid::now_v7();
+
+    for (client, path, title) in [
+        (&app.new_client(), "/login".to_owned(), "Sign in"),
+        (&admin, "/".to_owned(), "Dashboard"),
+        (&admin, "/claims".to_owned(), "Claims"),
+        (&admin, "/customers".to_owned(), "Customers"),
+        (&admin, "/policies".to_owned(), "Policies"),
+        (&admin, "/admin".to_owned(), "Admin"),
+        (&admin, "/account".to_owned(), "My account"),
+        (&auditor, "/admin".to_owned(), "Not allowed"),
+        (&admin, format!("/claims/{missing}"), "Not found"),
+    ] {
+        let html = app.get_with(client, &path).await.text().await.unwrap();
+        let found = title_of(&html);
+        assert!(found.starts_with(title), "{path}: title {found:?}");
+    }
+}
+
+/// Signs in with a plain HTML form post (no WASM) asking to go to `next`.
+async fn sign_in_then_go_to(app: &crate::helpers::TestApp, next: &str) -> reqwest::Response {
+    let user = app.create_user(Role::Adjuster).await;
+    app.new_client()
+        .post(app.url(<app::auth::Login as leptos::server_fn::ServerFn>::PATH))
+        .header("origin", &app.address)
+        .header("accept", "text/html")
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn after_sign_in_only_a_same_origin_path_is_followed() {
+    // One sign-in per payload: more than the per-address limit allows.
+    let app =
+        crate::helpers::spawn_app_with(|config| config.security.login_rate_per_minute = 1000).await;
+
+    for (next, expected) in [
+        ("/claims?status=open", "/claims?status=open"),
+        ("/\t/evil.example/", "/"),
+        ("/\n/evil.example/", "/"),
+        ("/\r\n/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("\\\\evil.example", "/"),
+        ("//evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("java\tscript:alert(1)", "/"),
+        ("/claims\nSet-Cookie: x=1", "/claimsSet-Cookie: x=1"),
+        ("/cla\u{0}ims", "/"),
+    ] {
+        let response = sign_in_then_go_to(&app, next).await;
+        assert!(
+            response.status().is_redirection(),
+            "{next:?}: {}",
+            response.status()
+        );
+        assert_eq!(response.headers()["location"], expected, "{next:?}");
+    }
+}
