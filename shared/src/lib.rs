@@ -17,6 +17,7 @@ pub mod dates;
 pub mod money;
 pub mod pagination;
 pub mod policy;
+pub mod tenancy;
 pub mod triage;
 pub mod validation;
 pub mod webhook;

@@ -24,5 +24,6 @@ mod policies;
 mod security;
 mod shutdown;
 mod storage_s3;
+mod tenancy;
 mod tracing_export;
 mod webhooks;
