@@ -536,7 +536,11 @@ async fn load_phases(
 ) -> anyhow::Result<Loaded> {
     // An API client and a member of staff, through the operator commands.
     let issued = target
-        .run(launch, &["create-api-client", "--name", "bench"], &[])
+        .run(
+            launch,
+            &["create-api-client", "--name", "bench", "--internal"],
+            &[],
+        )
         .await?;
     let (client_id, client_secret) = (
         server::printed_value(&issued, "client_id")?,

@@ -138,10 +138,12 @@ pub async fn list_partners() -> Result<Vec<PartnerView>, AppError> {
     )
 }
 
+/// `partner_name`, not `name`: the Admin page's client form already has a
+/// `name` field, and field ids derive from names.
 #[server]
 pub async fn create_partner(
     slug: String,
-    name: String,
+    partner_name: String,
     kind: String,
 ) -> Result<PartnerView, AppError> {
     use crate::{
@@ -154,7 +156,15 @@ pub async fn create_partner(
         async move {
             let (state, admin) = authorize(Permission::ApiClientsManage).await?;
             let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            auth::create_partner(&state.db, &context, &slug, &name, &kind, Some(&admin.id)).await
+            auth::create_partner(
+                &state.db,
+                &context,
+                &slug,
+                &partner_name,
+                &kind,
+                Some(&admin.id),
+            )
+            .await
         }
         .await,
     )

@@ -33,7 +33,7 @@ pub fn PartnerSection() -> impl IntoView {
                 <ActionForm action=create>
                     <FormAlert errors />
                     <Field label="Slug" name="slug" errors required=true autocomplete="off" hint="How commands and the client form name it, e.g. “acme-brokers”." />
-                    <Field label="Name" name="name" errors required=true autocomplete="off" />
+                    <Field label="Name" name="partner_name" error_for="name" errors required=true autocomplete="off" />
                     <label for="new-partner-kind">"Kind"</label>
                     <select id="new-partner-kind" name="kind">
                         {PartnerKind::ALL

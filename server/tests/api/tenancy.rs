@@ -523,3 +523,73 @@ async fn a_client_needs_a_partner_or_an_explicit_internal_grant_which_is_audited
     assert!(actions.contains(&"partner.created".to_owned()));
     assert!(actions.contains(&"api_client.internal_granted".to_owned()));
 }
+
+#[tokio::test]
+async fn an_administrator_adds_a_partner_and_issues_it_a_client_on_the_admin_page_and_others_cannot()
+ {
+    use leptos::server_fn::ServerFn as _;
+    let app = spawn().await;
+    let (_, admin) = app.signed_in(Role::Admin).await;
+    let (_, adjuster) = app.signed_in(Role::Adjuster).await;
+    let partner_form = [
+        ("slug", "fleetco"),
+        ("partner_name", "FleetCo"),
+        ("kind", "fleet_operator"),
+    ];
+
+    let refused = app
+        .post_server_fn(&adjuster, app::admin::CreatePartner::PATH, &partner_form)
+        .await;
+    assert_eq!(refused.status(), 403);
+    let created = app
+        .post_server_fn(&admin, app::admin::CreatePartner::PATH, &partner_form)
+        .await;
+    assert_eq!(created.status(), 200);
+    let duplicate = app
+        .post_server_fn(&admin, app::admin::CreatePartner::PATH, &partner_form)
+        .await;
+    assert_eq!(duplicate.status(), 409, "the slug is taken");
+
+    let neither = app
+        .post_server_fn(
+            &admin,
+            app::admin::CreateApiClient::PATH,
+            &[("name", "fleet-gateway"), ("role", "api_client")],
+        )
+        .await;
+    assert_eq!(neither.status(), 422);
+    assert!(neither.text().await.unwrap().contains("partner"));
+    let issued = app
+        .post_server_fn(
+            &admin,
+            app::admin::CreateApiClient::PATH,
+            &[
+                ("name", "fleet-gateway"),
+                ("role", "api_client"),
+                ("partner", "fleetco"),
+            ],
+        )
+        .await;
+    assert_eq!(issued.status(), 200);
+    let clients = app
+        .post_server_fn(
+            &admin,
+            app::admin::ListApiClients::PATH,
+            &[("partner", "fleetco")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(clients.contains("fleet-gateway"), "{clients}");
+    let partners = app
+        .post_server_fn(&admin, app::admin::ListPartners::PATH, &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        partners.contains("FleetCo") && partners.contains("\"active_clients\":1"),
+        "{partners}"
+    );
+}
