@@ -66,7 +66,7 @@ start_server() {
 }
 
 "$server" seed-demo >/dev/null
-secret_lines="$("$server" create-api-client --name fault-drill)"
+secret_lines="$("$server" create-api-client --name fault-drill --internal)"
 client_id="$(sed -n 's/^client_id=//p' <<<"$secret_lines")"
 client_secret="$(sed -n 's/^client_secret=//p' <<<"$secret_lines")"
 start_server
@@ -155,7 +155,7 @@ full_disk_drill() {
   log "full disk: SQLite on a ${size_mb} MiB tmpfs, filled under load"
   export DATABASE_URL="sqlite://$full/vanguard.db" VANGUARD_DATA_DIR="$full"
   "$server" seed-demo >/dev/null
-  secret_lines="$("$server" create-api-client --name full-disk-drill)"
+  secret_lines="$("$server" create-api-client --name full-disk-drill --internal)"
   client_id="$(sed -n 's/^client_id=//p' <<<"$secret_lines")"
   client_secret="$(sed -n 's/^client_secret=//p' <<<"$secret_lines")"
   start_server

@@ -35,6 +35,8 @@ pub mod state;
 #[cfg(feature = "ssr")]
 pub mod storage;
 #[cfg(feature = "ssr")]
+pub mod tenancy;
+#[cfg(feature = "ssr")]
 pub mod vault;
 
 use leptos::prelude::*;

@@ -206,7 +206,11 @@ impl ClaimFeed {
         policies: usize,
     ) -> anyhow::Result<Self> {
         let issued = target
-            .run(launch, &["create-api-client", "--name", "bench"], &[])
+            .run(
+                launch,
+                &["create-api-client", "--name", "bench", "--internal"],
+                &[],
+            )
             .await?;
         let (client_id, client_secret) = (
             server::printed_value(&issued, "client_id")?,

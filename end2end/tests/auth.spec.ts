@@ -72,6 +72,8 @@ test("an administrator issues an API client and sees its secret once", async ({ 
   await page.getByText("Issue an API client").click();
   const name = `e2e-partner-${Date.now()}`;
   await page.locator("#field-name").fill(name);
+  // Every client belongs to a partner or is explicitly internal.
+  await page.locator("#new-client-internal").check();
   await page.getByRole("button", { name: "Issue client" }).click();
 
   await expect(page.locator("#issued-secret")).toContainText("vcs_");

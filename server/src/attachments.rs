@@ -24,6 +24,7 @@ use app::{
     error::AppError,
     request::RequestMeta,
     state::AppState,
+    tenancy::Owned,
 };
 use shared::{FieldError, FieldErrors, attachment::AttachmentError, auth::Permission};
 
@@ -155,6 +156,7 @@ async fn api_list(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AttachmentView>>, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
     exists(&state, &id).await?;
     Ok(Json(attachments::list(&state.db, &id).await?))
 }
@@ -173,6 +175,7 @@ async fn api_upload(
         Permission::ClaimsIngest
     };
     caller.require(&state, permission).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
     let (filename, bytes) = read_file(multipart, state.attachment_max_bytes).await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let uploaded = attachments::upload(
@@ -207,6 +210,7 @@ async fn api_download(
     Path((id, attachment_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let (attachment, bytes) = attachments::download(&state, &context, &id, &attachment_id).await?;
     Ok(download(&attachment, bytes))

@@ -1,5 +1,5 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
-//! `create-admin`, `create-api-client`, `verify-audit`, `rotate-keys`, `worker`,
+//! `create-admin`, `create-partner`, `create-api-client`, `verify-audit`, `rotate-keys`, `worker`,
 //! `seed-demo`.
 #![expect(
     clippy::print_stdout,
@@ -68,14 +68,37 @@ pub enum Command {
     /// Run the claims pipeline's workers only, without the web server (a
     /// separate ECS service); VANGUARD_WORKERS of them, at least one.
     Worker,
+    /// Create a partner organisation (broker, TPA, fleet operator,
+    /// embedded-insurance platform) and print its id. API clients are then
+    /// issued for it with `create-api-client --partner SLUG`.
+    CreatePartner {
+        /// How commands name it: lowercase letters, digits, dashes.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// broker, tpa, fleet_operator or embedded_platform.
+        #[arg(long)]
+        kind: String,
+    },
     /// Issue an API client and print its client_id and client_secret (the
-    /// secret is shown this once; only its hash is stored).
+    /// secret is shown this once; only its hash is stored). Give exactly one
+    /// of --partner (the client sees that organisation's records only) or
+    /// --internal (it sees everything; audited as a grant).
     CreateApiClient {
         #[arg(long)]
         name: String,
-        /// api_client (default), or a staff role for internal tools.
+        /// api_client (default), or a staff role for internal tools
+        /// (internal clients only).
         #[arg(long, default_value = "api_client")]
         role: String,
+        /// The partner's slug (or id); it must exist (`create-partner`), so
+        /// a typo cannot invent an organisation.
+        #[arg(long, conflicts_with = "internal")]
+        partner: Option<String>,
+        /// A trusted internal integration that sees every organisation.
+        #[arg(long)]
+        internal: bool,
     },
 }
 
@@ -92,7 +115,15 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             if_no_admin,
             generate_password,
         } => create_admin(config, &email, name, if_no_admin, generate_password).await,
-        Command::CreateApiClient { name, role } => create_api_client(config, &name, &role).await,
+        Command::CreatePartner { slug, name, kind } => {
+            create_partner(config, &slug, &name, &kind).await
+        }
+        Command::CreateApiClient {
+            name,
+            role,
+            partner,
+            internal,
+        } => create_api_client(config, &name, &role, partner.as_deref(), internal).await,
         Command::VerifyAudit => verify_audit(config).await,
         Command::RotateKeys => rotate_keys(config).await,
         Command::Worker => worker(config).await,
@@ -200,10 +231,29 @@ async fn rotate_keys(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_api_client(config: Config, name: &str, role: &str) -> anyhow::Result<()> {
+async fn create_partner(config: Config, slug: &str, name: &str, kind: &str) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let context = app::audit::ssr::AuditContext::system("server create-partner");
+    let result = app::auth::ssr::create_partner(&db, &context, slug, name, kind, None).await;
+    db.close().await;
+    let partner = result.map_err(|error| anyhow::anyhow!("cannot create the partner: {error}"))?;
+    tracing::info!(partner_id = %partner.id, slug = %partner.slug, "partner created");
+    println!("partner_id={}", partner.id);
+    println!("slug={}", partner.slug);
+    Ok(())
+}
+
+async fn create_api_client(
+    config: Config,
+    name: &str,
+    role: &str,
+    partner: Option<&str>,
+    internal: bool,
+) -> anyhow::Result<()> {
     let db = open_database(&config).await?;
     let context = app::audit::ssr::AuditContext::system("server create-api-client");
-    let result = app::auth::ssr::create_api_client(&db, &context, name, role, None).await;
+    let result =
+        app::auth::ssr::create_api_client(&db, &context, name, role, partner, internal, None).await;
     db.close().await;
     let (client, secret) =
         result.map_err(|error| anyhow::anyhow!("cannot create the API client: {error}"))?;

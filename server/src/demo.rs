@@ -17,6 +17,7 @@ use shared::{
     customer::NewCustomerInput,
     money::MoneyInput,
     policy::NewPolicyInput,
+    tenancy::Scope,
 };
 
 /// A demo claim: line code, amount in cents, days since the loss.
@@ -101,6 +102,7 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
         let customer = match customers::create(
             state,
             &context,
+            &Scope::All,
             &NewCustomerInput {
                 first_name: (*first).into(),
                 last_name: (*last).into(),
@@ -120,6 +122,7 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
         let policy = policies::create(
             state,
             &context,
+            &Scope::All,
             &NewPolicyInput {
                 customer_id: customer.id.clone(),
                 line: (*line).into(),
@@ -137,6 +140,7 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
             claims::submit(
                 state,
                 &context,
+                &Scope::All,
                 &NewClaimInput {
                     policy_number: policy.policy_number.clone(),
                     incident_date: incident.to_string(),

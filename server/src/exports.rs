@@ -119,7 +119,7 @@ async fn export_customers(
     principal: Option<Extension<Principal>>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    authorize_session(
+    let principal = authorize_session(
         &state,
         principal,
         request.extensions(),
@@ -136,7 +136,9 @@ async fn export_customers(
         "phone",
         "created_at",
     ]);
-    for c in all_pages(|request| customers::list(&state, &search, request)).await? {
+    for c in
+        all_pages(|request| customers::list(&state, &principal.scope, &search, request)).await?
+    {
         body.push_str(&row(&[
             &c.customer_number,
             &c.first_name,
@@ -161,7 +163,7 @@ async fn export_policies(
     principal: Option<Extension<Principal>>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    authorize_session(
+    let principal = authorize_session(
         &state,
         principal,
         request.extensions(),
@@ -187,7 +189,9 @@ async fn export_policies(
         "coverage_limit",
         "deductible",
     ]);
-    for p in all_pages(|request| policies::list(&state, &filters, request)).await? {
+    for p in
+        all_pages(|request| policies::list(&state, &principal.scope, &filters, request)).await?
+    {
         body.push_str(&row(&[
             &p.policy_number,
             &p.customer_number,
@@ -233,7 +237,9 @@ async fn export_claims(
         "received_at",
     ]);
     let me = Some(principal.id.as_str());
-    for c in all_pages(|request| claims::list(&state, &query, me, request)).await? {
+    for c in
+        all_pages(|request| claims::list(&state, &principal.scope, &query, me, request)).await?
+    {
         let money =
             |m: Option<shared::money::Money>| m.map(|m| m.format_major()).unwrap_or_default();
         let flags = c

@@ -193,6 +193,21 @@ impl Application {
     }
 }
 
+/// Names the API clients that see every organisation only because they
+/// predate partner tenancy (migration 0008 made them internal to keep their
+/// behaviour): each should be reissued for its partner.
+async fn warn_about_migrated_internal_clients(db: &Db) -> anyhow::Result<()> {
+    let names = app::auth::ssr::clients::migrated_internal(db.pool()).await?;
+    if !names.is_empty() {
+        tracing::warn!(
+            clients = %names.join(", "),
+            "API clients issued before partner tenancy are internal (they see every organisation); \
+             issue each partner its own client with `server create-api-client --partner SLUG` and revoke these"
+        );
+    }
+    Ok(())
+}
+
 /// Connects and migrates the database and resolves the keys and storage:
 /// everything a web server or a worker-only process needs.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -200,6 +215,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     db.migrate()
         .await
         .context("cannot apply database migrations")?;
+    warn_about_migrated_internal_clients(&db).await?;
     warn_about_development_keys(config)?;
     let (jwt_secret, _) = load_key(&config.jwt_secret, "VANGUARD_JWT_SECRET")?;
     let vault = open_vault(&db, config).await?;

@@ -18,6 +18,7 @@ pub mod money;
 pub mod pagination;
 pub mod policy;
 pub mod redirect;
+pub mod tenancy;
 pub mod triage;
 pub mod validation;
 pub mod webhook;

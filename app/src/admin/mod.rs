@@ -1,11 +1,13 @@
-//! Administration: staff accounts (create, re-role, disable) and API
-//! clients (issue with a secret shown once, revoke).
+//! Administration: staff accounts (create, re-role, disable), partner
+//! organisations, and API clients (issue for a partner or as internal,
+//! with a secret shown once; revoke).
 
 pub mod pages;
+pub mod partner_pages;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use shared::auth::Role;
+use shared::{auth::Role, tenancy::PartnerView};
 
 use crate::error::AppError;
 
@@ -30,6 +32,9 @@ pub struct ApiClientSummary {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// The partner it belongs to (`None` for an internal client).
+    pub partner_id: Option<String>,
+    pub internal: bool,
 }
 
 /// A newly issued client: the only time its secret is visible.
@@ -118,34 +123,29 @@ pub async fn update_user(
 }
 
 #[server]
-pub async fn list_api_clients() -> Result<Vec<ApiClientSummary>, AppError> {
+pub async fn list_partners() -> Result<Vec<PartnerView>, AppError> {
     use crate::{
-        auth::ssr::{authorize, clients},
+        auth::ssr::{authorize, partners},
         error::respond,
     };
     use shared::auth::Permission;
     respond(
         async {
             let (state, _) = authorize(Permission::ApiClientsManage).await?;
-            Ok(clients::list(state.db.pool())
-                .await?
-                .into_iter()
-                .map(|client| ApiClientSummary {
-                    id: client.id,
-                    name: client.name,
-                    role: client.role,
-                    created_at: client.created_at,
-                    revoked_at: client.revoked_at,
-                    last_used_at: client.last_used_at,
-                })
-                .collect())
+            Ok(partners::list(state.db.pool()).await?)
         }
         .await,
     )
 }
 
+/// `partner_name`, not `name`: the Admin page's client form already has a
+/// `name` field, and field ids derive from names.
 #[server]
-pub async fn create_api_client(name: String, role: String) -> Result<IssuedClient, AppError> {
+pub async fn create_partner(
+    slug: String,
+    partner_name: String,
+    kind: String,
+) -> Result<PartnerView, AppError> {
     use crate::{
         auth::ssr::{self as auth, authorize},
         error::respond,
@@ -156,8 +156,88 @@ pub async fn create_api_client(name: String, role: String) -> Result<IssuedClien
         async move {
             let (state, admin) = authorize(Permission::ApiClientsManage).await?;
             let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            let (client, secret) =
-                auth::create_api_client(&state.db, &context, &name, &role, Some(&admin.id)).await?;
+            auth::create_partner(
+                &state.db,
+                &context,
+                &slug,
+                &partner_name,
+                &kind,
+                Some(&admin.id),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Every API client, or one partner's (`partner`: its id or slug).
+#[server]
+pub async fn list_api_clients(partner: Option<String>) -> Result<Vec<ApiClientSummary>, AppError> {
+    use crate::{
+        auth::ssr::{authorize, clients},
+        error::respond,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, _) = authorize(Permission::ApiClientsManage).await?;
+            let partner = match partner.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                None => None,
+                Some(raw) => Some(
+                    crate::auth::ssr::partners::find(state.db.pool(), raw)
+                        .await?
+                        .ok_or_else(|| AppError::NotFound("The partner".into()))?
+                        .id,
+                ),
+            };
+            Ok(clients::list(state.db.pool(), partner.as_deref())
+                .await?
+                .into_iter()
+                .map(|client| ApiClientSummary {
+                    id: client.id,
+                    name: client.name,
+                    role: client.role,
+                    created_at: client.created_at,
+                    revoked_at: client.revoked_at,
+                    last_used_at: client.last_used_at,
+                    partner_id: client.partner_id,
+                    internal: client.internal,
+                })
+                .collect())
+        }
+        .await,
+    )
+}
+
+/// `partner` (id or slug) or `internal` (a checkbox: present means granted);
+/// exactly one of them.
+#[server]
+pub async fn create_api_client(
+    name: String,
+    role: String,
+    partner: Option<String>,
+    internal: Option<String>,
+) -> Result<IssuedClient, AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::ApiClientsManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            let (client, secret) = auth::create_api_client(
+                &state.db,
+                &context,
+                &name,
+                &role,
+                partner.as_deref(),
+                internal.is_some(),
+                Some(&admin.id),
+            )
+            .await?;
             Ok(IssuedClient {
                 client_id: client.id,
                 client_secret: secret,

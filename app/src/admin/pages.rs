@@ -24,9 +24,10 @@ pub fn AdminPage() -> impl IntoView {
         <Title text="Admin" />
         <header class="page-header">
             <h1>"Admin"</h1>
-            <p class="page-lede">"Staff accounts, roles, API clients and webhooks. Every change here is audited."</p>
+            <p class="page-lede">"Staff accounts, roles, partners, API clients and webhooks. Every change here is audited."</p>
         </header>
         <StaffSection />
+        <super::partner_pages::PartnerSection />
         <ApiClientSection />
         <crate::webhooks::pages::WebhookSection />
     }
@@ -158,7 +159,7 @@ fn ApiClientSection() -> impl IntoView {
     let revoke = ServerAction::<RevokeApiClient>::new();
     let clients = Resource::new(
         move || (create.version().get(), revoke.version().get()),
-        |_| list_api_clients(),
+        |_| list_api_clients(None),
     );
     let errors = FormErrors::new(create.value());
     let issued = move || create.value().get().and_then(Result::ok);
@@ -190,6 +191,11 @@ fn ApiClientSection() -> impl IntoView {
                     <FormAlert errors />
                     <Field label="Name" name="name" errors required=true autocomplete="off" hint="The partner system, e.g. “acme-claims-gateway”." />
                     <RoleSelect id="new-client-role".into() name="role" selected=Role::ApiClient staff_only=false />
+                    <Field label="Partner" name="partner" errors autocomplete="off" hint="The partner's slug, e.g. “acme-brokers”: the client sees that organisation's records only." />
+                    <label class="checkbox" for="new-client-internal">
+                        <input type="checkbox" id="new-client-internal" name="internal" value="on" />
+                        " Internal: sees every organisation's records (trusted integrations only; audited)"
+                    </label>
                     <button type="submit" class="button primary" disabled=move || create.pending().get()>"Issue client"</button>
                 </ActionForm>
             </details>
@@ -208,7 +214,7 @@ fn ClientTable(
     view! {
         <table class="data-table" id="client-table">
             <thead>
-                <tr><th>"Name"</th><th>"Client id"</th><th>"Role"</th><th>"Last used"</th><th>"Status"</th></tr>
+                <tr><th>"Name"</th><th>"Client id"</th><th>"Role"</th><th>"Organisation"</th><th>"Last used"</th><th>"Status"</th></tr>
             </thead>
             <tbody>
                 {clients
@@ -218,6 +224,11 @@ fn ClientTable(
                             <td>{client.name.clone()}</td>
                             <td><code>{client.id.clone()}</code></td>
                             <td>{client.role.label()}</td>
+                            <td>{match (&client.partner_id, client.internal) {
+                                (Some(partner), _) => view! { <code>{partner.clone()}</code> }.into_any(),
+                                (None, true) => view! { <span class="badge">"Internal"</span> }.into_any(),
+                                (None, false) => view! { <span class="badge badge-muted">"None"</span> }.into_any(),
+                            }}</td>
                             <td>{maybe_instant(client.last_used_at)}</td>
                             <td>
                                 {match client.revoked_at {

@@ -183,7 +183,7 @@ pub mod ssr {
         }
 
         let others = sqlx::query(
-            "SELECT DISTINCT c.id, c.claim_number FROM claim_attachments a JOIN claims c ON c.id = a.claim_id \
+            "SELECT DISTINCT c.id, c.claim_number, c.partner_id FROM claim_attachments a JOIN claims c ON c.id = a.claim_id \
              WHERE a.sha256 = $1 AND a.claim_id <> $2 ORDER BY c.claim_number",
         )
         .bind(&sha256)
@@ -198,6 +198,22 @@ pub mod ssr {
             .iter()
             .map(|row| row.try_get::<String, _>("claim_number"))
             .collect::<Result<Vec<_>, _>>()?;
+        // The uploader is told only of the claims it may see: a partner
+        // must not learn that another organisation holds the same file.
+        // Staff still get the flags and links on both claims.
+        let visible_numbers = others
+            .iter()
+            .zip(&other_numbers)
+            .filter(|(row, _)| {
+                principal.scope.sees(
+                    row.try_get::<Option<String>, _>("partner_id")
+                        .ok()
+                        .flatten()
+                        .as_deref(),
+                )
+            })
+            .map(|(_, number)| number.clone())
+            .collect::<Vec<_>>();
         if !other_ids.is_empty() {
             let reason = "The same file (SHA-256) is attached to both claims";
             link_claims(&mut tx, claim_id, &other_ids, reason, now).await?;
@@ -234,7 +250,7 @@ pub mod ssr {
         Ok(Uploaded {
             attachment: from_row(&row)?,
             deduplicated: false,
-            same_file_on: other_numbers,
+            same_file_on: visible_numbers,
         })
     }
 

@@ -11,6 +11,8 @@
 pub mod attachments;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod redact;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 
 use leptos::prelude::*;
@@ -225,7 +227,14 @@ pub async fn list_claims(
             let (state, principal) = authorize(Permission::ClaimsRead).await?;
             let rows = rows_per_page(filters.per_page.as_deref());
             let page = PageRequest::new(page.unwrap_or(1), rows)?;
-            ssr::list(&state, &filters, Some(&principal.id), page).await
+            ssr::list(
+                &state,
+                &principal.scope,
+                &filters,
+                Some(&principal.id),
+                page,
+            )
+            .await
         }
         .await,
     )
@@ -284,7 +293,14 @@ pub async fn create_claim(
             }
             .into_input()?;
             let context = audit_context(Some(&principal), &RequestMeta::current());
-            let receipt = ssr::submit(&state, &context, &input, ssr::Source::Staff).await?;
+            let receipt = ssr::submit(
+                &state,
+                &context,
+                &principal.scope,
+                &input,
+                ssr::Source::Staff,
+            )
+            .await?;
             leptos_axum::redirect(&format!("/claims/{}", receipt.id));
             Ok(receipt)
         }

@@ -30,6 +30,7 @@ use crate::{
     db::{Db, Filter, new_id, now_micros},
     error::AppError,
     state::AppState,
+    tenancy::{self, Scope},
     vault::VaultFailure,
     workflow::ssr as workflow,
 };
@@ -129,25 +130,40 @@ fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
 struct PolicyRef {
     id: String,
     customer_id: String,
+    partner_id: Option<String>,
 }
 
+/// The policy a claim is filed on. A partner's caller (`scope`) files on its
+/// own policies only: another organisation's policy number reads exactly
+/// like an unknown one, so numbers cannot be probed.
 async fn policy_by_number(
     conn: &mut sqlx::AnyConnection,
+    scope: &Scope,
     number: &str,
 ) -> Result<PolicyRef, AppError> {
-    let row = sqlx::query("SELECT id, customer_id FROM policies WHERE policy_number = $1")
-        .bind(number)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| {
-            FieldErrors::from(FieldError::new(
-                "policy_number",
-                "does not match any policy",
-            ))
-        })?;
+    let row =
+        sqlx::query("SELECT id, customer_id, partner_id FROM policies WHERE policy_number = $1")
+            .bind(number)
+            .fetch_optional(&mut *conn)
+            .await?
+            .filter(|row| {
+                scope.sees(
+                    row.try_get::<Option<String>, _>("partner_id")
+                        .ok()
+                        .flatten()
+                        .as_deref(),
+                )
+            })
+            .ok_or_else(|| {
+                FieldErrors::from(FieldError::new(
+                    "policy_number",
+                    "does not match any policy",
+                ))
+            })?;
     Ok(PolicyRef {
         id: row.try_get("id")?,
         customer_id: row.try_get("customer_id")?,
+        partner_id: row.try_get("partner_id")?,
     })
 }
 
@@ -157,10 +173,11 @@ pub async fn insert(
     state: &AppState,
     tx: &mut sqlx::AnyConnection,
     context: &AuditContext,
+    scope: &Scope,
     claim: &NewClaim,
     source: Source,
 ) -> Result<ClaimReceipt, AppError> {
-    let policy = policy_by_number(tx, claim.policy_number.as_str()).await?;
+    let policy = policy_by_number(tx, scope, claim.policy_number.as_str()).await?;
     let id = new_id();
     let claimant = match &claim.claimant {
         None => [None, None, None],
@@ -210,8 +227,8 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO claims (id, claim_number, policy_id, customer_id, status, incident_date, description, \
          currency, total_claimed, claimant_name, claimant_email, claimant_phone, fraud_flags, source, \
-         version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', $13, 1, $14, $14)",
+         version, created_at, updated_at, partner_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', $13, 1, $14, $14, $15)",
     )
     .bind(&id)
     .bind(number.as_str())
@@ -227,6 +244,9 @@ pub async fn insert(
     .bind(claimant_phone)
     .bind(source.as_str())
     .bind(now)
+    // The policy's partner, whoever files: a claim staff file on a
+    // partner's policy is visible to that partner too.
+    .bind(&policy.partner_id)
     .execute(&mut *tx)
     .await?;
     // One statement for every line: no round trip per line.
@@ -292,12 +312,13 @@ pub async fn insert(
 pub async fn submit(
     state: &AppState,
     context: &AuditContext,
+    scope: &Scope,
     input: &NewClaimInput,
     source: Source,
 ) -> Result<ClaimReceipt, AppError> {
     let claim = NewClaim::parse(input, today())?;
     let mut tx = state.db.begin_write().await?;
-    let receipt = insert(state, &mut tx, context, &claim, source).await?;
+    let receipt = insert(state, &mut tx, context, scope, &claim, source).await?;
     tx.commit().await?;
     crate::metrics::global().claim_ingested(source.as_str());
     workflow::wake(state);
@@ -320,13 +341,14 @@ pub enum Ingested {
 pub async fn ingest(
     state: &AppState,
     context: &AuditContext,
+    scope: &Scope,
     input: &NewClaimInput,
     source: Source,
     idempotency: Option<(&str, &str)>,
 ) -> Result<Ingested, AppError> {
     let Some((caller, key)) = idempotency else {
         return Ok(Ingested::Created(
-            submit(state, context, input, source).await?,
+            submit(state, context, scope, input, source).await?,
         ));
     };
     let request_hash = request_hash(input)?;
@@ -362,7 +384,7 @@ pub async fn ingest(
             });
     }
     claimed?;
-    let receipt = insert(state, &mut tx, context, &claim, source).await?;
+    let receipt = insert(state, &mut tx, context, scope, &claim, source).await?;
     let body = serde_json::to_string(&receipt).map_err(|e| AppError::internal(&e))?;
     sqlx::query(
         "UPDATE idempotency_keys SET status = 202, response = $3 WHERE caller = $1 AND idem_key = $2",
@@ -762,20 +784,25 @@ fn build_filter(
     Ok((filter, order))
 }
 
+/// A page of claims; a partner's caller (`scope`) gets its organisation's
+/// only (filtered in SQL), with cross-organisation flags left out.
 pub async fn list(
     state: &AppState,
+    scope: &Scope,
     filters: &ClaimFilters,
     me: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<ClaimSummary>, AppError> {
-    let (filter, order) = build_filter(filters, me)?;
+    let (mut filter, order) = build_filter(filters, me)?;
+    tenancy::restrict(&mut filter, scope, "cl.partner_id");
     let (rows, total) = filter
         .fetch_page(&state.db, &select(), "claims cl", order, page)
         .await?;
-    let items = rows
+    let mut items = rows
         .iter()
         .map(summary_from_row)
         .collect::<Result<Vec<_>, _>>()?;
+    super::redact::summaries(&state.db, scope, &mut items).await?;
     Ok(Page::new(page, items, total))
 }
 

@@ -23,10 +23,11 @@ pub async fn list_customers(
     use shared::{auth::Permission, pagination::PageRequest};
     respond(
         async move {
-            let (state, _) = authorize(Permission::CustomersRead).await?;
+            let (state, principal) = authorize(Permission::CustomersRead).await?;
             let page = PageRequest::new(page.unwrap_or(1), 25)?;
             ssr::list(
                 &state,
+                &principal.scope,
                 &ssr::Search::from_query(query.as_deref().unwrap_or_default()),
                 page,
             )
@@ -82,6 +83,7 @@ pub async fn create_customer(
             let customer = ssr::create(
                 &state,
                 &audit_context(Some(&principal), &RequestMeta::current()),
+                &principal.scope,
                 &input,
             )
             .await?;

@@ -17,6 +17,7 @@ use crate::{
     db::{Filter, new_id, now_micros},
     error::AppError,
     state::AppState,
+    tenancy::{self, Scope},
     vault::{IndexedColumn, Vault, WrappedKey, crypto::SecretKey},
 };
 
@@ -96,9 +97,12 @@ fn seal_customer(
 
 /// Creates a customer: data key, encrypted fields, blind indexes, customer
 /// number and audit record in one transaction.
+/// A partner's client creates the partner's customer (`scope`); staff and
+/// internal clients the insurer's own.
 pub async fn create(
     state: &AppState,
     context: &AuditContext,
+    scope: &Scope,
     input: &NewCustomerInput,
 ) -> Result<CustomerView, AppError> {
     let customer = NewCustomer::parse(input, Some(today()))?;
@@ -111,8 +115,8 @@ pub async fn create(
     let now = now_micros();
     sqlx::query(
         "INSERT INTO customers (id, customer_number, first_name, last_name, email, phone, date_of_birth, \
-         address, national_id, email_index, last_name_index, national_id_index, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13)",
+         address, national_id, email_index, last_name_index, national_id_index, version, created_at, updated_at, \
+         partner_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14)",
     )
     .bind(&id)
     .bind(&number)
@@ -127,6 +131,7 @@ pub async fn create(
     .bind(vault.index(IndexedColumn::LastName, &last_name_key(&customer.last_name)))
     .bind(customer.national_id.as_ref().map(|n| vault.index(IndexedColumn::NationalId, n.as_str())))
     .bind(now)
+    .bind(scope.partner())
     .execute(&mut *tx)
     .await
     .map_err(|e| AppError::on_unique(e, "email", "is already the email of another customer"))?;
@@ -348,12 +353,14 @@ impl Search {
 /// A page of customers, newest first, filtered through blind indexes.
 pub async fn list(
     state: &AppState,
+    scope: &Scope,
     search: &Search,
     page: PageRequest,
 ) -> Result<Page<CustomerView>, AppError> {
     let vault = &state.vault;
     let mut errors = FieldErrors::new();
     let mut filter = Filter::default();
+    tenancy::restrict(&mut filter, scope, "c.partner_id");
     let indexed = [
         (
             search

@@ -67,7 +67,7 @@ pub async fn list_policies(
     use shared::{auth::Permission, pagination::PageRequest};
     respond(
         async move {
-            let (state, _) = authorize(Permission::PoliciesRead).await?;
+            let (state, principal) = authorize(Permission::PoliciesRead).await?;
             let page = PageRequest::new(page.unwrap_or(1), 25)?;
             let filters = ssr::Filters {
                 line,
@@ -75,7 +75,7 @@ pub async fn list_policies(
                 expiring_within_days,
                 customer_id,
             };
-            ssr::list(&state, &filters, page).await
+            ssr::list(&state, &principal.scope, &filters, page).await
         }
         .await,
     )
@@ -138,6 +138,7 @@ pub async fn create_policy(
             let policy = ssr::create(
                 &state,
                 &audit_context(Some(&principal), &RequestMeta::current()),
+                &principal.scope,
                 &input,
             )
             .await?;

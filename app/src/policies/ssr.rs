@@ -18,6 +18,7 @@ use crate::{
     db::{Filter, new_id, now_micros},
     error::AppError,
     state::AppState,
+    tenancy::{self, Scope},
 };
 
 const SELECT: &str = "SELECT p.id, p.policy_number, p.customer_id, c.customer_number, p.line, p.status, \
@@ -59,16 +60,29 @@ fn from_row(row: &AnyRow) -> Result<PolicyView, sqlx::Error> {
 
 /// Inserts a quote for `policy` (new business or a renewal) with its audit
 /// record, inside the caller's transaction.
+///
+/// The policy belongs to its customer's partner; a partner's caller
+/// (`scope`) may only insure its own customers, and another partner's
+/// customer reads as unknown.
 async fn insert(
     tx: &mut sqlx::AnyConnection,
     context: &AuditContext,
+    scope: &Scope,
     policy: &NewPolicy,
     renewed_from: Option<&str>,
 ) -> Result<String, AppError> {
-    let customer = sqlx::query("SELECT erased_at FROM customers WHERE id = $1")
+    let customer = sqlx::query("SELECT erased_at, partner_id FROM customers WHERE id = $1")
         .bind(&policy.customer_id)
         .fetch_optional(&mut *tx)
         .await?
+        .filter(|row| {
+            scope.sees(
+                row.try_get::<Option<String>, _>("partner_id")
+                    .ok()
+                    .flatten()
+                    .as_deref(),
+            )
+        })
         .ok_or_else(|| {
             FieldErrors::from(FieldError::new(
                 "customer_id",
@@ -80,6 +94,7 @@ async fn insert(
             "This customer's personal data was erased; no new policies.".into(),
         ));
     }
+    let partner: Option<String> = customer.try_get("partner_id")?;
     let year = today().year();
     let sequence = next_number(tx, &format!("policy:{year}")).await?;
     let number = u32::try_from(sequence)
@@ -90,8 +105,8 @@ async fn insert(
     let now = now_micros();
     sqlx::query(
         "INSERT INTO policies (id, policy_number, customer_id, line, status, starts_on, ends_on, currency, \
-         premium, coverage_limit, deductible, renewed_from, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13)",
+         premium, coverage_limit, deductible, renewed_from, version, created_at, updated_at, partner_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14)",
     )
     .bind(&id)
     .bind(number.as_str())
@@ -106,6 +121,7 @@ async fn insert(
     .bind(policy.deductible.amount)
     .bind(renewed_from)
     .bind(now)
+    .bind(&partner)
     .execute(&mut *tx)
     .await
     .map_err(|error| match &error {
@@ -148,11 +164,12 @@ async fn insert(
 pub async fn create(
     state: &AppState,
     context: &AuditContext,
+    scope: &Scope,
     input: &NewPolicyInput,
 ) -> Result<PolicyView, AppError> {
     let policy = NewPolicy::parse(input)?;
     let mut tx = state.db.begin_write().await?;
-    let id = insert(&mut tx, context, &policy, None).await?;
+    let id = insert(&mut tx, context, scope, &policy, None).await?;
     tx.commit().await?;
     find(state, &id)
         .await?
@@ -179,11 +196,13 @@ pub struct Filters {
 
 pub async fn list(
     state: &AppState,
+    scope: &Scope,
     filters: &Filters,
     page: PageRequest,
 ) -> Result<Page<PolicyView>, AppError> {
     let mut errors = FieldErrors::new();
     let mut filter = Filter::default();
+    tenancy::restrict(&mut filter, scope, "p.partner_id");
     let present = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
@@ -419,7 +438,9 @@ pub async fn renew(
             "This policy was already renewed.".into(),
         ));
     }
-    let new_id = insert(&mut tx, context, &policy, Some(id)).await?;
+    // The route checked the caller may see this policy; the renewal
+    // inherits the customer's partner like any policy.
+    let new_id = insert(&mut tx, context, &Scope::All, &policy, Some(id)).await?;
     tx.commit().await?;
     find(state, &new_id)
         .await?

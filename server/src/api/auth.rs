@@ -117,12 +117,11 @@ pub async fn token(
                 return Err(AppError::InvalidCredentials.into());
             };
             clients::touch(state.db.pool(), &client.id).await?;
-            let principal = Principal {
-                kind: SubjectKind::ApiClient,
-                id: client.id,
-                label: client.name.clone(),
-                name: client.name,
-                role: client.role,
+            // A client with neither a partner nor an internal grant gets
+            // no token (the same answer as a wrong secret).
+            let Some(principal) = Principal::client(client) else {
+                refuse(&state, &meta, "client_without_partner_or_internal_grant").await?;
+                return Err(AppError::InvalidCredentials.into());
             };
             (principal, None, None)
         }
@@ -225,19 +224,8 @@ async fn current_subject(
             .map(|user| (Principal::user(&user), Some(user.session_epoch))),
         SubjectKind::ApiClient => clients::find(state.db.pool(), subject)
             .await?
-            .filter(|client| client.revoked_at.is_none())
-            .map(|client| {
-                (
-                    Principal {
-                        kind: SubjectKind::ApiClient,
-                        id: client.id,
-                        label: client.name.clone(),
-                        name: client.name,
-                        role: client.role,
-                    },
-                    None,
-                )
-            }),
+            .and_then(Principal::client)
+            .map(|principal| (principal, None)),
     })
 }
 

@@ -17,13 +17,14 @@ use serde_json::json;
 use app::{
     auth::ssr::audit_context,
     claims::{
-        ClaimFilters, ClaimSummary,
+        ClaimFilters, ClaimSummary, redact,
         ssr::{self as claims, DecisionRequest, Ingested, Source},
     },
     error::AppError,
     policies::ssr::etag,
     request::CorrelationId,
     state::AppState,
+    tenancy::Owned,
     workflow::ssr as workflow,
 };
 use shared::{
@@ -113,6 +114,7 @@ async fn create(
     let ingested = claims::ingest(
         &state,
         &context,
+        caller.scope(),
         &input,
         Source::Api,
         key.as_deref()
@@ -128,9 +130,11 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
-    let claim = claims::view(&state, &id)
+    caller.guard(&state, Owned::Claim, &id).await?;
+    let mut claim = claims::view(&state, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    redact::view(&state.db, caller.scope(), &mut claim).await?;
     Ok(([(header::ETAG, etag(claim.summary.version))], Json(claim)))
 }
 
@@ -141,9 +145,11 @@ async fn status(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
-    let claim = claims::find(&state, &id)
+    caller.guard(&state, Owned::Claim, &id).await?;
+    let mut claim = claims::find(&state, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    redact::summaries(&state.db, caller.scope(), std::slice::from_mut(&mut claim)).await?;
     let executions = workflow::executions_for_claim(&state.db, &id).await?;
     let latest = executions.last();
     Ok((
@@ -196,14 +202,17 @@ async fn list(
         per_page: None,
     };
     let me = Some(caller.principal.id.as_str());
-    Ok(Json(claims::list(&state, &filters, me, page).await?))
+    Ok(Json(
+        claims::list(&state, caller.scope(), &filters, me, page).await?,
+    ))
 }
 
 /// The claim after a change, with its new `ETag`.
-async fn changed(state: &AppState, id: &str) -> Result<Response, ApiError> {
-    let claim = claims::view(state, id)
+async fn changed(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
+    let mut claim = claims::view(state, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    redact::view(&state.db, caller.scope(), &mut claim).await?;
     Ok(([(header::ETAG, etag(claim.summary.version))], Json(claim)).into_response())
 }
 
@@ -222,6 +231,7 @@ async fn act(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(&state, Permission::ClaimsWrite).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
     let request: ActionRequest = json_body(&body)?;
     let expected = if_match(&headers, "claim")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
@@ -235,7 +245,7 @@ async fn act(
         expected,
     )
     .await?;
-    changed(&state, &id).await
+    changed(&state, &caller, &id).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,6 +266,7 @@ async fn decide(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(&state, Permission::ClaimsDecide).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
     let body: DecisionBody = json_body(&body)?;
     let expected = if_match(&headers, "claim")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
@@ -268,7 +279,7 @@ async fn decide(
         flag: body.flag,
     };
     claims::decide(&state, &context, &caller.principal, &id, &request, expected).await?;
-    changed(&state, &id).await
+    changed(&state, &caller, &id).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -284,10 +295,11 @@ async fn add_note(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(&state, Permission::ClaimsWrite).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
     let note: NoteBody = json_body(&body)?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     claims::add_note(&state, &context, &caller.principal, &id, &note.body).await?;
-    let mut response = changed(&state, &id).await?;
+    let mut response = changed(&state, &caller, &id).await?;
     *response.status_mut() = StatusCode::CREATED;
     Ok(response)
 }
@@ -307,6 +319,7 @@ async fn reveal(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(&state, Permission::PiiReveal).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
     let request: RevealBody = json_body(&body)?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let value =
@@ -322,6 +335,7 @@ async fn execution(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
+    caller.guard(&state, Owned::Execution, &id).await?;
     let execution = workflow::find_execution(&state.db, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The execution".into()))?;
@@ -334,6 +348,7 @@ async fn retry(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&state, Permission::OperationsManage).await?;
+    caller.guard(&state, Owned::Job, &id).await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     workflow::retry(&state, &context, &id).await?;
     Ok(StatusCode::ACCEPTED)
@@ -471,6 +486,7 @@ async fn orchestrate(
     let ingested = claims::ingest(
         &state,
         &context,
+        caller.scope(),
         &input,
         Source::Legacy,
         key.as_deref()

@@ -19,6 +19,7 @@ use app::{
     error::AppError,
     policies::ssr::etag,
     state::AppState,
+    tenancy::Owned,
 };
 use shared::{
     FieldError, FieldErrors,
@@ -58,6 +59,7 @@ async fn create(
     let customer = customers::create(
         &state,
         &audit_context(Some(&caller.principal), &caller.meta),
+        caller.scope(),
         &input,
     )
     .await?;
@@ -75,6 +77,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::CustomersRead).await?;
+    caller.guard(&state, Owned::Customer, &id).await?;
     let customer = customers::find(&state, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The customer".into()))?;
@@ -92,6 +95,7 @@ async fn update(
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::CustomersWrite).await?;
+    caller.guard(&state, Owned::Customer, &id).await?;
     let changes: NewCustomerInput = json_body(&body)?;
     let expected = if_match(&headers, "customer")?;
     let customer = customers::update(
@@ -129,7 +133,9 @@ async fn list(
         national_id: query.national_id,
         customer_number: query.customer_number,
     };
-    Ok(Json(customers::list(&state, &search, page).await?))
+    Ok(Json(
+        customers::list(&state, caller.scope(), &search, page).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,6 +152,7 @@ async fn reveal(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(&state, Permission::PiiReveal).await?;
+    caller.guard(&state, Owned::Customer, &id).await?;
     let request: RevealRequest = json_body(&body)?;
     let value = customers::reveal(
         &state,
@@ -164,6 +171,7 @@ async fn erase(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&state, Permission::PiiErase).await?;
+    caller.guard(&state, Owned::Customer, &id).await?;
     customers::erase(
         &state,
         &audit_context(Some(&caller.principal), &caller.meta),

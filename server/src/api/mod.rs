@@ -13,7 +13,7 @@ pub mod webhooks;
 
 use axum::{
     Json, Router,
-    extract::FromRequestParts,
+    extract::{FromRequestParts, MatchedPath},
     http::{HeaderMap, header, request::Parts},
     routing::{get, post},
 };
@@ -24,6 +24,7 @@ use app::{
     error::AppError,
     request::{CallerSlot, RequestMeta},
     state::AppState,
+    tenancy::{self, Owned, Scope},
 };
 use shared::auth::Permission;
 
@@ -48,6 +49,8 @@ pub fn router() -> Router<AppState> {
 pub struct Caller {
     pub principal: Principal,
     pub meta: RequestMeta,
+    /// `METHOD /path/{template}`: what a `tenancy.denied` record names.
+    pub route: String,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -68,9 +71,14 @@ impl FromRequestParts<AppState> for Caller {
         {
             return Err(AppError::RateLimited(retry_after.as_secs()).into());
         }
+        let template = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
         Ok(Self {
             principal,
             meta: RequestMeta::from_extensions(&parts.extensions),
+            route: format!("{} {template}", parts.method),
         })
     }
 }
@@ -103,6 +111,19 @@ impl Caller {
         auth_ssr::require(&state.db, Some(&self.principal), permission, &self.meta).await?;
         Ok(())
     }
+
+    /// Whose records the caller sees.
+    pub fn scope(&self) -> &Scope {
+        &self.principal.scope
+    }
+
+    /// The tenancy check of every by-id route, after its permission check:
+    /// a record outside the caller's organisation is a 404 (audited).
+    pub async fn guard(&self, state: &AppState, entity: Owned, id: &str) -> Result<(), ApiError> {
+        let context = auth_ssr::audit_context(Some(&self.principal), &self.meta);
+        tenancy::guard(&state.db, self.scope(), &context, entity, id, &self.route).await?;
+        Ok(())
+    }
 }
 
 /// Who the token belongs to: lets a partner check its credentials.
@@ -113,6 +134,7 @@ async fn me(caller: Caller) -> Json<serde_json::Value> {
         "kind": principal.kind,
         "name": principal.name,
         "role": principal.role,
+        "scope": principal.scope,
         "permissions": Permission::ALL
             .into_iter()
             .filter(|p| principal.can(*p))

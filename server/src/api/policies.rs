@@ -19,6 +19,7 @@ use app::{
         ssr::{self as policies, Filters, QuoteChanges, etag},
     },
     state::AppState,
+    tenancy::Owned,
 };
 use shared::{
     auth::Permission,
@@ -58,6 +59,7 @@ async fn create(
     let policy = policies::create(
         &state,
         &audit_context(Some(&caller.principal), &caller.meta),
+        caller.scope(),
         &input,
     )
     .await?;
@@ -70,6 +72,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::PoliciesRead).await?;
+    caller.guard(&state, Owned::Policy, &id).await?;
     let policy = policies::find(&state, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))?;
@@ -100,7 +103,9 @@ async fn list(
         expiring_within_days: query.expiring_within_days,
         customer_id: query.customer_id,
     };
-    Ok(Json(policies::list(&state, &filters, page).await?))
+    Ok(Json(
+        policies::list(&state, caller.scope(), &filters, page).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +122,7 @@ async fn act(
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::PoliciesWrite).await?;
+    caller.guard(&state, Owned::Policy, &id).await?;
     let request: ActionRequest = json_body(&body)?;
     let expected = if_match(&headers, "policy")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
@@ -134,6 +140,7 @@ async fn update(
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::PoliciesWrite).await?;
+    caller.guard(&state, Owned::Policy, &id).await?;
     let changes: QuoteChanges = json_body(&body)?;
     let expected = if_match(&headers, "policy")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
@@ -147,6 +154,7 @@ async fn renew(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::PoliciesWrite).await?;
+    caller.guard(&state, Owned::Policy, &id).await?;
     let renewal = policies::renew(
         &state,
         &audit_context(Some(&caller.principal), &caller.meta),

@@ -91,6 +91,9 @@ async fn replay(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::OperationsManage).await?;
+    caller
+        .guard(&state, app::tenancy::Owned::WebhookDelivery, &id)
+        .await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     Ok(Json(webhooks::replay(&state, &context, &id).await?))
 }

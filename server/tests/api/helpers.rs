@@ -215,18 +215,71 @@ impl TestApp {
         (user, client)
     }
 
-    /// An API client with `role` and its secret.
+    /// An internal API client with `role` and its secret: it sees every
+    /// organisation's records, as every client did before tenancy.
     pub async fn create_api_client(&self, role: Role) -> (String, String) {
         let (client, secret) = app::auth::ssr::create_api_client(
             &self.state.db,
             &AuditContext::system("test"),
-            &format!("partner-{}", uuid::Uuid::now_v7().simple()),
+            &format!("internal-{}", uuid::Uuid::now_v7().simple()),
             role.as_str(),
+            None,
+            true,
             None,
         )
         .await
         .expect("API client created");
         (client.id, secret)
+    }
+
+    /// A new partner organisation (a broker); returns its id.
+    pub async fn create_partner(&self, slug: &str) -> String {
+        app::auth::ssr::create_partner(
+            &self.state.db,
+            &AuditContext::system("test"),
+            slug,
+            &format!("Partner {slug}"),
+            "broker",
+            None,
+        )
+        .await
+        .expect("partner created")
+        .id
+    }
+
+    /// An `api_client` of partner `partner` (id or slug) and its secret.
+    pub async fn create_partner_client(&self, partner: &str) -> (String, String) {
+        let (client, secret) = app::auth::ssr::create_api_client(
+            &self.state.db,
+            &AuditContext::system("test"),
+            &format!("partner-{}", uuid::Uuid::now_v7().simple()),
+            Role::ApiClient.as_str(),
+            Some(partner),
+            false,
+            None,
+        )
+        .await
+        .expect("partner API client created");
+        (client.id, secret)
+    }
+
+    /// An access token of a new client of partner `partner`.
+    pub async fn partner_token(&self, partner: &str) -> String {
+        let (id, secret) = self.create_partner_client(partner).await;
+        self.client_token(&id, &secret).await
+    }
+
+    /// The access token of client `id`.
+    pub async fn client_token(&self, id: &str, secret: &str) -> String {
+        let response = self
+            .token(serde_json::json!({ "grant_type": "client_credentials", "client_id": id, "client_secret": secret }))
+            .await;
+        assert_eq!(response.status(), 200, "token issued");
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     /// `POST /api/v1/auth/token` with a JSON body.

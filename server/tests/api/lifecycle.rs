@@ -88,7 +88,12 @@ impl Partner {
             String::from_utf8_lossy(&seeded.stderr)
         );
         let issued = server_command(data_dir)
-            .args(["create-api-client", "--name", "process-partner"])
+            .args([
+                "create-api-client",
+                "--name",
+                "process-partner",
+                "--internal",
+            ])
             .stdout(Stdio::piped())
             .output()
             .unwrap();
@@ -264,7 +269,12 @@ async fn log_lines_carry_the_correlation_id_and_never_credentials() {
     let log_path = data_dir.path().join("stdout.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
     let issued = server_command(data_dir.path())
-        .args(["create-api-client", "--name", "canary-partner"])
+        .args([
+            "create-api-client",
+            "--name",
+            "canary-partner",
+            "--internal",
+        ])
         .stdout(Stdio::piped())
         .output()
         .unwrap();
@@ -489,8 +499,49 @@ async fn operators_create_an_admin_and_an_api_client_from_the_command_line() {
         String::from_utf8_lossy(&weak.stderr)
     );
 
+    // A client needs a partner that exists (or an explicit internal grant).
+    let orphan = server_command(data_dir.path())
+        .args([
+            "create-api-client",
+            "--name",
+            "acme-gateway",
+            "--partner",
+            "acme",
+        ])
+        .output()
+        .unwrap();
+    assert!(!orphan.status.success());
+    assert!(
+        String::from_utf8_lossy(&orphan.stderr).contains("partner: does not match any partner"),
+        "{}",
+        String::from_utf8_lossy(&orphan.stderr)
+    );
+    let partner = server_command(data_dir.path())
+        .args([
+            "create-partner",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme Brokers",
+            "--kind",
+            "broker",
+        ])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        partner.status.success(),
+        "{}",
+        String::from_utf8_lossy(&partner.stderr)
+    );
     let client = server_command(data_dir.path())
-        .args(["create-api-client", "--name", "acme-gateway"])
+        .args([
+            "create-api-client",
+            "--name",
+            "acme-gateway",
+            "--partner",
+            "acme",
+        ])
         .stdout(Stdio::piped())
         .output()
         .unwrap();
@@ -512,8 +563,8 @@ async fn operators_create_an_admin_and_an_api_client_from_the_command_line() {
         .unwrap();
     assert!(verify.status.success());
     assert!(
-        String::from_utf8_lossy(&verify.stdout).contains("audit chain intact: 2 records verified"),
-        "the admin and the client were audited: {}",
+        String::from_utf8_lossy(&verify.stdout).contains("audit chain intact: 3 records verified"),
+        "the admin, the partner and the client were audited: {}",
         String::from_utf8_lossy(&verify.stdout)
     );
 

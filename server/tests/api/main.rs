@@ -27,5 +27,6 @@ mod security;
 mod server_fns;
 mod shutdown;
 mod storage_s3;
+mod tenancy;
 mod tracing_export;
 mod webhooks;

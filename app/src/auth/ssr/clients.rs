@@ -15,9 +15,22 @@ pub struct ApiClientRecord {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// The partner organisation the client belongs to.
+    pub partner_id: Option<String>,
+    /// Granted explicitly by an administrator (or by migration 0008 to
+    /// clients older than tenancy): sees every organisation's records.
+    pub internal: bool,
 }
 
-const COLUMNS: &str = "id, name, role, created_at, revoked_at, last_used_at";
+/// Whose records a new client will see: one partner's, or (granted
+/// explicitly) everyone's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    Partner(String),
+    Internal,
+}
+
+const COLUMNS: &str = "id, name, role, created_at, revoked_at, last_used_at, partner_id, internal";
 
 fn from_row(row: &AnyRow) -> Result<ApiClientRecord, sqlx::Error> {
     let role: String = row.try_get("role")?;
@@ -28,6 +41,8 @@ fn from_row(row: &AnyRow) -> Result<ApiClientRecord, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
+        partner_id: row.try_get("partner_id")?,
+        internal: row.try_get::<i64, _>("internal")? == 1,
     })
 }
 
@@ -37,8 +52,13 @@ pub async fn insert(
     conn: &mut AnyConnection,
     name: &str,
     role: Role,
+    membership: &Membership,
     created_by: Option<&str>,
 ) -> Result<(ApiClientRecord, String), sqlx::Error> {
+    let (partner_id, internal) = match membership {
+        Membership::Partner(id) => (Some(id.clone()), false),
+        Membership::Internal => (None, true),
+    };
     let secret = random_secret("vcs_").map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     let record = ApiClientRecord {
         id: new_id(),
@@ -47,10 +67,12 @@ pub async fn insert(
         created_at: now_micros(),
         revoked_at: None,
         last_used_at: None,
+        partner_id,
+        internal,
     };
     sqlx::query(
-        "INSERT INTO api_clients (id, name, role, secret_hash, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_clients (id, name, role, secret_hash, created_by, created_at, partner_id, \
+         internal, internal_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&record.id)
     .bind(&record.name)
@@ -58,6 +80,9 @@ pub async fn insert(
     .bind(secret_hash(&secret))
     .bind(created_by)
     .bind(record.created_at)
+    .bind(&record.partner_id)
+    .bind(i64::from(internal))
+    .bind(internal.then_some("granted by an administrator"))
     .execute(conn)
     .await?;
     Ok((record, secret))
@@ -76,12 +101,16 @@ pub async fn find<'e>(
         .transpose()
 }
 
+/// Every client, or (with `partner`) one partner's clients.
 pub async fn list<'e>(
     db: impl Executor<'e, Database = Any>,
+    partner: Option<&str>,
 ) -> Result<Vec<ApiClientRecord>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM api_clients ORDER BY revoked_at IS NOT NULL, name"
+        "SELECT {COLUMNS} FROM api_clients WHERE ($1 IS NULL OR partner_id = $1) \
+         ORDER BY revoked_at IS NOT NULL, name"
     ))
+    .bind(partner)
     .fetch_all(db)
     .await?
     .iter()
@@ -118,6 +147,19 @@ pub async fn touch<'e>(db: impl Executor<'e, Database = Any>, id: &str) -> Resul
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// Clients that are internal only because they predate tenancy (migration
+/// 0008): start-up names them so an administrator can assign partners.
+pub async fn migrated_internal<'e>(
+    db: impl Executor<'e, Database = Any>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT name FROM api_clients WHERE internal = 1 AND revoked_at IS NULL \
+         AND internal_reason LIKE 'migration 0008%' ORDER BY name",
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Returns whether an active client was revoked.

@@ -6,6 +6,8 @@
 //! every refusal.
 
 pub mod clients;
+mod issuing;
+pub mod partners;
 pub mod passwords;
 pub mod sessions;
 pub mod throttle;
@@ -19,9 +21,11 @@ use shared::{
     FieldErrors,
     auth::{NewPassword, Permission, Role},
     contact::Email,
+    tenancy::Scope,
 };
 use tower_sessions::Session;
 
+pub use self::issuing::{create_api_client, create_partner, revoke_api_client};
 use self::{
     sessions::{AUTH_KEY, SessionAuth, TOUCH_INTERVAL_MICROS},
     throttle::{Decision, Limit, LocalLimiter},
@@ -47,6 +51,9 @@ pub struct Principal {
     /// How the UI greets them.
     pub name: String,
     pub role: Role,
+    /// Whose records they see: staff and internal clients everyone's, a
+    /// partner's client its organisation's only.
+    pub scope: Scope,
 }
 
 impl Principal {
@@ -57,7 +64,31 @@ impl Principal {
             label: user.email.clone(),
             name: user.display_name.clone(),
             role: user.role,
+            scope: Scope::All,
         }
+    }
+
+    /// An active API client's principal. `None` for a revoked client, and
+    /// for one that has neither a partner nor an explicit internal grant
+    /// (fail closed: such a row can only come from a hand edit).
+    pub fn client(client: clients::ApiClientRecord) -> Option<Self> {
+        if client.revoked_at.is_some() {
+            return None;
+        }
+        let scope = match (client.partner_id, client.internal) {
+            // A partner wins over an internal flag: the narrower scope.
+            (Some(partner), _) => Scope::Partner(partner),
+            (None, true) => Scope::All,
+            (None, false) => return None,
+        };
+        Some(Self {
+            kind: SubjectKind::ApiClient,
+            id: client.id,
+            label: client.name.clone(),
+            name: client.name,
+            role: client.role,
+            scope,
+        })
     }
 
     pub fn can(&self, permission: Permission) -> bool {
@@ -441,16 +472,11 @@ pub async fn resolve_bearer(state: &AppState, token: &str) -> Result<Option<Prin
         return Ok(None);
     };
     let principal = match claims.kind {
+        // The same primary-key read carries the client's partner: tenancy
+        // costs no extra query and a moved client is re-scoped at once.
         SubjectKind::ApiClient => clients::find(state.db.pool(), &claims.sub)
             .await?
-            .filter(|client| client.revoked_at.is_none())
-            .map(|client| Principal {
-                kind: SubjectKind::ApiClient,
-                id: client.id,
-                label: client.name.clone(),
-                name: client.name,
-                role: client.role,
-            }),
+            .and_then(Principal::client),
         SubjectKind::User => users::find_by_id(state.db.pool(), &claims.sub)
             .await?
             .filter(|user| user.active && Some(user.session_epoch) == claims.sep)
@@ -626,75 +652,5 @@ pub async fn change_password(
             .await
             .map_err(session_error)?;
     }
-    Ok(())
-}
-
-/// Issues an API client (Admin page and `server create-api-client`);
-/// returns the record and the secret, shown once.
-pub async fn create_api_client(
-    db: &Db,
-    context: &AuditContext,
-    name: &str,
-    raw_role: &str,
-    created_by: Option<&str>,
-) -> Result<(clients::ApiClientRecord, String), AppError> {
-    let mut errors = FieldErrors::new();
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > 80
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " -_.".contains(c))
-    {
-        errors.push(
-            "name",
-            "must be 1 to 80 letters, digits, spaces, dots, dashes or underscores",
-        );
-    }
-    let role = errors.check(Role::parse("role", raw_role));
-    errors.clone().into_result()?;
-    let Some(role) = role else {
-        return Err(errors.into());
-    };
-
-    let mut tx = db.begin_write().await?;
-    let (client, secret) = clients::insert(&mut tx, name, role, created_by)
-        .await
-        .map_err(|e| AppError::on_unique(e, "name", "is already used by another API client"))?;
-    audit::append(
-        &mut tx,
-        context,
-        AuditEvent {
-            action: "api_client.created",
-            entity_type: "api_client",
-            entity_id: Some(&client.id),
-            details: json!({ "after": { "name": client.name, "role": role } }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((client, secret))
-}
-
-/// Revokes a client and every refresh token it holds; its access tokens
-/// stop working on their next use ([`resolve_bearer`] checks).
-pub async fn revoke_api_client(db: &Db, context: &AuditContext, id: &str) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await?;
-    if !clients::revoke(&mut tx, id).await? {
-        return Err(AppError::NotFound("The active API client".into()));
-    }
-    tokens::revoke_subject(&mut tx, SubjectKind::ApiClient, id).await?;
-    audit::append(
-        &mut tx,
-        context,
-        AuditEvent {
-            action: "api_client.revoked",
-            entity_type: "api_client",
-            entity_id: Some(id),
-            details: json!({}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
     Ok(())
 }
