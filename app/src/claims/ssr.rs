@@ -1372,12 +1372,22 @@ async fn link_duplicates(
     reason: &str,
     now: i64,
 ) -> Result<(), AppError> {
+    // The claim's own policy and day first, then the candidates by plain
+    // parameters: a join on the claim row hid them from PostgreSQL's planner,
+    // which then sorted every claim of that policy and day (under the write
+    // lock, with the audit head locked) instead of reading the index in order.
+    let (policy_id, incident_date): (String, String) =
+        sqlx::query_as("SELECT policy_id, incident_date FROM claims WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
     let others = sqlx::query_scalar::<_, String>(
-        "SELECT o.id FROM claims o JOIN claims c ON c.id = $1 WHERE o.policy_id = c.policy_id \
-         AND o.incident_date = c.incident_date AND o.id <> c.id AND EXISTS (SELECT 1 FROM claim_lines a \
-         JOIN claim_lines b ON a.code = b.code WHERE a.claim_id = o.id AND b.claim_id = c.id) \
-         ORDER BY o.claim_number LIMIT $2",
+        "SELECT o.id FROM claims o WHERE o.policy_id = $1 AND o.incident_date = $2 AND o.id <> $3 \
+         AND EXISTS (SELECT 1 FROM claim_lines a JOIN claim_lines b ON a.code = b.code \
+         WHERE a.claim_id = o.id AND b.claim_id = $3) ORDER BY o.claim_number LIMIT $4",
     )
+    .bind(&policy_id)
+    .bind(&incident_date)
     .bind(id)
     .bind(TRIAGE_CANDIDATES)
     .fetch_all(&mut *tx)
