@@ -268,6 +268,14 @@ pub async fn stop_workers(
     }
 }
 
+/// The page routes, listed once per process. Why once: listing them runs
+/// the whole app with a *process-wide* flag set (leptos_server's
+/// `SuppressResourceLoad`), and a resource first polled by any request
+/// while that flag is up waits forever (leptos-rs/leptos#4773). A second
+/// application in the same process (a replica in the tests, each test's
+/// own app) must not list them while another one serves.
+static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+
 /// The whole HTTP surface (without the middleware of [`middleware::apply`]):
 ///
 /// * health probes: no session, no authentication;
@@ -276,7 +284,7 @@ pub async fn stop_workers(
 ///   page): sessions, the signed-in principal, and the sign-in gate in front
 ///   of every page.
 pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let options = state.leptos_options.clone();
     let idle =
         time::Duration::try_from(state.auth.session_idle).unwrap_or(time::Duration::MINUTE * 30);

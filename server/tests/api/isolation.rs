@@ -106,3 +106,43 @@ async fn a_missing_record_is_404_on_every_load() {
         }
     }
 }
+
+/// Listing the page routes raises a process-wide flag under which a
+/// resource first polled waits forever (leptos-rs/leptos#4773). Each new
+/// application in this process (a replica, the next test's app) used to
+/// list them again while the others served: a page loading at that moment
+/// never answered.
+// Two worker threads: the flag only bites a request polled on another
+// thread while this one lists the routes of the starting replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_keep_answering_while_another_application_starts_in_the_process() {
+    let (app, _site) = app_with_static_files().await;
+    let (_, admin) = app.signed_in(Role::Admin).await;
+    let missing = uuid::Uuid::now_v7();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+
+    let loads = async {
+        let mut answered = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let pages = ["claims", "customers", "policies"].map(|kind| {
+                let request = admin
+                    .get(app.url(&format!("/{kind}/{missing}")))
+                    .timeout(std::time::Duration::from_secs(10));
+                async move { request.send().await.map(|r| r.status().as_u16()) }
+            });
+            for answer in join_all(pages).await {
+                assert_eq!(answer.expect("the page answered in time"), 404);
+                answered += 1;
+            }
+        }
+        answered
+    };
+    let starts = async {
+        for _ in 0..8 {
+            let _replica = app.spawn_replica().await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    let (answered, ()) = tokio::join!(loads, starts);
+    assert!(answered > 0);
+}
