@@ -526,6 +526,15 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// `$first, $first+1, …` for `count` values: the list of an `IN (…)` or a
+/// multi-row `VALUES`, so a batch is one statement whatever its size.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Why a [`Db::ping`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PingError {

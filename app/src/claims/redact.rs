@@ -27,10 +27,7 @@ async fn foreign_links(
     if claim_ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let placeholders = (0..claim_ids.len())
-        .map(|i| format!("${}", i + 2))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = crate::db::placeholders(2, claim_ids.len());
     let sql = format!(
         "SELECT l.claim_id, l.other_claim_id FROM claim_links l JOIN claims o ON o.id = l.other_claim_id \
          WHERE l.claim_id IN ({placeholders}) AND (o.partner_id IS NULL OR o.partner_id <> $1)"

@@ -252,6 +252,53 @@ async fn one_failing_job_leaves_the_rest_of_its_batch_done_and_its_dead_letter_n
 }
 
 #[tokio::test]
+async fn a_job_whose_lease_was_taken_over_is_left_to_its_new_worker_and_the_rest_of_the_batch_completes()
+ {
+    let app = app_without_workers().await;
+    let ids = claims(&app, 3).await;
+    let settings = WorkerSettings::default();
+    let batch = lease_batch(&app.state.db, "test-worker", &settings)
+        .await
+        .unwrap();
+    assert_eq!(batch.len(), 3);
+    // The second claim's step is taken over while this batch runs (its
+    // worker looked dead): the takeover's attempt owns it now.
+    let taken = &batch.iter().find(|job| job.claim_id == ids[1]).unwrap().id;
+    sqlx::query("UPDATE jobs SET locked_by = 'other-worker' WHERE id = $1")
+        .bind(taken)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let next = run_batch(&app.state, &settings, "test-worker", batch).await;
+
+    let (_, state, _) = job_of(&app, &ids[1], "check_coverage").await;
+    assert_eq!(state, "running", "left to the worker that took it over");
+    let triage_jobs: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE claim_id = $1 AND step = 'triage'")
+            .bind(&ids[1])
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(triage_jobs, 0, "nothing of the lost attempt was written");
+    for id in [&ids[0], &ids[2]] {
+        assert_eq!(job_of(&app, id, "check_coverage").await.1, "done");
+    }
+    assert_eq!(next.len(), 2, "the commit leased the two next steps");
+
+    drain_from(&app, &settings, next).await;
+    for id in [&ids[0], &ids[2]] {
+        assert_eq!(job_of(&app, id, "notify").await.1, "done");
+        let (state,): (String,) =
+            sqlx::query_as("SELECT state FROM executions WHERE claim_id = $1")
+                .bind(id)
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(state, "completed");
+    }
+}
+
+#[tokio::test]
 async fn triage_names_and_links_a_bounded_number_of_possible_duplicates() {
     let app = app_without_workers().await;
     let bound = usize::try_from(app::claims::ssr::TRIAGE_CANDIDATES).unwrap();

@@ -194,10 +194,12 @@ pub async fn run_batch(
     }
 }
 
-/// The write half of [`run_batch`]: each prepared job commits in a
-/// savepoint (a failure rolls back only that job, which is then recorded
-/// as failed), all in one transaction, which then leases the next batch
-/// (the steps just enqueued among them).
+/// The write half of [`run_batch`], in one transaction that then leases
+/// the next batch (the steps just enqueued among them). Steps that write
+/// nothing but their completion are completed together in a few
+/// statements ([`queue::complete_all`]); each step with writes of its own
+/// commits in a savepoint (a failure rolls back only that job, which is
+/// then recorded as failed).
 async fn record_batch(
     state: &AppState,
     settings: &WorkerSettings,
@@ -205,31 +207,36 @@ async fn record_batch(
     jobs: &[Job],
     prepared: Vec<Result<Work, StepError>>,
 ) -> Result<Vec<Job>, sqlx::Error> {
-    let mut tx = state.db.begin_write().await?;
+    let (mut plain, mut with_writes, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     for (job, outcome) in jobs.iter().zip(prepared) {
-        let outcome = match (outcome, Step::parse(&job.step)) {
-            (Ok(work), Some(step)) => {
-                let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-                match steps::commit(&mut savepoint, job, worker, step, work).await {
-                    Ok(()) => savepoint.commit().await.map_err(StepError::from),
-                    Err(error) => {
-                        savepoint.rollback().await?;
-                        Err(StepError::from(error))
-                    }
-                }
-            }
-            (Ok(_), None) => Err(StepError(format!("unknown step {}", job.step))),
-            (Err(error), _) => Err(error),
-        };
-        match outcome {
-            Ok(()) => {
-                tracing::debug!(job = %job.id, step = %job.step, attempt = job.attempts, "workflow step done")
-            }
-            Err(StepError(error)) => {
-                tracing::warn!(job = %job.id, step = %job.step, attempt = job.attempts, %error, "workflow step failed");
-                queue::record_failure(&mut tx, settings, job, worker, &error).await?;
+        match (outcome, Step::parse(&job.step)) {
+            (Ok(Work::Complete), Some(step)) => plain.push((job, step)),
+            (Ok(work), Some(step)) => with_writes.push((job, step, work)),
+            (Ok(_), None) => failed.push((job, format!("unknown step {}", job.step))),
+            (Err(StepError(error)), _) => failed.push((job, error)),
+        }
+    }
+    let mut tx = state.db.begin_write().await?;
+    for job in queue::complete_all(&mut tx, &plain, worker).await? {
+        // Another worker took the lease over (this one was too slow): the
+        // step stays with it, and nothing of this attempt is written.
+        tracing::warn!(job = %job.id, step = %job.step, %worker, "lease lost before the step was recorded");
+    }
+    // After the plain completions: the audit head a step with writes takes
+    // on PostgreSQL is held for as few statements as possible.
+    for (job, step, work) in with_writes {
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match steps::commit(&mut savepoint, job, worker, step, work).await {
+            Ok(()) => savepoint.commit().await?,
+            Err(error) => {
+                savepoint.rollback().await?;
+                failed.push((job, StepError::from(error).0));
             }
         }
+    }
+    for (job, error) in &failed {
+        tracing::warn!(job = %job.id, step = %job.step, attempt = job.attempts, %error, "workflow step failed");
+        queue::record_failure(&mut tx, settings, job, worker, error).await?;
     }
     let next = if state.lifecycle.is_draining() {
         Vec::new()

@@ -36,33 +36,14 @@ pub async fn start_execution(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    enqueue(tx, &id, claim_id, Step::FIRST, DEFAULT_MAX_ATTEMPTS).await?;
+    let first = NewJob {
+        execution_id: &id,
+        claim_id,
+        step: Step::FIRST,
+        max_attempts: DEFAULT_MAX_ATTEMPTS,
+    };
+    enqueue_all(tx, &[first], now).await?;
     Ok(id)
-}
-
-/// Enqueues `step` of an execution; a second enqueue of the same step is a
-/// no-op (a repeated step must not fork the pipeline).
-async fn enqueue(
-    tx: &mut sqlx::AnyConnection,
-    execution_id: &str,
-    claim_id: &str,
-    step: Step,
-    max_attempts: i64,
-) -> Result<(), sqlx::Error> {
-    let now = now_micros();
-    sqlx::query(
-        "INSERT INTO jobs (id, execution_id, claim_id, step, state, attempts, max_attempts, run_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6, $6) ON CONFLICT (execution_id, step) DO NOTHING",
-    )
-    .bind(new_id())
-    .bind(execution_id)
-    .bind(claim_id)
-    .bind(step.as_str())
-    .bind(max_attempts)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 /// The lease statement of [`lease_batch`]. Binds: `$1` worker, `$2` lease
@@ -189,35 +170,117 @@ pub(super) async fn complete(
     worker: &str,
     step: Step,
 ) -> Result<(), AppError> {
-    let now = now_micros();
-    let done = sqlx::query(
-        "UPDATE jobs SET state = 'done', finished_at = $1, locked_by = NULL, locked_until = NULL, \
-         last_error = NULL, updated_at = $1 WHERE id = $2 AND state = 'running' AND locked_by = $3",
-    )
-    .bind(now)
-    .bind(&job.id)
-    .bind(worker)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if done == 0 {
-        return Err(AppError::Conflict(format!(
+    if complete_all(tx, &[(job, step)], worker).await?.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
             "job {} is no longer leased by {worker}",
             job.id
-        )));
+        )))
     }
-    match step.next() {
-        Some(next) => enqueue(tx, &job.execution_id, &job.claim_id, next, job.max_attempts).await?,
-        None => {
-            sqlx::query(
-                "UPDATE executions SET state = 'completed', finished_at = $1, updated_at = $1 WHERE id = $2",
-            )
-            .bind(now)
-            .bind(&job.execution_id)
-            .execute(&mut *tx)
-            .await?;
+}
+
+/// [`complete`] for many jobs in three statements whatever their number
+/// (on PostgreSQL each statement is a round trip, and most steps write
+/// nothing but their completion): the jobs still leased by `worker` are
+/// marked done, each one's next step is enqueued, and the executions whose
+/// last step it was are completed. Returns the jobs whose lease was lost;
+/// nothing is written for them.
+pub(super) async fn complete_all<'a>(
+    tx: &mut sqlx::AnyConnection,
+    jobs: &[(&'a Job, Step)],
+    worker: &str,
+) -> Result<Vec<&'a Job>, sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_micros();
+    let sql = format!(
+        "UPDATE jobs SET state = 'done', finished_at = $1, locked_by = NULL, locked_until = NULL, \
+         last_error = NULL, updated_at = $1 WHERE state = 'running' AND locked_by = $2 AND id IN ({}) RETURNING id",
+        crate::db::placeholders(3, jobs.len())
+    );
+    let mut update = sqlx::query_scalar::<_, String>(&sql).bind(now).bind(worker);
+    for (job, _) in jobs {
+        update = update.bind(&job.id);
+    }
+    let done: std::collections::HashSet<String> =
+        update.fetch_all(&mut *tx).await?.into_iter().collect();
+    let (completed, lost): (Vec<_>, Vec<_>) =
+        jobs.iter().partition(|(job, _)| done.contains(&job.id));
+
+    let next: Vec<_> = completed
+        .iter()
+        .filter_map(|(job, step)| {
+            step.next().map(|next| NewJob {
+                execution_id: &job.execution_id,
+                claim_id: &job.claim_id,
+                step: next,
+                max_attempts: job.max_attempts,
+            })
+        })
+        .collect();
+    if !next.is_empty() {
+        enqueue_all(tx, &next, now).await?;
+    }
+    let finished: Vec<&str> = completed
+        .iter()
+        .filter(|(_, step)| step.next().is_none())
+        .map(|(job, _)| job.execution_id.as_str())
+        .collect();
+    if !finished.is_empty() {
+        let sql = format!(
+            "UPDATE executions SET state = 'completed', finished_at = $1, updated_at = $1 WHERE id IN ({})",
+            crate::db::placeholders(2, finished.len())
+        );
+        let mut update = sqlx::query(&sql).bind(now);
+        for id in finished {
+            update = update.bind(id);
         }
+        update.execute(&mut *tx).await?;
     }
+    Ok(lost.into_iter().map(|(job, _)| job).collect())
+}
+
+/// A step to enqueue.
+struct NewJob<'a> {
+    execution_id: &'a str,
+    claim_id: &'a str,
+    step: Step,
+    max_attempts: i64,
+}
+
+/// Enqueues steps in one multi-row insert, due at `now`; a step already
+/// enqueued stays as it is (a repeated step must not fork the pipeline).
+async fn enqueue_all(
+    tx: &mut sqlx::AnyConnection,
+    jobs: &[NewJob<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let rows = (0..jobs.len())
+        .map(|row| {
+            let [id, execution, claim, step, attempts] =
+                std::array::from_fn(|column| 2 + row * 5 + column);
+            format!(
+                "(${id}, ${execution}, ${claim}, ${step}, 'pending', 0, ${attempts}, $1, $1, $1)"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO jobs (id, execution_id, claim_id, step, state, attempts, max_attempts, run_at, created_at, updated_at) \
+         VALUES {rows} ON CONFLICT (execution_id, step) DO NOTHING"
+    );
+    let mut insert = sqlx::query(&sql).bind(now);
+    for job in jobs {
+        insert = insert
+            .bind(new_id())
+            .bind(job.execution_id)
+            .bind(job.claim_id)
+            .bind(job.step.as_str())
+            .bind(job.max_attempts);
+    }
+    insert.execute(&mut *tx).await?;
     Ok(())
 }
 
