@@ -96,6 +96,10 @@ struct Args {
     /// Length of the soak (default 600, or 3 with --smoke).
     #[arg(long, value_name = "SECONDS", requires = "soak")]
     soak_seconds: Option<f64>,
+    /// Only the pipeline phase (and the soak, with --soak): for working on
+    /// the pipeline; a report of it alone is not a BENCHMARKS.md run.
+    #[arg(long, conflicts_with = "write")]
+    pipeline_only: bool,
 }
 
 /// How long each phase lasts.
@@ -107,6 +111,7 @@ struct Plan {
     ssr_window: Duration,
     restarts: usize,
     pipeline: pipeline::Plan,
+    pipeline_only: bool,
 }
 
 impl Plan {
@@ -127,6 +132,7 @@ impl Plan {
                 window.min(Duration::from_secs(5))
             },
             restarts: 3,
+            pipeline_only: args.pipeline_only,
             pipeline: pipeline::Plan::from_args(
                 args.clients.max(1),
                 args.smoke,
@@ -365,6 +371,12 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
         ..Section::default()
     };
 
+    if plan.pipeline_only {
+        let pipelined = pipeline::measure(&targets.pipeline, launch, plan.pipeline).await?;
+        section.figures.extend(pipelined.figures);
+        section.notes.extend(pipelined.notes);
+        return Ok(section);
+    }
     let cpu_before = machine::CpuSnapshot::take();
 
     // The database ceiling, on its own database, before any server runs.

@@ -106,68 +106,123 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// An audit record to append later in the same transaction, with others
+/// ([`append_all`]): a batch of pipeline steps appends its records in one
+/// go at the end, so it takes the chain's head once and late.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    context: AuditContext,
+    action: String,
+    entity_type: String,
+    entity_id: Option<String>,
+    details: String,
+}
+
+impl Pending {
+    pub fn new(context: &AuditContext, event: AuditEvent<'_>) -> Self {
+        Self {
+            context: context.clone(),
+            action: event.action.to_owned(),
+            entity_type: event.entity_type.to_owned(),
+            entity_id: event.entity_id.map(str::to_owned),
+            details: event.details.to_string(),
+        }
+    }
+}
+
 /// Appends one record inside the caller's write transaction and returns its
 /// sequence number.
-///
-/// The first statement moves the head forward; it takes the head row's lock
-/// on PostgreSQL (held until the caller commits) and runs under SQLite's
-/// single writer lock, so no two writers can chain onto the same record.
-/// Keep it late in the transaction: the lock is held until commit.
 pub async fn append(
     conn: &mut AnyConnection,
     context: &AuditContext,
     event: AuditEvent<'_>,
 ) -> Result<i64, sqlx::Error> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    append_all(conn, &[Pending::new(context, event)]).await
+}
+
+/// Appends `records`, in order, inside the caller's write transaction, in
+/// three statements whatever their number; returns the first one's sequence
+/// number (0 when there are none).
+///
+/// The first statement moves the head forward by the number of records; it
+/// takes the head row's lock on PostgreSQL (held until the caller commits)
+/// and runs under SQLite's single writer lock, so no two writers can chain
+/// onto the same record. Keep it late in the transaction: the lock is held
+/// until commit.
+pub async fn append_all(conn: &mut AnyConnection, records: &[Pending]) -> Result<i64, sqlx::Error> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(count)
         .fetch_one(&mut *conn)
         .await?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev_hash: String = head.try_get("hash")?;
+    let first: i64 = head.try_get::<i64, _>("seq")? - count + 1;
+    let mut prev_hash: String = head.try_get("hash")?;
 
-    let id = new_id();
-    let details = event.details.to_string();
-    let (actor_kind, actor_id, actor_label) = context.actor.parts();
-    let record = Canonical {
-        id: &id,
-        occurred_at: now_micros(),
-        actor_kind,
-        actor_id,
-        actor_label,
-        action: event.action,
-        entity_type: event.entity_type,
-        entity_id: event.entity_id,
-        details: &details,
-        correlation_id: context.correlation_id.as_deref(),
-        client_ip: context.client_ip.as_deref(),
-    };
-    let hash = chain_hash(&prev_hash, seq, &record)?;
+    // Stamped under the head's lock: instants rise with sequence numbers.
+    let occurred_at = now_micros();
+    let mut rows = Vec::with_capacity(records.len());
+    for (seq, pending) in (first..).zip(records) {
+        let (actor_kind, actor_id, actor_label) = pending.context.actor.parts();
+        let id = new_id();
+        let record = Canonical {
+            id: &id,
+            occurred_at,
+            actor_kind,
+            actor_id,
+            actor_label,
+            action: &pending.action,
+            entity_type: &pending.entity_type,
+            entity_id: pending.entity_id.as_deref(),
+            details: &pending.details,
+            correlation_id: pending.context.correlation_id.as_deref(),
+            client_ip: pending.context.client_ip.as_deref(),
+        };
+        let hash = chain_hash(&prev_hash, seq, &record)?;
+        rows.push((
+            seq,
+            id,
+            std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        ));
+    }
 
-    sqlx::query(
+    const COLUMNS: usize = 14;
+    let values = (0..records.len())
+        .map(|row| format!("({})", crate::db::placeholders(1 + row * COLUMNS, COLUMNS)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "INSERT INTO audit_log (seq, id, occurred_at, actor_kind, actor_id, actor_label, action, \
-         entity_type, entity_id, details, correlation_id, client_ip, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(seq)
-    .bind(record.id)
-    .bind(record.occurred_at)
-    .bind(record.actor_kind)
-    .bind(record.actor_id)
-    .bind(record.actor_label)
-    .bind(record.action)
-    .bind(record.entity_type)
-    .bind(record.entity_id)
-    .bind(record.details)
-    .bind(record.correlation_id)
-    .bind(record.client_ip)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
+         entity_type, entity_id, details, correlation_id, client_ip, prev_hash, hash) VALUES {values}"
+    );
+    let mut insert = sqlx::query(&sql);
+    for ((seq, id, prev, hash), pending) in rows.iter().zip(records) {
+        let (actor_kind, actor_id, actor_label) = pending.context.actor.parts();
+        insert = insert
+            .bind(*seq)
+            .bind(id)
+            .bind(occurred_at)
+            .bind(actor_kind)
+            .bind(actor_id)
+            .bind(actor_label)
+            .bind(&pending.action)
+            .bind(&pending.entity_type)
+            .bind(&pending.entity_id)
+            .bind(&pending.details)
+            .bind(&pending.context.correlation_id)
+            .bind(&pending.context.client_ip)
+            .bind(prev)
+            .bind(hash);
+    }
+    insert.execute(&mut *conn).await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
+        .bind(&prev_hash)
         .execute(&mut *conn)
         .await?;
-    Ok(seq)
+    Ok(first)
 }
 
 /// Appends one record in a transaction of its own, for events that change

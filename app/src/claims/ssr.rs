@@ -866,6 +866,22 @@ async fn record_transition(
     next: ClaimStatus,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
+    let record = transition(tx, context, id, current, action, next, details).await?;
+    audit::append_all(tx, &[record]).await?;
+    Ok(())
+}
+
+/// [`record_transition`] with its audit record returned, not appended: the
+/// caller appends it, with others, later in the same transaction.
+async fn transition(
+    tx: &mut sqlx::AnyConnection,
+    context: &AuditContext,
+    id: &str,
+    current: &Current,
+    action: ClaimAction,
+    next: ClaimStatus,
+    details: serde_json::Value,
+) -> Result<audit::Pending, AppError> {
     let updated = sqlx::query(
         "UPDATE claims SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4",
     )
@@ -893,8 +909,7 @@ async fn record_transition(
             after.insert("version".into(), json!(current.version + 1));
         }
     }
-    audit::append(
-        tx,
+    Ok(audit::Pending::new(
         context,
         AuditEvent {
             action: &format!("claim.{}", action.as_str()),
@@ -902,9 +917,7 @@ async fn record_transition(
             entity_id: Some(id),
             details,
         },
-    )
-    .await?;
-    Ok(())
+    ))
 }
 
 /// A workflow step other than triage and the three decisions: start
@@ -1270,7 +1283,7 @@ pub async fn claim_facts(
 pub async fn triage_facts(
     conn: &mut sqlx::AnyConnection,
     id: &str,
-) -> Result<Option<ClaimFacts>, AppError> {
+) -> Result<Option<TriageFacts>, AppError> {
     let Some((policy_id, mut facts)) = claim_facts(conn, id).await? else {
         return Ok(None);
     };
@@ -1288,20 +1301,33 @@ pub async fn triage_facts(
     .fetch_one(&mut *conn)
     .await?;
     facts.prior_claims_in_year = u32::try_from(prior).unwrap_or(u32::MAX);
-    facts.possible_duplicates = duplicate_candidates(conn, id, &policy_id, incident_date).await?;
-    Ok(Some(facts))
+    let candidates = duplicate_candidates(conn, id, &policy_id, incident_date).await?;
+    let (ids, numbers) = candidates.into_iter().unzip();
+    facts.possible_duplicates = numbers;
+    Ok(Some(TriageFacts {
+        facts,
+        candidates: ids,
+    }))
 }
 
-/// The claim numbers of other claims for the same loss (same policy and
-/// day, an item code in common), the first [`TRIAGE_CANDIDATES`].
+/// What triage decides on, and the ids of the possible duplicates it names
+/// (the claims [`record_triage`] links, should the rules flag them).
+#[derive(Debug)]
+pub struct TriageFacts {
+    pub facts: ClaimFacts,
+    pub candidates: Vec<String>,
+}
+
+/// The ids and claim numbers of other claims for the same loss (same policy
+/// and day, an item code in common), the first [`TRIAGE_CANDIDATES`].
 async fn duplicate_candidates(
     conn: &mut sqlx::AnyConnection,
     id: &str,
     policy_id: &str,
     incident_date: Date,
-) -> Result<Vec<String>, AppError> {
-    Ok(sqlx::query_scalar(
-        "SELECT o.claim_number FROM claims o WHERE o.policy_id = $1 AND o.incident_date = $2 AND o.id <> $3 \
+) -> Result<Vec<(String, String)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT o.id, o.claim_number FROM claims o WHERE o.policy_id = $1 AND o.incident_date = $2 AND o.id <> $3 \
          AND EXISTS (SELECT 1 FROM claim_lines a JOIN claim_lines b ON a.code = b.code \
          WHERE a.claim_id = o.id AND b.claim_id = $3) ORDER BY o.claim_number LIMIT $4",
     )
@@ -1313,14 +1339,16 @@ async fn duplicate_candidates(
     .await?)
 }
 
-/// Stores triage's outcome and moves the claim to `triaged`, audited as the
-/// pipeline's work.
+/// Stores triage's outcome and moves the claim to `triaged`; returns the
+/// audit record of the pipeline's work, for the caller to append (with the
+/// rest of its batch's) in the same transaction.
 pub async fn record_triage(
     tx: &mut sqlx::AnyConnection,
     context: &AuditContext,
     id: &str,
     assessment: &Assessment,
-) -> Result<(), AppError> {
+    candidates: &[String],
+) -> Result<audit::Pending, AppError> {
     let current = current(tx, id, None).await?;
     let next = current
         .status
@@ -1346,9 +1374,12 @@ pub async fn record_triage(
         .iter()
         .find(|f| f.code == FlagCode::PossibleDuplicate)
     {
-        link_duplicates(tx, id, &flag.reason, now).await?;
+        // The candidates triage read outside the write lock: a claim filed
+        // since is not linked to this one now, but this one is linked to it
+        // when that claim is triaged.
+        link_claims(tx, id, candidates, &flag.reason, now).await?;
     }
-    record_transition(
+    transition(
         tx,
         context,
         id,
@@ -1362,37 +1393,6 @@ pub async fn record_triage(
         }}),
     )
     .await
-}
-
-/// Links the claim and its possible duplicates both ways (a repeat of the
-/// step links nothing new).
-async fn link_duplicates(
-    tx: &mut sqlx::AnyConnection,
-    id: &str,
-    reason: &str,
-    now: i64,
-) -> Result<(), AppError> {
-    // The claim's own policy and day first, then the candidates by plain
-    // parameters: a join on the claim row hid them from PostgreSQL's planner,
-    // which then sorted every claim of that policy and day (under the write
-    // lock, with the audit head locked) instead of reading the index in order.
-    let (policy_id, incident_date): (String, String) =
-        sqlx::query_as("SELECT policy_id, incident_date FROM claims WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let others = sqlx::query_scalar::<_, String>(
-        "SELECT o.id FROM claims o WHERE o.policy_id = $1 AND o.incident_date = $2 AND o.id <> $3 \
-         AND EXISTS (SELECT 1 FROM claim_lines a JOIN claim_lines b ON a.code = b.code \
-         WHERE a.claim_id = o.id AND b.claim_id = $3) ORDER BY o.claim_number LIMIT $4",
-    )
-    .bind(&policy_id)
-    .bind(&incident_date)
-    .bind(id)
-    .bind(TRIAGE_CANDIDATES)
-    .fetch_all(&mut *tx)
-    .await?;
-    link_claims(tx, id, &others, reason, now).await
 }
 
 /// Links `id` and each of `others` both ways with `reason`; links that

@@ -95,8 +95,30 @@ async fn the_trail_refuses_update_delete_and_truncate() {
     assert!(audit::verify(db).await.unwrap().is_intact());
 }
 
+/// Records `first..first + 5` in one transaction, in one append.
+async fn append_five(db: &Db, first: usize) {
+    let context = AuditContext::system("test");
+    let records: Vec<_> = (first..first + 5)
+        .map(|n| {
+            audit::Pending::new(
+                &context,
+                AuditEvent {
+                    action: "test.event",
+                    entity_type: "test",
+                    entity_id: Some(&n.to_string()),
+                    details: json!({ "n": n }),
+                },
+            )
+        })
+        .collect();
+    let mut tx = db.begin_write().await.unwrap();
+    let seq = audit::append_all(&mut tx, &records).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(seq > 0);
+}
+
 #[tokio::test]
-async fn concurrent_writers_on_two_pools_never_fork_the_chain() {
+async fn concurrent_writers_on_two_pools_and_batched_appends_never_fork_the_chain() {
     let app = spawn_app().await;
     let second = Db::connect(&app.config.database_url, &PoolSettings::default())
         .await
@@ -109,8 +131,15 @@ async fn concurrent_writers_on_two_pools_never_fork_the_chain() {
             second.clone()
         };
         tasks.push(tokio::spawn(async move {
-            for n in 0..25 {
-                append(&db, task * 100 + n).await;
+            if task % 4 < 2 {
+                for n in 0..25 {
+                    append(&db, task * 100 + n).await;
+                }
+            } else {
+                // Five records a transaction, as a pipeline batch appends.
+                for chunk in 0..5 {
+                    append_five(&db, task * 100 + chunk * 5).await;
+                }
             }
         }));
     }

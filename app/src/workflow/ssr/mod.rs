@@ -24,7 +24,12 @@ pub use queue::{
 
 use self::steps::{StepError, Work};
 use super::{ExecutionView, StepView};
-use crate::{audit::ssr::AuditContext, db::Db, error::AppError, state::AppState};
+use crate::{
+    audit::ssr::{self as audit, AuditContext},
+    db::Db,
+    error::AppError,
+    state::AppState,
+};
 
 /// The pipeline's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,12 +227,14 @@ async fn record_batch(
         // step stays with it, and nothing of this attempt is written.
         tracing::warn!(job = %job.id, step = %job.step, %worker, "lease lost before the step was recorded");
     }
-    // After the plain completions: the audit head a step with writes takes
-    // on PostgreSQL is held for as few statements as possible.
+    let mut records = Vec::new();
     for (job, step, work) in with_writes {
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
         match steps::commit(&mut savepoint, job, worker, step, work).await {
-            Ok(()) => savepoint.commit().await?,
+            Ok(record) => {
+                savepoint.commit().await?;
+                records.extend(record);
+            }
             Err(error) => {
                 savepoint.rollback().await?;
                 failed.push((job, StepError::from(error).0));
@@ -238,6 +245,10 @@ async fn record_batch(
         tracing::warn!(job = %job.id, step = %job.step, attempt = job.attempts, %error, "workflow step failed");
         queue::record_failure(&mut tx, settings, job, worker, error).await?;
     }
+    // The steps' audit records last, in one append: on PostgreSQL the
+    // chain's head row is locked from here to the commit, not from the
+    // first triage of the batch on (every writer that audits waits on it).
+    audit::append_all(&mut tx, &records).await?;
     let next = if state.lifecycle.is_draining() {
         Vec::new()
     } else {

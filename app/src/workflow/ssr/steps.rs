@@ -10,7 +10,10 @@ use shared::triage::{Assessment, RuleBook, TriageRules};
 
 use super::{Job, Step, queue};
 use crate::{
-    audit::ssr::AuditContext, claims::ssr as claims, error::AppError, state::AppState,
+    audit::ssr::{self as audit, AuditContext},
+    claims::ssr as claims,
+    error::AppError,
+    state::AppState,
     webhooks::ssr as webhooks,
 };
 
@@ -20,8 +23,12 @@ pub(super) enum Work {
     /// Nothing: the step's effect is already outside the database (or
     /// there was nothing to do).
     Complete,
-    /// Triage's outcome, recorded on the claim.
-    Triage(Box<Assessment>),
+    /// Triage's outcome, recorded on the claim, and the ids of the possible
+    /// duplicates it read (linked if the outcome flags them).
+    Triage {
+        assessment: Box<Assessment>,
+        candidates: Vec<String>,
+    },
 }
 
 /// Why a step failed, as staff see it on the claim page and in the
@@ -66,7 +73,10 @@ pub(super) async fn prepare(state: &AppState, job: &Job, step: Step) -> Result<W
             let mut conn = state.db.pool().acquire().await?;
             Ok(
                 match claims::triage_facts(&mut conn, &job.claim_id).await? {
-                    Some(facts) => Work::Triage(Box::new(RuleBook.assess(&facts))),
+                    Some(triage) => Work::Triage {
+                        assessment: Box::new(RuleBook.assess(&triage.facts)),
+                        candidates: triage.candidates,
+                    },
                     // Already triaged by an earlier attempt that committed.
                     None => Work::Complete,
                 },
@@ -117,17 +127,28 @@ async fn snapshot(state: &AppState, job: &Job) -> Result<(), StepError> {
 }
 
 /// The atomic half: the step's writes and the job's completion (which
-/// enqueues the next step), in the caller's transaction.
+/// enqueues the next step), in the caller's transaction. Returns the
+/// step's audit record, which the caller appends before it commits.
 pub(super) async fn commit(
     tx: &mut sqlx::AnyConnection,
     job: &Job,
     worker: &str,
     step: Step,
     work: Work,
-) -> Result<(), AppError> {
-    if let Work::Triage(assessment) = work {
-        let context = AuditContext::system("workflow");
-        claims::record_triage(tx, &context, &job.claim_id, &assessment).await?;
-    }
-    queue::complete(tx, job, worker, step).await
+) -> Result<Option<audit::Pending>, AppError> {
+    let record = match work {
+        Work::Triage {
+            assessment,
+            candidates,
+        } => {
+            let context = AuditContext::system("workflow");
+            Some(
+                claims::record_triage(tx, &context, &job.claim_id, &assessment, &candidates)
+                    .await?,
+            )
+        }
+        Work::Complete => None,
+    };
+    queue::complete(tx, job, worker, step).await?;
+    Ok(record)
 }
