@@ -596,3 +596,40 @@ async fn the_password_grant_does_not_bypass_mfa() {
         .await;
     assert_eq!(refused.status(), 403);
 }
+
+#[tokio::test]
+async fn rotating_the_master_key_rewraps_totp_secrets_and_codes_still_work() {
+    use server::config::{Key32, KeySource};
+    let (key_a, key_b) = (Key32::generate().unwrap(), Key32::generate().unwrap());
+    let app = spawn_app_with(|c| c.master_key = KeySource::Env(key_a.clone())).await;
+    let (user, phone, _) = enrolled_user(&app, Role::Adjuster).await;
+
+    let rotating = app
+        .spawn_replica_with(|c| {
+            c.master_key = KeySource::Env(key_b.clone());
+            c.previous_master_keys = vec![key_a.clone()];
+        })
+        .await;
+    app::vault::rotation::rotate(&rotating.state.vault, &rotating.state.db)
+        .await
+        .unwrap();
+    let kek: String = sqlx::query_scalar("SELECT kek_id FROM user_mfa WHERE user_id = $1")
+        .bind(&user.id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kek, rotating.state.vault.primary_key_id());
+
+    let retired = app
+        .spawn_replica_with(|c| {
+            c.master_key = KeySource::Env(key_b.clone());
+            c.previous_master_keys = Vec::new();
+        })
+        .await;
+    let client = password_step(&retired, &user).await;
+    assert_eq!(
+        verify(&retired, &client, &phone.next_code()).await.status(),
+        200,
+        "the new key alone opens the secret"
+    );
+}
