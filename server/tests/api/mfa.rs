@@ -447,6 +447,12 @@ async fn an_administrator_resets_a_users_factors_and_it_is_audited() {
     let (_, adjuster) = app.signed_in(Role::Adjuster).await;
     let (admin, admin_client) = app.signed_in(Role::Admin).await;
 
+    let admin_page = app.get_with(&admin_client, "/admin").await;
+    assert_eq!(admin_page.status(), 200);
+    assert!(
+        admin_page.text().await.unwrap().contains(">Reset</button>"),
+        "the Admin page offers the reset"
+    );
     let refused = app
         .post_server_fn(
             &adjuster,
