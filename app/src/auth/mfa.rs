@@ -95,7 +95,7 @@ fn go_to(path: String) -> String {
 
 #[server]
 pub async fn get_mfa_setup() -> Result<MfaSetup, AppError> {
-    use super::ssr::{mfa, totp};
+    use super::ssr::{mfa, recovery_codes, totp};
     use crate::{error::respond, state::AppState};
     respond(
         async {
@@ -103,7 +103,7 @@ pub async fn get_mfa_setup() -> Result<MfaSetup, AppError> {
             let state = AppState::from_context()?;
             let session = super::extract_session().await?;
             let fresh_recovery_codes =
-                mfa::take_fresh_codes(&state, &session, &subject.user_id).await?;
+                recovery_codes::take_fresh(&state, &session, &subject.user_id).await?;
             let enabled = mfa::load(&state, &subject.user_id)
                 .await?
                 .is_some_and(|factor| factor.confirmed);
@@ -121,7 +121,7 @@ pub async fn get_mfa_setup() -> Result<MfaSetup, AppError> {
             Ok(MfaSetup {
                 enabled,
                 required: state.auth.require_mfa,
-                recovery_codes_left: mfa::recovery_codes_left(&state.db, &subject.user_id).await?,
+                recovery_codes_left: recovery_codes::left(&state.db, &subject.user_id).await?,
                 fresh_recovery_codes,
                 enrolment,
             })
@@ -135,7 +135,7 @@ pub async fn get_mfa_setup() -> Result<MfaSetup, AppError> {
 /// enrolment this completes the sign-in.
 #[server]
 pub async fn confirm_mfa(code: String) -> Result<String, AppError> {
-    use super::ssr::{self, mfa, signin, users};
+    use super::ssr::{self, mfa, recovery_codes, signin, users};
     use crate::{error::respond, request::RequestMeta, state::AppState};
     respond(
         async move {
@@ -151,7 +151,7 @@ pub async fn confirm_mfa(code: String) -> Result<String, AppError> {
                 signin::complete_after_enrolment(&state, &user, &RequestMeta::current()).await?;
                 ssr::start_session(&session, &user).await?;
             }
-            mfa::stash_fresh_codes(&state, &session, &subject.user_id, &codes).await?;
+            recovery_codes::stash_fresh(&state, &session, &subject.user_id, &codes).await?;
             Ok(go_to(ACCOUNT_PATH.to_owned()))
         }
         .await,
@@ -188,7 +188,7 @@ pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
 /// New recovery codes (the old ones stop working), shown once.
 #[server]
 pub async fn regenerate_recovery_codes() -> Result<String, AppError> {
-    use super::ssr::{self, mfa};
+    use super::ssr::{self, recovery_codes};
     use crate::{error::respond, request::RequestMeta, state::AppState};
     respond(
         async {
@@ -196,8 +196,8 @@ pub async fn regenerate_recovery_codes() -> Result<String, AppError> {
             let state = AppState::from_context()?;
             let session = super::extract_session().await?;
             let context = ssr::audit_context(Some(&principal), &RequestMeta::current());
-            let codes = mfa::regenerate_recovery_codes(&state, &context, &principal.id).await?;
-            mfa::stash_fresh_codes(&state, &session, &principal.id, &codes).await?;
+            let codes = recovery_codes::regenerate(&state, &context, &principal.id).await?;
+            recovery_codes::stash_fresh(&state, &session, &principal.id, &codes).await?;
             Ok(go_to(ACCOUNT_PATH.to_owned()))
         }
         .await,

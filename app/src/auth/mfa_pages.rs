@@ -4,7 +4,7 @@
 //! Every form is an `ActionForm`, so each works as a plain HTML form post
 //! without the WASM (the server redirects on; an error comes back in the
 //! URL). Recovery codes reach the page through the session (see
-//! `ssr::mfa::stash_fresh_codes`), not the form's answer, for the same
+//! `ssr::recovery_codes::stash_fresh`), not the form's answer, for the same
 //! reason.
 
 use leptos::prelude::*;

@@ -10,6 +10,7 @@ mod issuing;
 pub mod mfa;
 pub mod partners;
 pub mod passwords;
+pub mod recovery_codes;
 pub mod sessions;
 pub mod signin;
 pub mod throttle;

@@ -13,7 +13,7 @@ use serde_json::json;
 use shared::contact::Email;
 
 use super::{
-    audit_context, mfa, micros, passwords,
+    audit_context, mfa, micros, passwords, recovery_codes,
     throttle::{self, Decision},
     users::{self, UserRecord},
 };
@@ -328,7 +328,7 @@ pub async fn verify_second_factor(
             .await?
             .then_some(SecondFactor::Totp)
     } else {
-        mfa::spend_recovery_code(&state.db, &user.id, code)
+        recovery_codes::spend(&state.db, &user.id, code)
             .await?
             .then_some(SecondFactor::RecoveryCode)
     };
@@ -353,7 +353,7 @@ pub async fn verify_second_factor(
     )
     .await?;
     if factor == SecondFactor::RecoveryCode {
-        let left = mfa::recovery_codes_left(&state.db, &user.id).await?;
+        let left = recovery_codes::left(&state.db, &user.id).await?;
         audit::append_now(
             &state.db,
             &user_context(&user, meta),
