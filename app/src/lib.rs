@@ -49,7 +49,10 @@ use leptos_router::{
 use crate::{
     admin::pages::AdminPage,
     audit::pages::AuditPage,
-    auth::pages::{AccountPage, LoginPage},
+    auth::{
+        mfa_pages::{AccountMfaPage, EnrolPage, VerifyPage},
+        pages::{AccountPage, LoginPage},
+    },
     claims::pages::{ClaimPage, ClaimsPage, ReviewQueuePage},
     customers::pages::{CustomerPage, CustomersPage},
     dashboard::DashboardPage,
@@ -116,6 +119,12 @@ pub fn App() -> impl IntoView {
             }>
                 // Outside the frame: nobody is signed in yet.
                 <Route path=StaticSegment("login") view=LoginPage />
+                // Half signed in (password accepted): the second step, or
+                // enrolment when MFA is required. Async: their data (and
+                // recovery codes to show once) is read before the page
+                // is sent.
+                <Route path=(StaticSegment("login"), StaticSegment("verify")) view=VerifyPage />
+                <Route path=(StaticSegment("login"), StaticSegment("enrol")) view=EnrolPage ssr=SsrMode::Async />
                 // Async: a page is sent once its data has loaded, so the
                 // status its data decides (404 for a missing record, 403 for
                 // a forbidden section) is known before the head is written;
@@ -132,6 +141,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("audit") view=AuditPage />
                     <Route path=StaticSegment("admin") view=AdminPage />
                     <Route path=StaticSegment("account") view=AccountPage />
+                    <Route path=(StaticSegment("account"), StaticSegment("mfa")) view=AccountMfaPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,6 +1,6 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
-//! `create-admin`, `create-partner`, `create-api-client`, `verify-audit`, `rotate-keys`, `worker`,
-//! `seed-demo`.
+//! `create-admin`, `create-partner`, `create-api-client`, `reset-mfa`, `verify-audit`,
+//! `rotate-keys`, `worker`, `seed-demo`.
 #![expect(
     clippy::print_stdout,
     reason = "operator commands print their result (e.g. a client secret) on stdout"
@@ -100,6 +100,14 @@ pub enum Command {
         #[arg(long)]
         internal: bool,
     },
+    /// Remove a member of staff's second factors (a lost phone, or the
+    /// last administrator locked out) and end their sessions; they enrol
+    /// again at their next sign-in. Audited as `auth.mfa_reset` by the
+    /// system.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
@@ -124,6 +132,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             partner,
             internal,
         } => create_api_client(config, &name, &role, partner.as_deref(), internal).await,
+        Command::ResetMfa { email } => reset_mfa(config, &email).await,
         Command::VerifyAudit => verify_audit(config).await,
         Command::RotateKeys => rotate_keys(config).await,
         Command::Worker => worker(config).await,
@@ -184,6 +193,27 @@ async fn create_admin(
         println!("password: {password}");
         println!("(shown once: sign in and change it under My account)");
     }
+    Ok(())
+}
+
+async fn reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
+    let normalized = shared::contact::Email::parse("email", email)
+        .map_err(|error| anyhow::anyhow!("--email {}", error.message))?;
+    let state = startup::build_state(&config).await?;
+    let result = async {
+        let user = app::auth::ssr::users::find_by_email(state.db.pool(), normalized.as_str())
+            .await?
+            .ok_or_else(|| app::error::AppError::NotFound("The account".into()))?;
+        let context = app::audit::ssr::AuditContext::system("server reset-mfa");
+        app::auth::ssr::mfa::reset(&state.db, &context, &user.id).await?;
+        Ok::<_, app::error::AppError>(user.id)
+    }
+    .await;
+    state.db.close().await;
+    let id =
+        result.map_err(|error| anyhow::anyhow!("cannot reset MFA of {normalized}: {error}"))?;
+    tracing::info!(user_id = %id, "second factors reset");
+    println!("second factors of {normalized} (id {id}) removed; their sessions ended");
     Ok(())
 }
 

@@ -181,10 +181,16 @@ pub struct SecuritySettings {
     /// Peers whose `X-Forwarded-For` is believed (the load balancer's
     /// subnets); empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Every member of staff signs in with a second factor
+    /// (`VANGUARD_REQUIRE_MFA`; on by default in production).
+    pub require_mfa: bool,
 }
 
 impl SecuritySettings {
-    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+        environment: Environment,
+    ) -> Result<Self, ConfigError> {
         let minutes = |m: u64| Duration::from_secs(m * 60);
         let trusted_proxies = match get("VANGUARD_TRUSTED_PROXIES") {
             None => Vec::new(),
@@ -233,7 +239,29 @@ impl SecuritySettings {
                 1..=1_000_000,
             )?,
             trusted_proxies,
+            require_mfa: parse_bool(
+                get,
+                "VANGUARD_REQUIRE_MFA",
+                environment == Environment::Production,
+            )?,
         })
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), or `default`.
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(value) => match value.as_str() {
+            "" => Ok(default),
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError::new(name, "must be true or false")),
+        },
     }
 }
 
@@ -437,7 +465,7 @@ impl Config {
                 1..=100 * 1024 * 1024,
             )?,
             log_format,
-            security: SecuritySettings::from_lookup(&get)?,
+            security: SecuritySettings::from_lookup(&get, environment)?,
             workers: worker_settings(&get)?,
             retention: retention_settings(&get)?,
         })
@@ -678,6 +706,28 @@ mod tests {
             config_from(&[production.as_slice(), &[("VANGUARD_DRAIN_DELAY_MS", "0")]].concat())
                 .unwrap();
         assert_eq!(config.drain_delay, Duration::ZERO, "explicitly set");
+    }
+
+    #[test]
+    fn mfa_is_required_by_default_in_production_only() {
+        assert!(!config_from(&[]).unwrap().security.require_mfa);
+        assert!(
+            config_from(&[("VANGUARD_REQUIRE_MFA", "true")])
+                .unwrap()
+                .security
+                .require_mfa
+        );
+        let key = Key32([7; 32]).to_base64();
+        let production = [
+            ("VANGUARD_ENV", "production"),
+            ("VANGUARD_MASTER_KEY", key.as_str()),
+            ("VANGUARD_JWT_SECRET", key.as_str()),
+        ];
+        assert!(config_from(&production).unwrap().security.require_mfa);
+        let off = [production.as_slice(), &[("VANGUARD_REQUIRE_MFA", "false")]].concat();
+        assert!(!config_from(&off).unwrap().security.require_mfa);
+        let err = config_from(&[("VANGUARD_REQUIRE_MFA", "maybe")]).unwrap_err();
+        assert_eq!(err.variable, "VANGUARD_REQUIRE_MFA");
     }
 
     #[test]

@@ -231,6 +231,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     auth.access_token_ttl = security.access_token_ttl;
     auth.login_limit = throttle::Limit::per_minute(security.login_rate_per_minute);
     auth.api_limit = throttle::Limit::per_minute(security.api_rate_per_minute);
+    auth.require_mfa = security.require_mfa;
 
     Ok(AppState {
         leptos_options: config.leptos_options(),

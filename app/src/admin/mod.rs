@@ -21,6 +21,8 @@ pub struct UserSummary {
     pub active: bool,
     pub locked: bool,
     pub last_login_at: Option<i64>,
+    /// A second factor is on.
+    pub mfa_enabled: bool,
 }
 
 /// An API client as the Admin page lists it (never its secret).
@@ -68,6 +70,7 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
                     role: user.role,
                     active: user.active,
                     last_login_at: user.last_login_at,
+                    mfa_enabled: user.mfa_enabled,
                 })
                 .collect())
         }
@@ -117,6 +120,26 @@ pub async fn update_user(
             let (state, admin) = authorize(Permission::UsersManage).await?;
             let context = auth::audit_context(Some(&admin), &RequestMeta::current());
             auth::update_user_access(&state.db, &context, &user_id, &role, active.is_some()).await
+        }
+        .await,
+    )
+}
+
+/// Removes a user's second factors (a lost phone) and ends their sessions;
+/// audited as `auth.mfa_reset`. They enrol again at their next sign-in.
+#[server]
+pub async fn reset_user_mfa(user_id: String) -> Result<(), AppError> {
+    use crate::{
+        auth::ssr::{self as auth, authorize},
+        error::respond,
+        request::RequestMeta,
+    };
+    use shared::auth::Permission;
+    respond(
+        async move {
+            let (state, admin) = authorize(Permission::UsersManage).await?;
+            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
+            auth::mfa::reset(&state.db, &context, &user_id).await
         }
         .await,
     )

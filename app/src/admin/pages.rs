@@ -9,8 +9,8 @@ use shared::{
 };
 
 use super::{
-    ApiClientSummary, CreateApiClient, CreateUser, RevokeApiClient, UpdateUser, UserSummary,
-    list_api_clients, list_users,
+    ApiClientSummary, CreateApiClient, CreateUser, ResetUserMfa, RevokeApiClient, UpdateUser,
+    UserSummary, list_api_clients, list_users,
 };
 use crate::{
     error::ErrorPanel,
@@ -37,12 +37,25 @@ pub fn AdminPage() -> impl IntoView {
 fn StaffSection() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let update = ServerAction::<UpdateUser>::new();
+    let reset_mfa = ServerAction::<ResetUserMfa>::new();
     let users = Resource::new(
-        move || (create.version().get(), update.version().get()),
+        move || {
+            (
+                create.version().get(),
+                update.version().get(),
+                reset_mfa.version().get(),
+            )
+        },
         |_| list_users(),
     );
     let errors = FormErrors::new(create.value());
-    let update_error = move || update.value().get().and_then(Result::err);
+    let update_error = move || {
+        update
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| reset_mfa.value().get().and_then(Result::err))
+    };
 
     let check = move |ev: leptos::ev::SubmitEvent| {
         let Ok(input) = CreateUser::from_event(&ev) else {
@@ -72,7 +85,7 @@ fn StaffSection() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
-                        Ok(users) => view! { <UserTable users update /> }.into_any(),
+                        Ok(users) => view! { <UserTable users update reset_mfa /> }.into_any(),
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
                 })}
@@ -94,23 +107,41 @@ fn StaffSection() -> impl IntoView {
 }
 
 #[component]
-fn UserTable(users: Vec<UserSummary>, update: ServerAction<UpdateUser>) -> impl IntoView {
+fn UserTable(
+    users: Vec<UserSummary>,
+    update: ServerAction<UpdateUser>,
+    reset_mfa: ServerAction<ResetUserMfa>,
+) -> impl IntoView {
     view! {
         <table class="data-table" id="staff-table">
             <thead>
-                <tr><th>"Name"</th><th>"Email"</th><th>"Last sign-in"</th><th>"Status"</th><th>"Role and access"</th></tr>
+                <tr><th>"Name"</th><th>"Email"</th><th>"Last sign-in"</th><th>"Status"</th><th>"Two-step sign-in"</th><th>"Role and access"</th></tr>
             </thead>
             <tbody>
                 {users
                     .into_iter()
                     .map(|user| {
                         let status = if !user.active { "Disabled" } else if user.locked { "Locked" } else { "Active" };
+                        let reset_id = user.id.clone();
                         view! {
                             <tr data-email=user.email.clone()>
                                 <td>{user.display_name.clone()}</td>
                                 <td>{user.email.clone()}</td>
                                 <td>{maybe_instant(user.last_login_at)}</td>
                                 <td><span class="badge" class:badge-muted=!user.active>{status}</span></td>
+                                <td>
+                                    {if user.mfa_enabled {
+                                        view! {
+                                            <ActionForm action=reset_mfa>
+                                                <input type="hidden" name="user_id" value=reset_id />
+                                                <span class="badge">"On"</span>" "
+                                                <button type="submit" class="button small" title="For a lost phone: removes the factor and its recovery codes and signs the user out; they set it up again at their next sign-in">"Reset"</button>
+                                            </ActionForm>
+                                        }.into_any()
+                                    } else {
+                                        view! { <span class="badge badge-muted">"Off"</span> }.into_any()
+                                    }}
+                                </td>
                                 <td>
                                     <ActionForm action=update>
                                         <input type="hidden" name="user_id" value=user.id.clone() />

@@ -2,6 +2,8 @@
 //! The server side (sessions, tokens, the permission check, account
 //! services) is in [`ssr`].
 
+pub mod mfa;
+pub mod mfa_pages;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -66,21 +68,43 @@ pub fn reload_at(path: &str) {
 /// Where to go after signing in (the rule is shared with the browser).
 pub use shared::redirect::safe_next;
 
+/// The password step. Answers where the browser goes next: `next` (checked)
+/// when that signs the user in, else the second step (a code, or enrolment
+/// when MFA is required and the user has none), which the session then
+/// waits for without being signed in.
 #[server]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
     use crate::{error::respond, request::RequestMeta, state::AppState};
+    use ssr::{PasswordOutcome, sessions::PendingStage};
     respond(
         async move {
             let state = AppState::from_context()?;
             let session = extract_session().await?;
             let meta = RequestMeta::current();
-            let user =
+            let outcome =
                 ssr::login_with_password(&state, &email, &password, &meta, "browser").await??;
-            ssr::start_session(&session, &user).await?;
+            let destination = match outcome {
+                PasswordOutcome::SignedIn(user) => {
+                    ssr::start_session(&session, &user).await?;
+                    safe_next(next.as_deref())
+                }
+                PasswordOutcome::NeedsCode(user) => {
+                    ssr::start_pending(&session, &user, PendingStage::Verify, next).await?;
+                    mfa::VERIFY_PATH.to_owned()
+                }
+                PasswordOutcome::NeedsEnrolment(user) => {
+                    ssr::start_pending(&session, &user, PendingStage::Enrol, next).await?;
+                    mfa::ENROL_PATH.to_owned()
+                }
+            };
             if crate::request::is_plain_form_post() {
-                leptos_axum::redirect(&safe_next(next.as_deref()));
+                leptos_axum::redirect(&destination);
             }
-            Ok(())
+            Ok(destination)
         }
         .await,
     )
@@ -136,7 +160,7 @@ pub async fn change_password(
 }
 
 #[cfg(feature = "ssr")]
-async fn extract_session() -> Result<tower_sessions::Session, AppError> {
+pub(crate) async fn extract_session() -> Result<tower_sessions::Session, AppError> {
     leptos_axum::extract::<tower_sessions::Session>()
         .await
         .map_err(AppError::internal_message)

@@ -19,10 +19,10 @@ pub fn LoginPage() -> impl IntoView {
         .unwrap_or_default();
     // After a sign-in through the WASM: a full page load, so the server
     // renders the signed-in frame.
-    let destination = safe_next(Some(&next));
+    // The server answers where to go: `next`, or the second step.
     Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            reload_at(&destination);
+        if let Some(Ok(destination)) = action.value().get() {
+            reload_at(&safe_next(Some(&destination)));
         }
     });
 
@@ -100,6 +100,11 @@ pub fn AccountPage() -> impl IntoView {
             <h1>"My account"</h1>
             <p class="page-lede">"Change your password. Your other signed-in sessions end when you do."</p>
         </header>
+        <section class="card narrow">
+            <h2>"Two-step sign-in"</h2>
+            <p>"A code from an authenticator app on your phone, asked for after your password."</p>
+            <a class="button" href=super::mfa::ACCOUNT_PATH>"Set up or manage two-step sign-in"</a>
+        </section>
         <section class="card narrow">
             <h2>"Change password"</h2>
             <Show when=done>

@@ -59,30 +59,11 @@ pub async fn rotate(vault: &Vault, db: &Db) -> Result<RotationReport, super::Vau
     }
     tx.commit().await?;
 
-    // Webhook signing secrets: a handful of rows, one transaction.
-    let mut tx = db.begin_write().await?;
-    let endpoints =
-        sqlx::query("SELECT id, kek_id, wrapped_secret FROM webhook_endpoints WHERE kek_id <> $1")
-            .bind(&primary)
-            .fetch_all(&mut *tx)
-            .await?;
-    for row in &endpoints {
-        let id: String = row.try_get("id")?;
-        let old = WrappedKey {
-            kek_id: row.try_get("kek_id")?,
-            wrapped: row.try_get("wrapped_secret")?,
-        };
-        let secret = vault.unwrap_owned("webhook_endpoints", &id, &old)?;
-        sqlx::query("UPDATE webhook_endpoints SET kek_id = $1, wrapped_secret = $2 WHERE id = $3 AND kek_id = $4")
-            .bind(&primary)
-            .bind(vault.wrap_owned("webhook_endpoints", &id, &secret)?)
-            .bind(&id)
-            .bind(&old.kek_id)
-            .execute(&mut *tx)
-            .await?;
+    // Webhook signing secrets and staff TOTP secrets: a handful of rows
+    // each, one transaction per table.
+    for (table, id_column) in [("webhook_endpoints", "id"), ("user_mfa", "user_id")] {
+        rewrapped += rewrap_secrets(vault, db, &primary, table, id_column).await?;
     }
-    rewrapped += endpoints.len() as u64;
-    tx.commit().await?;
 
     loop {
         let mut tx = db.begin_write().await?;
@@ -152,4 +133,41 @@ pub async fn rotate(vault: &Vault, db: &Db) -> Result<RotationReport, super::Vau
         rewrapped,
         remaining,
     })
+}
+
+/// Re-wraps every `wrapped_secret` of `table` (rows named by `id_column`)
+/// that an older master key wrapped. The names are this module's constants.
+async fn rewrap_secrets(
+    vault: &Vault,
+    db: &Db,
+    primary: &str,
+    table: &'static str,
+    id_column: &'static str,
+) -> Result<u64, super::VaultFailure> {
+    let mut tx = db.begin_write().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {id_column} AS id, kek_id, wrapped_secret FROM {table} WHERE kek_id <> $1"
+    ))
+    .bind(primary)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let old = WrappedKey {
+            kek_id: row.try_get("kek_id")?,
+            wrapped: row.try_get("wrapped_secret")?,
+        };
+        let secret = vault.unwrap_owned(table, &id, &old)?;
+        sqlx::query(&format!(
+            "UPDATE {table} SET kek_id = $1, wrapped_secret = $2 WHERE {id_column} = $3 AND kek_id = $4"
+        ))
+        .bind(primary)
+        .bind(vault.wrap_owned(table, &id, &secret)?)
+        .bind(&id)
+        .bind(&old.kek_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }

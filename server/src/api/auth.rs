@@ -101,9 +101,18 @@ pub async fn token(
             let username = required(&request.username, "username", &mut errors);
             let password = required(&request.password, "password", &mut errors);
             errors.clone().into_result().map_err(AppError::from)?;
-            let user = auth::login_with_password(&state, username, password, &meta, "api")
+            let outcome = auth::login_with_password(&state, username, password, &meta, "api")
                 .await?
                 .map_err(AppError::from)?;
+            let user = match outcome {
+                auth::PasswordOutcome::SignedIn(user) => user,
+                // Checked after the password, so the answer tells nobody
+                // without it whether the account has a second factor.
+                auth::PasswordOutcome::NeedsCode(_) | auth::PasswordOutcome::NeedsEnrolment(_) => {
+                    refuse(&state, &meta, "mfa_required").await?;
+                    return Err(mfa_refusal().into());
+                }
+            };
             (Principal::user(&user), Some(user.session_epoch), None)
         }
         "client_credentials" => {
@@ -211,6 +220,17 @@ pub async fn token(
     }))
 }
 
+/// Why the password grant refuses staff with multi-factor authentication:
+/// it takes no second factor, so a token from it would bypass MFA. 403
+/// with the rule named; staff sign in on `/login`, integrations use an API
+/// client.
+fn mfa_refusal() -> AppError {
+    AppError::Forbidden(
+        "use the password grant: this account signs in with multi-factor authentication          (or VANGUARD_REQUIRE_MFA is on), which the password grant cannot carry. Sign in on          /login, or use an API client with the client_credentials grant"
+            .into(),
+    )
+}
+
 /// The subject of a refresh token, if it may still get tokens.
 async fn current_subject(
     state: &AppState,
@@ -218,9 +238,11 @@ async fn current_subject(
     subject: &str,
 ) -> Result<Option<(Principal, Option<i64>)>, ApiError> {
     Ok(match kind {
+        // A refresh token of a user who has (or must have) a second
+        // factor by now is refused like the password grant would be.
         SubjectKind::User => users::find_by_id(state.db.pool(), subject)
             .await?
-            .filter(|user| user.active)
+            .filter(|user| user.active && !user.mfa_enabled && !state.auth.require_mfa)
             .map(|user| (Principal::user(&user), Some(user.session_epoch))),
         SubjectKind::ApiClient => clients::find(state.db.pool(), subject)
             .await?

@@ -13,13 +13,18 @@ use axum::{
 use tower_sessions::Session;
 
 use app::{
-    auth::ssr::{self as auth, Principal},
+    auth::{
+        mfa::{ENROL_PATH, VERIFY_PATH},
+        ssr::{self as auth, PendingSignIn, Principal, SessionState, sessions::PendingStage},
+    },
     request::CallerSlot,
     state::AppState,
 };
 
 /// Puts the session's [`Principal`] (if any, and still valid) into the
-/// request's extensions, where server functions and pages find it.
+/// request's extensions, where server functions and pages find it. A
+/// half-done sign-in puts a [`PendingSignIn`] there instead, which nothing
+/// mistakes for a principal.
 pub async fn resolve_principal(
     State(state): State<AppState>,
     session: Session,
@@ -27,11 +32,14 @@ pub async fn resolve_principal(
     next: Next,
 ) -> Response {
     match auth::resolve_session(&state, &session).await {
-        Ok(Some(principal)) => {
+        Ok(SessionState::SignedIn(principal)) => {
             CallerSlot::record(request.extensions(), principal.kind.as_str(), &principal.id);
             request.extensions_mut().insert(principal);
         }
-        Ok(None) => {}
+        Ok(SessionState::Pending(pending)) => {
+            request.extensions_mut().insert(pending);
+        }
+        Ok(SessionState::SignedOut) => {}
         Err(error) => {
             return (
                 axum::http::StatusCode::from_u16(error.status_code())
@@ -45,16 +53,30 @@ pub async fn resolve_principal(
 }
 
 /// Pages need a signed-in user: anyone else is sent to the sign-in page,
-/// which brings them back afterwards. Server functions (POST) are not
-/// redirected; each checks its permission and answers 401/403 itself.
+/// which brings them back afterwards. A half-signed-in session sees only
+/// its step (the code, or enrolment) and is sent there from everywhere
+/// else. Server functions (POST) are not redirected; each checks its
+/// permission and answers 401/403 itself.
 pub async fn require_sign_in(request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
-        let signed_in = request.extensions().get::<Principal>().is_some();
         let path = request.uri().path();
-        if path == "/login" && signed_in {
-            return Redirect::to("/").into_response();
-        }
-        if path != "/login" && !signed_in {
+        let step = |stage| match stage {
+            PendingStage::Verify => VERIFY_PATH,
+            PendingStage::Enrol => ENROL_PATH,
+        };
+        let is_step = path == VERIFY_PATH || path == ENROL_PATH;
+        if request.extensions().get::<Principal>().is_some() {
+            if path == "/login" || is_step {
+                return Redirect::to("/").into_response();
+            }
+        } else if let Some(pending) = request.extensions().get::<PendingSignIn>() {
+            let own_step = step(pending.stage);
+            if path != own_step {
+                return Redirect::to(own_step).into_response();
+            }
+        } else if is_step {
+            return Redirect::to("/login").into_response();
+        } else if path != "/login" {
             let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
             let next = url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
             return Redirect::to(&format!("/login?next={next}")).into_response();

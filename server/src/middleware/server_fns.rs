@@ -6,8 +6,10 @@
 //! Here, in order:
 //!
 //! 1. without a signed-in session, only the functions a signed-out browser
-//!    needs ([`ServerFnPaths::signed_out`]) are reachable: everything else is
-//!    401 before a byte of the body is read;
+//!    needs ([`ServerFnPaths::signed_out`]) are reachable, and a
+//!    half-signed-in one (password accepted, second factor to come) reaches
+//!    those of its step too ([`ServerFnPaths::half_signed_in`]): everything
+//!    else is 401 before a byte of the body is read;
 //! 2. the body is capped at [`MAX_BODY_BYTES`] (413);
 //! 3. an argument server_fn could not decode becomes 422 naming the field
 //!    (400 when no field can be named), never a 5xx.
@@ -26,7 +28,10 @@ use axum::{
 };
 use leptos::server_fn::{ServerFn, error::ServerFnErrorErr};
 
-use app::{auth::ssr::Principal, error::AppError};
+use app::{
+    auth::ssr::{PendingSignIn, Principal},
+    error::AppError,
+};
 
 /// Server-function arguments are form fields and short JSON: a megabyte is
 /// far beyond any real call (attachments upload through their own route).
@@ -40,6 +45,7 @@ const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 pub struct ServerFnPaths {
     all: Arc<HashSet<&'static str>>,
     signed_out: Arc<HashSet<&'static str>>,
+    half_signed_in: Arc<HashSet<&'static str>>,
 }
 
 impl ServerFnPaths {
@@ -52,7 +58,18 @@ impl ServerFnPaths {
                     .collect(),
             ),
             signed_out: Arc::new(Self::signed_out().into_iter().collect()),
+            half_signed_in: Arc::new(Self::half_signed_in().into_iter().collect()),
         }
+    }
+
+    /// The second sign-in step and enrolment (each function checks that
+    /// the session is at its stage).
+    pub fn half_signed_in() -> [&'static str; 3] {
+        [
+            <app::auth::mfa::VerifySignInCode as ServerFn>::PATH,
+            <app::auth::mfa::GetMfaSetup as ServerFn>::PATH,
+            <app::auth::mfa::ConfirmMfa as ServerFn>::PATH,
+        ]
     }
 
     /// Signing in, signing out (an expired session must still reach the
@@ -71,7 +88,11 @@ pub async fn guard(State(paths): State<ServerFnPaths>, request: Request, next: N
     if !paths.all.contains(path) {
         return next.run(request).await;
     }
-    if !paths.signed_out.contains(path) && request.extensions().get::<Principal>().is_none() {
+    let extensions = request.extensions();
+    let allowed = extensions.get::<Principal>().is_some()
+        || paths.signed_out.contains(path)
+        || (extensions.get::<PendingSignIn>().is_some() && paths.half_signed_in.contains(path));
+    if !allowed {
         // A plain form post (no WASM yet) from an expired session: back to
         // the sign-in page rather than a JSON body the browser would show.
         if accepts_html(request.headers()) {

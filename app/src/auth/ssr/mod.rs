@@ -7,11 +7,15 @@
 
 pub mod clients;
 mod issuing;
+pub mod mfa;
 pub mod partners;
 pub mod passwords;
+pub mod recovery_codes;
 pub mod sessions;
+pub mod signin;
 pub mod throttle;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 use std::time::Duration;
@@ -25,10 +29,16 @@ use shared::{
 };
 use tower_sessions::Session;
 
-pub use self::issuing::{create_api_client, create_partner, revoke_api_client};
+pub use self::{
+    issuing::{create_api_client, create_partner, revoke_api_client},
+    signin::{LoginFailure, PasswordOutcome, login_with_password},
+};
 use self::{
-    sessions::{AUTH_KEY, SessionAuth, TOUCH_INTERVAL_MICROS},
-    throttle::{Decision, Limit, LocalLimiter},
+    sessions::{
+        AUTH_KEY, PENDING_KEY, PENDING_TTL_MICROS, PendingAuth, PendingStage, SessionAuth,
+        TOUCH_INTERVAL_MICROS,
+    },
+    throttle::{Limit, LocalLimiter},
     tokens::{JwtKeys, SubjectKind},
     users::UserRecord,
 };
@@ -134,6 +144,10 @@ pub struct AuthSettings {
     pub api_limit: Limit,
     pub jwt: JwtKeys,
     pub api_limiter: LocalLimiter,
+    /// Every member of staff must have a second factor
+    /// (`VANGUARD_REQUIRE_MFA`): without one, signing in leads to
+    /// enrolment and nothing else.
+    pub require_mfa: bool,
 }
 
 impl AuthSettings {
@@ -149,6 +163,7 @@ impl AuthSettings {
             api_limit: Limit::per_minute(60),
             jwt: JwtKeys::new(jwt_secret),
             api_limiter: LocalLimiter::default(),
+            require_mfa: false,
         }
     }
 }
@@ -217,170 +232,18 @@ pub fn signed_in() -> Result<Principal, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
-/// Why a sign-in did not succeed. Deliberately coarse: an unknown email, a
-/// wrong password, a disabled and a locked account all read the same.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginFailure {
-    InvalidCredentials,
-    Throttled { retry_after: Duration },
-}
-
-impl From<LoginFailure> for AppError {
-    fn from(failure: LoginFailure) -> Self {
-        match failure {
-            LoginFailure::InvalidCredentials => AppError::InvalidCredentials,
-            LoginFailure::Throttled { retry_after } => AppError::RateLimited(retry_after.as_secs()),
-        }
-    }
-}
-
-/// Checks an email and password: rate limits (per client IP and per
-/// account, shared by all replicas) first, so the expensive hash cannot be
-/// used to exhaust the CPU; then lockout; then the password. Every outcome
-/// is audited, never with the password.
-pub async fn login_with_password(
-    state: &AppState,
-    raw_email: &str,
-    password: &str,
-    meta: &RequestMeta,
-    channel: &'static str,
-) -> Result<Result<UserRecord, LoginFailure>, AppError> {
-    let settings = &state.auth;
-    let db = &state.db;
-    let email = Email::parse("email", raw_email).ok();
-    let account_key = email.as_ref().map_or("-", Email::as_str);
-    let ip_key = meta
-        .client_ip
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "-".into());
-    for bucket in [
-        format!("login:ip:{ip_key}"),
-        format!("login:account:{account_key}"),
-    ] {
-        if let Decision::Limited { retry_after } =
-            throttle::hit_shared(db, &bucket, settings.login_limit).await?
-        {
-            tracing::warn!(channel, "sign-in throttled");
-            audit::append_now(
-                db,
-                &audit_context(None, meta),
-                AuditEvent {
-                    action: "auth.login_throttled",
-                    entity_type: "session",
-                    entity_id: None,
-                    details: json!({ "channel": channel }),
-                },
-            )
-            .await?;
-            return Ok(Err(LoginFailure::Throttled { retry_after }));
-        }
-    }
-
-    let user = match &email {
-        Some(email) => users::find_by_email(db.pool(), email.as_str()).await?,
-        None => None,
-    };
-    let password_ok = passwords::verify(
-        password.to_owned(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await
-    .map_err(|e| AppError::internal(&e))?;
-    let now = now_micros();
-
-    let Some(user) = user else {
-        audit::append_now(
-            db,
-            &audit_context(None, meta),
-            AuditEvent {
-                action: "auth.login_failed",
-                entity_type: "user",
-                entity_id: None,
-                details: json!({ "channel": channel, "reason": "unknown_account" }),
-            },
-        )
-        .await?;
-        return Ok(Err(LoginFailure::InvalidCredentials));
-    };
-    let context = AuditContext {
-        actor: Actor::User {
-            id: user.id.clone(),
-            label: user.email.clone(),
-        },
-        ..audit_context(None, meta)
-    };
-    let refusal = if !user.active {
-        Some("disabled")
-    } else if user.is_locked(now) {
-        Some("locked")
-    } else if !password_ok {
-        Some("wrong_password")
-    } else {
-        None
-    };
-    if let Some(reason) = refusal {
-        let mut tx = db.begin_write().await?;
-        let locked_now = reason == "wrong_password"
-            && users::record_failed_login(
-                &mut *tx,
-                &user.id,
-                settings.lockout_threshold,
-                now + micros(settings.lockout_duration),
-            )
-            .await?;
-        audit::append(
-            &mut tx,
-            &context,
-            AuditEvent {
-                action: "auth.login_failed",
-                entity_type: "user",
-                entity_id: Some(&user.id),
-                details: json!({ "channel": channel, "reason": reason }),
-            },
-        )
-        .await?;
-        if locked_now {
-            audit::append(
-                &mut tx,
-                &context,
-                AuditEvent {
-                    action: "auth.account_locked",
-                    entity_type: "user",
-                    entity_id: Some(&user.id),
-                    details: json!({ "minutes": settings.lockout_duration.as_secs() / 60 }),
-                },
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        return Ok(Err(LoginFailure::InvalidCredentials));
-    }
-
-    let mut tx = db.begin_write().await?;
-    users::record_successful_login(&mut *tx, &user.id).await?;
-    audit::append(
-        &mut tx,
-        &context,
-        AuditEvent {
-            action: "auth.login_succeeded",
-            entity_type: "user",
-            entity_id: Some(&user.id),
-            details: json!({ "channel": channel }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(user))
-}
-
 fn session_error(error: tower_sessions::session::Error) -> AppError {
     AppError::internal(&error)
 }
 
 /// Signs `user` into `session`: a new session id (no fixation), then the
-/// record of who and when.
+/// record of who and when. A half-done sign-in it completes is forgotten.
 pub async fn start_session(session: &Session, user: &UserRecord) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
+    session
+        .remove_value(PENDING_KEY)
+        .await
+        .map_err(session_error)?;
     let now = now_micros();
     session
         .insert(
@@ -396,48 +259,144 @@ pub async fn start_session(session: &Session, user: &UserRecord) -> Result<(), A
         .map_err(session_error)
 }
 
-/// The user signed into `session`, if the session is still valid: within
-/// the idle and absolute timeouts, the account active and its session epoch
-/// unchanged. An invalid session is ended on the spot.
+/// Records a half-done sign-in (the password was right; `stage` comes
+/// next) in a new session id. The session is not signed in.
+pub async fn start_pending(
+    session: &Session,
+    user: &UserRecord,
+    stage: PendingStage,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .remove_value(AUTH_KEY)
+        .await
+        .map_err(session_error)?;
+    session
+        .insert(
+            PENDING_KEY,
+            PendingAuth {
+                user_id: user.id.clone(),
+                epoch: user.session_epoch,
+                stage,
+                started_at: now_micros(),
+                next,
+            },
+        )
+        .await
+        .map_err(session_error)
+}
+
+/// A session whose sign-in is half done, as the middleware resolved it. It
+/// is deliberately not a [`Principal`]: every page, server function and
+/// route that asks for one treats this session as signed out; only the
+/// second step (and, at [`PendingStage::Enrol`], the enrolment) reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSignIn {
+    pub user_id: String,
+    pub email: String,
+    pub stage: PendingStage,
+    pub next: Option<String>,
+}
+
+/// What a browser session amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionState {
+    SignedIn(Principal),
+    Pending(PendingSignIn),
+    SignedOut,
+}
+
+/// What `session` is, if still valid: within the idle and absolute
+/// timeouts, the account active and its session epoch unchanged (a
+/// half-done sign-in within [`PENDING_TTL_MICROS`]). An invalid session is
+/// ended on the spot. A signed-in user without a second factor while MFA is
+/// required (signed in before it was) is moved back to enrolment.
 pub async fn resolve_session(
     state: &AppState,
     session: &Session,
-) -> Result<Option<Principal>, AppError> {
-    let Some(auth) = session
+) -> Result<SessionState, AppError> {
+    let now = now_micros();
+    if let Some(auth) = session
         .get::<SessionAuth>(AUTH_KEY)
         .await
         .map_err(session_error)?
+    {
+        let settings = &state.auth;
+        let expired = now - auth.authenticated_at > micros(settings.session_absolute)
+            || now - auth.last_seen_at > micros(settings.session_idle);
+        let user = if expired {
+            None
+        } else {
+            users::find_by_id(state.db.pool(), &auth.user_id)
+                .await?
+                .filter(|user| user.active && user.session_epoch == auth.epoch)
+        };
+        let Some(user) = user else {
+            session.flush().await.map_err(session_error)?;
+            return Ok(SessionState::SignedOut);
+        };
+        if settings.require_mfa && !user.mfa_enabled {
+            start_pending(session, &user, PendingStage::Enrol, None).await?;
+            return Ok(SessionState::Pending(PendingSignIn {
+                user_id: user.id,
+                email: user.email,
+                stage: PendingStage::Enrol,
+                next: None,
+            }));
+        }
+        if now - auth.last_seen_at > TOUCH_INTERVAL_MICROS {
+            session
+                .insert(
+                    AUTH_KEY,
+                    SessionAuth {
+                        last_seen_at: now,
+                        ..auth
+                    },
+                )
+                .await
+                .map_err(session_error)?;
+        }
+        return Ok(SessionState::SignedIn(Principal::user(&user)));
+    }
+    let Some(pending) = session
+        .get::<PendingAuth>(PENDING_KEY)
+        .await
+        .map_err(session_error)?
     else {
-        return Ok(None);
+        return Ok(SessionState::SignedOut);
     };
-    let now = now_micros();
-    let settings = &state.auth;
-    let expired = now - auth.authenticated_at > micros(settings.session_absolute)
-        || now - auth.last_seen_at > micros(settings.session_idle);
-    let user = if expired {
+    let user = if now - pending.started_at > PENDING_TTL_MICROS {
         None
     } else {
-        users::find_by_id(state.db.pool(), &auth.user_id)
+        users::find_by_id(state.db.pool(), &pending.user_id)
             .await?
-            .filter(|user| user.active && user.session_epoch == auth.epoch)
+            // A factor reset (or enrolled elsewhere) since the password
+            // step changes what the step must be: start again.
+            .filter(|user| {
+                user.active
+                    && user.session_epoch == pending.epoch
+                    && user.mfa_enabled == (pending.stage == PendingStage::Verify)
+            })
     };
     let Some(user) = user else {
         session.flush().await.map_err(session_error)?;
-        return Ok(None);
+        return Ok(SessionState::SignedOut);
     };
-    if now - auth.last_seen_at > TOUCH_INTERVAL_MICROS {
-        session
-            .insert(
-                AUTH_KEY,
-                SessionAuth {
-                    last_seen_at: now,
-                    ..auth
-                },
-            )
-            .await
-            .map_err(session_error)?;
-    }
-    Ok(Some(Principal::user(&user)))
+    Ok(SessionState::Pending(PendingSignIn {
+        user_id: user.id,
+        email: user.email,
+        stage: pending.stage,
+        next: pending.next,
+    }))
+}
+
+/// The half-done sign-in of the request being handled, if any.
+pub fn current_pending() -> Option<PendingSignIn> {
+    leptos::prelude::use_context::<http::request::Parts>()?
+        .extensions
+        .get::<PendingSignIn>()
+        .cloned()
 }
 
 /// Ends `session` (logout), audited.

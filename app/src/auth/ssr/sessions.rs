@@ -35,6 +35,36 @@ pub struct SessionAuth {
     pub last_seen_at: i64,
 }
 
+/// The session key of a sign-in half done: the password was right, the
+/// second factor (or, when MFA is required, its enrolment) is still to come.
+/// Such a session is not signed in: nothing but the second step reads it.
+pub const PENDING_KEY: &str = "mfa_pending";
+
+/// What the second step needs to remember between the two requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuth {
+    pub user_id: String,
+    pub epoch: i64,
+    pub stage: PendingStage,
+    /// When the password was accepted (microseconds).
+    pub started_at: i64,
+    /// Where to go once fully signed in (checked again then).
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingStage {
+    /// Asking for a code from the app, or a recovery code.
+    Verify,
+    /// MFA is required and the user has none: set it up first.
+    Enrol,
+}
+
+/// How long the second step may take: long enough to find a phone, short
+/// enough that an abandoned half-sign-in is useless soon.
+pub const PENDING_TTL_MICROS: i64 = 10 * 60 * 1_000_000;
+
 /// How often `last_seen_at` is written back.
 pub const TOUCH_INTERVAL_MICROS: i64 = 60_000_000;
 
@@ -69,9 +99,12 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
 fn encode(record: &Record) -> session_store::Result<(String, Option<String>, i64)> {
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    // A half-signed-in session is the user's too, so ending a user's
+    // sessions (password change, reset) ends it as well.
     let user_id = record
         .data
         .get(AUTH_KEY)
+        .or_else(|| record.data.get(PENDING_KEY))
         .and_then(|auth| auth.get("user_id"))
         .and_then(|id| id.as_str())
         .map(str::to_owned);
