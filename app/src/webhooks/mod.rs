@@ -9,6 +9,8 @@
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod target;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -59,6 +61,9 @@ pub struct DeliveryView {
 pub struct WebhookOverview {
     pub endpoints: Vec<WebhookEndpoint>,
     pub deliveries: Vec<DeliveryView>,
+    /// The development allow-list (`VANGUARD_WEBHOOK_ALLOW_HOSTS`), so the
+    /// form's check agrees with the server's; empty in production.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Deliveries the admin page lists.
@@ -74,6 +79,7 @@ pub async fn get_webhooks() -> Result<WebhookOverview, AppError> {
             Ok(WebhookOverview {
                 endpoints: ssr::list_endpoints(&state.db).await?,
                 deliveries: ssr::deliveries(&state.db, None, RECENT_DELIVERIES).await?,
+                allowed_hosts: state.webhooks.allowed_hosts().to_vec(),
             })
         }
         .await,

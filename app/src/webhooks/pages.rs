@@ -36,7 +36,12 @@ pub fn WebhookSection() -> impl IntoView {
         let Ok(input) = CreateWebhook::from_event(&ev) else {
             return;
         };
-        let found = NewWebhook::parse(&input.url, &input.description)
+        let allowed = overview
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|overview| overview.allowed_hosts)
+            .unwrap_or_default();
+        let found = NewWebhook::parse(&input.url, &input.description, &allowed)
             .err()
             .unwrap_or_default();
         if !found.is_empty() {

@@ -23,7 +23,10 @@ use shared::{
 };
 use sqlx::{Row as _, any::AnyRow};
 
-use super::{CreatedWebhook, DeliveryView, WebhookEndpoint};
+use super::{
+    CreatedWebhook, DeliveryView, WebhookEndpoint,
+    target::{TargetPolicy, refusal},
+};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     claims::ssr as claims,
@@ -41,22 +44,35 @@ pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
 /// large).
 const ERROR_MAX_CHARS: usize = 300;
 
-/// The outgoing HTTP client, built once (connection pool, TLS roots).
+/// The outgoing HTTP client, built once (connection pool, TLS roots), and
+/// the rules its targets follow ([`TargetPolicy`]).
 #[derive(Debug, Clone)]
-pub struct WebhookClient(reqwest::Client);
+pub struct WebhookClient {
+    http: reqwest::Client,
+    policy: TargetPolicy,
+}
 
 impl WebhookClient {
     /// Redirects are not followed: a moved endpoint is an administrator's
-    /// change to make, not something a receiver can do to Vanguard.
-    pub fn new() -> Result<Self, AppError> {
+    /// change to make, not something a receiver can do to Vanguard (nor a
+    /// way round the address rules). No proxy: the resolver must see the
+    /// target's name to check and pin its addresses.
+    pub fn new(policy: TargetPolicy) -> Result<Self, AppError> {
         reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(policy.clone())
             .user_agent(concat!("Vanguard-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map(Self)
+            .map(|http| Self { http, policy })
             .map_err(|e| AppError::internal(&e))
+    }
+
+    /// The development allow-list (empty in production).
+    pub fn allowed_hosts(&self) -> &[String] {
+        self.policy.allowed()
     }
 }
 
@@ -159,7 +175,13 @@ pub async fn create(
     url: &str,
     description: &str,
 ) -> Result<CreatedWebhook, AppError> {
-    let new = NewWebhook::parse(url, description)?;
+    let new = NewWebhook::parse(url, description, state.webhooks.allowed_hosts())?;
+    state
+        .webhooks
+        .policy
+        .check_registration(&new.url)
+        .await
+        .map_err(|rule| FieldErrors::from(FieldError::new("url", rule)))?;
     let id = new_id();
     let key = SecretKey::generate().map_err(|e| AppError::internal(&e))?;
     let wrapped = state
@@ -337,21 +359,27 @@ async fn deliver(
     let delivery_id = new_id();
     let timestamp = now_micros() / 1_000_000;
     let started = Instant::now();
-    let sent = state
-        .webhooks
-        .0
-        .post(&target.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("vanguard-event", event.kind.as_str())
-        .header("vanguard-event-id", event.id)
-        .header("vanguard-delivery", &delivery_id)
-        .header(
-            "vanguard-signature",
-            signature(&target.secret, timestamp, event.payload.as_bytes()),
-        )
-        .body(event.payload.to_owned())
-        .send()
-        .await;
+    // A literal address is checked here (no DNS happens for it); a name is
+    // checked and pinned by the client's resolver while connecting.
+    let sent = match state.webhooks.policy.check_url(&target.url) {
+        Err(refused) => Err(NotSent::Refused(refused)),
+        Ok(()) => state
+            .webhooks
+            .http
+            .post(&target.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("vanguard-event", event.kind.as_str())
+            .header("vanguard-event-id", event.id)
+            .header("vanguard-delivery", &delivery_id)
+            .header(
+                "vanguard-signature",
+                signature(&target.secret, timestamp, event.payload.as_bytes()),
+            )
+            .body(event.payload.to_owned())
+            .send()
+            .await
+            .map_err(NotSent::Sent),
+    };
     let (status, error) = match sent {
         Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
         Ok(response) => {
@@ -369,8 +397,9 @@ async fn deliver(
             };
             (Some(status.as_u16()), Some(error))
         }
+        Err(NotSent::Refused(refused)) => (None, Some(refused.to_string())),
         // Without the URL: reqwest's message repeats it.
-        Err(error) => (None, Some(describe(&error))),
+        Err(NotSent::Sent(error)) => (None, Some(describe(&error))),
     };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let outcome = if error.is_none() {
@@ -418,7 +447,16 @@ async fn deliver(
     })
 }
 
+/// Why a request did not get an answer.
+enum NotSent {
+    Refused(super::target::TargetRefused),
+    Sent(reqwest::Error),
+}
+
 fn describe(error: &reqwest::Error) -> String {
+    if let Some(refused) = refusal(error) {
+        return refused.to_string();
+    }
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

@@ -29,4 +29,5 @@ mod shutdown;
 mod storage_s3;
 mod tenancy;
 mod tracing_export;
+mod webhook_ssrf;
 mod webhooks;
