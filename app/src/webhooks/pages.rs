@@ -79,8 +79,9 @@ pub fn WebhookSection() -> impl IntoView {
                 <summary>"Register an endpoint"</summary>
                 <ActionForm action=create on:submit:capture=check attr:id="webhook-form">
                     <FormAlert errors />
-                    <Field label="URL" name="url" errors required=true autocomplete="off" hint="https:// (plain http:// only to localhost)" />
+                    <Field label="URL" name="url" errors required=true autocomplete="off" hint="https:// to a public address (private, loopback and metadata addresses are refused)" />
                     <Field label="Description" name="description" errors required=true autocomplete="off" hint="Who receives it, e.g. “Acme claims gateway”." />
+                    <Field label="Partner" name="partner" errors autocomplete="off" hint="The partner's slug: the endpoint then receives only that partner's claims. Empty: the insurer's own, every claim." />
                     <button type="submit" class="button primary" disabled=move || create.pending().get()>"Register"</button>
                 </ActionForm>
             </details>
@@ -114,6 +115,7 @@ fn EndpointTable(
                 <tr>
                     <td><code>{e.url}</code></td>
                     <td>{e.description}</td>
+                    <td>{e.partner_id.unwrap_or_else(|| "insurer (all claims)".into())}</td>
                     <td>{e.events.join(", ")}</td>
                     <td>{instant(e.created_at)}</td>
                     <td>{state}</td>
@@ -123,7 +125,7 @@ fn EndpointTable(
         .collect_view();
     view! {
         <table class="data-table" id="webhook-endpoints">
-            <thead><tr><th>"URL"</th><th>"Description"</th><th>"Events"</th><th>"Registered"</th><th></th></tr></thead>
+            <thead><tr><th>"URL"</th><th>"Description"</th><th>"Partner"</th><th>"Events"</th><th>"Registered"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

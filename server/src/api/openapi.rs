@@ -84,7 +84,8 @@ fn add_attachments_and_webhooks(document: &mut Value) {
         "duration_ms": { "type": "integer" }, "created_at": { "type": "integer" } } });
     let endpoint = json!({ "type": "object", "properties": {
         "id": { "type": "string" }, "url": { "type": "string" }, "description": { "type": "string" },
-        "events": { "type": "array", "items": { "type": "string" } }, "active": { "type": "boolean" } } });
+        "events": { "type": "array", "items": { "type": "string" } }, "active": { "type": "boolean" },
+        "partner_id": { "type": ["string", "null"], "description": "the partner whose claims' events it receives; null: the insurer's own, every event" } } });
     let paths = &mut document["paths"];
     paths["/api/v1/claims/{id}/attachments"] = json!({
         "get": { "summary": "A claim's attachments", "parameters": [id_param()],
@@ -102,7 +103,9 @@ fn add_attachments_and_webhooks(document: &mut Value) {
         "get": { "summary": "Webhook endpoints (operations permission)", "responses": with_errors(json!({ "200": ok("The endpoints", json!({ "type": "array", "items": endpoint.clone() })) })) },
         "post": { "summary": "Register an endpoint for claim.triaged; the signing secret is in this answer only",
             "requestBody": body(json!({ "type": "object", "required": ["url", "description"], "properties": {
-                "url": { "type": "string", "description": "https:// (http:// only to localhost)" }, "description": { "type": "string", "maxLength": 200 } } })),
+                "url": { "type": "string", "description": "https:// to a public address: private, loopback, link-local, unique-local, CGNAT, multicast, unspecified and metadata addresses and local names are refused (422), here and again at delivery after DNS; http:// only to hosts on the development allow-list" },
+                "description": { "type": "string", "maxLength": 200 },
+                "partner": { "type": "string", "description": "id or slug of the partner whose claims' events it receives (omitted: every event)" } } })),
             "responses": with_errors(json!({ "201": ok("Registered", json!({ "allOf": [endpoint, { "type": "object", "properties": { "secret": { "type": "string" } } }] })) })) } });
     paths["/api/v1/webhooks/{id}"] = json!({ "delete": { "summary": "Disable an endpoint (its log stays)", "parameters": [id_param()],
         "responses": with_errors(json!({ "204": { "description": "Disabled" }, "404": problem("No such endpoint") })) } });

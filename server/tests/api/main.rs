@@ -30,4 +30,5 @@ mod storage_s3;
 mod tenancy;
 mod tracing_export;
 mod webhook_ssrf;
+mod webhook_tenancy;
 mod webhooks;
