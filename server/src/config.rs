@@ -804,8 +804,11 @@ mod tests {
 
     #[test]
     fn the_webhook_allow_list_is_for_development_only() {
-        let config = config_from(&[("VANGUARD_WEBHOOK_ALLOW_HOSTS", " 127.0.0.1, LocalHost ,[::1]")])
-            .unwrap();
+        let config = config_from(&[(
+            "VANGUARD_WEBHOOK_ALLOW_HOSTS",
+            " 127.0.0.1, LocalHost ,[::1]",
+        )])
+        .unwrap();
         assert_eq!(
             config.security.webhook_allow_hosts,
             ["127.0.0.1", "localhost", "::1"]

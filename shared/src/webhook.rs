@@ -174,8 +174,14 @@ mod tests {
     #[test]
     fn private_loopback_metadata_and_local_names_are_refused_in_every_spelling() {
         for (url, rule) in [
-            ("https://10.0.0.5/internal", "(10.0.0.5 is a private address)"),
-            ("https://169.254.169.254/latest/meta-data", "is a cloud metadata address"),
+            (
+                "https://10.0.0.5/internal",
+                "(10.0.0.5 is a private address)",
+            ),
+            (
+                "https://169.254.169.254/latest/meta-data",
+                "is a cloud metadata address",
+            ),
             ("https://127.0.0.1/", "is a loopback address"),
             ("https://2130706433/", "(127.0.0.1 is a loopback address)"),
             ("https://0x7f.1/", "(127.0.0.1 is a loopback address)"),
@@ -186,12 +192,21 @@ mod tests {
             ("https://100.64.0.1/", "is a carrier-grade NAT address"),
             ("https://224.0.0.1/", "is a multicast address"),
             ("https://0.0.0.0/", "is an unspecified address"),
-            ("https://localhost:5432/", "(localhost is a name of this machine)"),
+            (
+                "https://localhost:5432/",
+                "(localhost is a name of this machine)",
+            ),
             ("https://LocalHost./", "is a name of this machine"),
-            ("https://metadata.google.internal/", "is a private network name"),
+            (
+                "https://metadata.google.internal/",
+                "is a private network name",
+            ),
         ] {
             let error = url_error(url).unwrap_or_default();
-            assert!(error.starts_with("must be a public address"), "{url}: {error}");
+            assert!(
+                error.starts_with("must be a public address"),
+                "{url}: {error}"
+            );
             assert!(error.contains(rule), "{url}: {error}");
         }
     }

@@ -18,7 +18,11 @@ use crate::{
     error::AppError,
     state::AppState,
     tenancy::{self, Scope},
-    vault::{IndexedColumn, Vault, WrappedKey, crypto::SecretKey},
+    vault::{
+        IndexedColumn, Vault, WrappedKey,
+        crypto::SecretKey,
+        unreadable::{self, UNREADABLE},
+    },
 };
 
 const TABLE: &str = "customers";
@@ -189,6 +193,7 @@ fn masked_view(
         erased: false,
         created_at,
         version,
+        unreadable_fields: Vec::new(),
     }
 }
 
@@ -224,7 +229,8 @@ fn from_row(row: &AnyRow) -> Result<Row, sqlx::Error> {
 }
 
 /// What a field shows: masked plaintext, `erased`, or `unreadable` when a
-/// value does not decrypt (moved or damaged; logged, never shown).
+/// value does not decrypt (moved or damaged; listed in `unreadable_fields`,
+/// which the caller reports with [`unreadable::report`]).
 fn view_of(vault: &Vault, row: &Row) -> CustomerView {
     // `Ok(None)`: erased; `Err(())`: the key does not unwrap (logged).
     let dek: Result<Option<SecretKey>, ()> = if row.erased {
@@ -239,24 +245,27 @@ fn view_of(vault: &Vault, row: &Row) -> CustomerView {
             }
         }
     };
+    let unreadable_fields = std::cell::RefCell::new(Vec::new());
     let show = |field: PiiField| -> Option<String> {
         let (_, envelope) = row.fields.iter().find(|(f, _)| *f == field)?;
         let envelope = envelope.as_ref()?;
-        let dek = match &dek {
-            Ok(Some(dek)) => dek,
+        let opened = match &dek {
+            Ok(Some(dek)) => vault.open_field(dek, TABLE, field.as_str(), &row.id, envelope),
             Ok(None) => return Some(ERASED.to_owned()),
-            Err(()) => return Some("unreadable".to_owned()),
+            Err(()) => Err(crate::vault::crypto::VaultError::Malformed),
         };
-        match vault.open_field(dek, TABLE, field.as_str(), &row.id, envelope) {
+        match opened {
             Ok(plain) => Some(mask(field, &plain)),
-            Err(error) => {
-                tracing::error!(customer = %row.id, field = field.as_str(), %error, "a personal-data field does not decrypt");
-                Some("unreadable".to_owned())
+            Err(_) => {
+                unreadable_fields
+                    .borrow_mut()
+                    .push(field.as_str().to_owned());
+                Some(UNREADABLE.to_owned())
             }
         }
     };
     let required = |field: PiiField| show(field).unwrap_or_else(|| ERASED.to_owned());
-    CustomerView {
+    let mut view = CustomerView {
         id: row.id.clone(),
         customer_number: row.number.clone(),
         first_name: required(PiiField::FirstName),
@@ -269,7 +278,17 @@ fn view_of(vault: &Vault, row: &Row) -> CustomerView {
         erased: row.erased,
         created_at: row.created_at,
         version: row.version,
-    }
+        unreadable_fields: Vec::new(),
+    };
+    view.unreadable_fields = unreadable_fields.into_inner();
+    view
+}
+
+/// [`view_of`], reporting its unreadable fields as a security event.
+async fn reported_view(state: &AppState, row: &Row) -> Result<CustomerView, AppError> {
+    let view = view_of(&state.vault, row);
+    unreadable::report(&state.db, "customer", &row.id, &view.unreadable_fields).await?;
+    Ok(view)
 }
 
 /// Masks a decrypted value for display.
@@ -303,11 +322,10 @@ pub async fn find(state: &AppState, id: &str) -> Result<Option<CustomerView>, Ap
         .bind(id)
         .fetch_optional(state.db.pool())
         .await?;
-    Ok(row
-        .as_ref()
-        .map(from_row)
-        .transpose()?
-        .map(|row| view_of(&state.vault, &row)))
+    match row.as_ref().map(from_row).transpose()? {
+        Some(row) => Ok(Some(reported_view(state, &row).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Exact-match filters; each goes through its blind index.
@@ -405,10 +423,10 @@ pub async fn list(
             page,
         )
         .await?;
-    let items = rows
-        .iter()
-        .map(|row| from_row(row).map(|row| view_of(vault, &row)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(reported_view(state, &from_row(row)?).await?);
+    }
     Ok(Page::new(page, items, total))
 }
 
@@ -443,56 +461,123 @@ pub async fn update(
     let dek = vault
         .unwrap_key(&row.id, &row.key)
         .map_err(|e| AppError::internal(&e))?;
-    let current = |field: PiiField| -> Result<Option<String>, AppError> {
-        let Some((_, Some(envelope))) = row.fields.iter().find(|(f, _)| *f == field) else {
-            return Ok(None);
+    // Each stored value in clear; a field that does not decrypt is kept as
+    // stored (envelope and blind index) unless this change replaces it.
+    let mut unreadable: Vec<PiiField> = Vec::new();
+    let mut stored = Vec::with_capacity(row.fields.len());
+    for (field, envelope) in &row.fields {
+        let plain = match envelope {
+            None => None,
+            Some(envelope) => {
+                match vault.open_field(&dek, TABLE, field.as_str(), &row.id, envelope) {
+                    Ok(plain) => Some(plain),
+                    Err(_) => {
+                        unreadable.push(*field);
+                        None
+                    }
+                }
+            }
         };
-        vault
-            .open_field(&dek, TABLE, field.as_str(), &row.id, envelope)
-            .map(Some)
-            .map_err(|e| AppError::internal(&e))
+        stored.push((*field, plain));
+    }
+    let current = |field: PiiField| -> Option<String> {
+        stored
+            .iter()
+            .find(|(f, _)| *f == field)
+            .and_then(|(_, plain)| plain.clone())
     };
     let given = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
     let mut changed = Vec::new();
-    let mut merge = |field: PiiField, value: Option<String>| -> Result<Option<String>, AppError> {
-        let before = current(field)?;
+    let mut kept = Vec::new();
+    let mut merge = |field: PiiField, value: Option<String>| -> Option<String> {
+        let before = current(field);
         match value {
-            Some(new) if Some(new.trim()) != before.as_deref() => {
+            Some(new) if unreadable.contains(&field) || Some(new.trim()) != before.as_deref() => {
                 changed.push(field.as_str());
-                Ok(Some(new))
+                Some(new)
             }
-            _ => Ok(before),
+            _ if unreadable.contains(&field) => {
+                kept.push(field);
+                stand_in(field)
+            }
+            _ => before,
         }
     };
+    let first_name = merge(
+        PiiField::FirstName,
+        given(&Some(changes.first_name.clone())),
+    );
+    let last_name = merge(PiiField::LastName, given(&Some(changes.last_name.clone())));
+    let email = merge(PiiField::Email, given(&Some(changes.email.clone())));
+    let phone = merge(PiiField::Phone, given(&changes.phone));
+    let date_of_birth = merge(PiiField::DateOfBirth, given(&changes.date_of_birth));
+    let national_id = merge(PiiField::NationalId, given(&changes.national_id));
     let address_given = changes
         .address
         .clone()
         .filter(|a| *a != shared::contact::AddressInput::default());
+    let address = match address_given {
+        Some(address) => {
+            changed.push(PiiField::Address.as_str());
+            Some(address)
+        }
+        None if unreadable.contains(&PiiField::Address) => {
+            kept.push(PiiField::Address);
+            None
+        }
+        None => current(PiiField::Address).and_then(|json| serde_json::from_str(&json).ok()),
+    };
     let merged = NewCustomerInput {
-        first_name: merge(
-            PiiField::FirstName,
-            given(&Some(changes.first_name.clone())),
-        )?
-        .unwrap_or_default(),
-        last_name: merge(PiiField::LastName, given(&Some(changes.last_name.clone())))?
-            .unwrap_or_default(),
-        email: merge(PiiField::Email, given(&Some(changes.email.clone())))?.unwrap_or_default(),
-        phone: merge(PiiField::Phone, given(&changes.phone))?,
-        date_of_birth: merge(PiiField::DateOfBirth, given(&changes.date_of_birth))?,
-        national_id: merge(PiiField::NationalId, given(&changes.national_id))?,
-        address: match address_given {
-            Some(address) => {
-                changed.push(PiiField::Address.as_str());
-                Some(address)
-            }
-            None => current(PiiField::Address)?.and_then(|json| serde_json::from_str(&json).ok()),
-        },
+        first_name: first_name.unwrap_or_default(),
+        last_name: last_name.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+        phone,
+        date_of_birth,
+        national_id,
+        address,
     };
     let customer = NewCustomer::parse(&merged, Some(today()))?;
+    let reported: Vec<String> = kept.iter().map(|f| f.as_str().to_owned()).collect();
     if changed.is_empty() {
+        drop(tx);
+        unreadable::report(&state.db, "customer", id, &reported).await?;
         return Ok(view_of(vault, &row));
     }
-    let sealed = seal_customer(vault, &dek, id, &customer)?;
+    let mut sealed = seal_customer(vault, &dek, id, &customer)?;
+    let mut indexes = [
+        Some(vault.index(IndexedColumn::Email, customer.email.as_str())),
+        Some(vault.index(IndexedColumn::LastName, &last_name_key(&customer.last_name))),
+        customer
+            .national_id
+            .as_ref()
+            .map(|n| vault.index(IndexedColumn::NationalId, n.as_str())),
+    ];
+    if !kept.is_empty() {
+        let old = sqlx::query(
+            "SELECT email_index, last_name_index, national_id_index FROM customers WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        for field in &kept {
+            let envelope = row
+                .fields
+                .iter()
+                .find(|(f, _)| f == field)
+                .and_then(|(_, envelope)| envelope.clone());
+            sealed.keep(*field, envelope);
+            let index = match field {
+                PiiField::Email => Some((0, "email_index")),
+                PiiField::LastName => Some((1, "last_name_index")),
+                PiiField::NationalId => Some((2, "national_id_index")),
+                _ => None,
+            };
+            if let Some((slot, column)) = index {
+                indexes[slot] = old.try_get(column)?;
+            }
+        }
+    }
+    let [email_index, last_name_index, national_id_index] = indexes;
     let version = row.version + 1;
     sqlx::query(
         "UPDATE customers SET first_name = $1, last_name = $2, email = $3, phone = $4, date_of_birth = $5, \
@@ -506,9 +591,9 @@ pub async fn update(
     .bind(sealed.date_of_birth)
     .bind(sealed.address)
     .bind(sealed.national_id)
-    .bind(vault.index(IndexedColumn::Email, customer.email.as_str()))
-    .bind(vault.index(IndexedColumn::LastName, &last_name_key(&customer.last_name)))
-    .bind(customer.national_id.as_ref().map(|n| vault.index(IndexedColumn::NationalId, n.as_str())))
+    .bind(email_index)
+    .bind(last_name_index)
+    .bind(national_id_index)
     .bind(version)
     .bind(now_micros())
     .bind(id)
@@ -532,13 +617,37 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
-    Ok(masked_view(
-        id,
-        &row.number,
-        &customer,
-        row.created_at,
-        version,
-    ))
+    unreadable::report(&state.db, "customer", id, &reported).await?;
+    let mut view = masked_view(id, &row.number, &customer, row.created_at, version);
+    for field in &kept {
+        view.set_unreadable(*field);
+    }
+    Ok(view)
+}
+
+/// A value that passes its rule, standing in (for validation only) for a
+/// required field that does not decrypt and that a change keeps as stored.
+fn stand_in(field: PiiField) -> Option<String> {
+    match field {
+        PiiField::FirstName | PiiField::LastName => Some("Unreadable".into()),
+        PiiField::Email => Some("unreadable@example.com".into()),
+        _ => None,
+    }
+}
+
+impl Sealed {
+    /// Writes `envelope` back unchanged instead of the new seal of `field`.
+    fn keep(&mut self, field: PiiField, envelope: Option<Vec<u8>>) {
+        match field {
+            PiiField::FirstName => self.first_name = envelope.unwrap_or_default(),
+            PiiField::LastName => self.last_name = envelope.unwrap_or_default(),
+            PiiField::Email => self.email = envelope.unwrap_or_default(),
+            PiiField::Phone => self.phone = envelope,
+            PiiField::DateOfBirth => self.date_of_birth = envelope,
+            PiiField::Address => self.address = envelope,
+            PiiField::NationalId => self.national_id = envelope,
+        }
+    }
 }
 
 /// Shows one field in clear to someone allowed to see it, for a stated
@@ -582,12 +691,18 @@ pub async fn reveal(
                 .vault
                 .unwrap_key(&row.id, &row.key)
                 .map_err(|e| AppError::internal(&e))?;
-            Some(
-                state
-                    .vault
-                    .open_field(&dek, TABLE, field.as_str(), &row.id, &envelope)
-                    .map_err(|e| AppError::internal(&e))?,
-            )
+            match state
+                .vault
+                .open_field(&dek, TABLE, field.as_str(), &row.id, &envelope)
+            {
+                Ok(plain) => Some(plain),
+                Err(_) => {
+                    drop(tx);
+                    let name = field.as_str();
+                    unreadable::report(&state.db, "customer", id, &[name.to_owned()]).await?;
+                    return Err(unreadable::conflict(name));
+                }
+            }
         }
     };
     audit::append(

@@ -166,7 +166,12 @@ pub async fn list_endpoints(db: &Db, scope: &Scope) -> Result<Vec<WebhookEndpoin
     let mut filter = Filter::default();
     tenancy::restrict(&mut filter, scope, "partner_id");
     Ok(filter
-        .fetch_all(db, ENDPOINT_COLUMNS, "active DESC, created_at", ENDPOINTS_MAX)
+        .fetch_all(
+            db,
+            ENDPOINT_COLUMNS,
+            "active DESC, created_at",
+            ENDPOINTS_MAX,
+        )
         .await?
         .iter()
         .map(endpoint_from_row)

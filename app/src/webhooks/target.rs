@@ -89,8 +89,8 @@ impl TargetPolicy {
     /// address must be public, a name must not be a local one. Names are
     /// resolved and checked by [`Resolve::resolve`] when connecting.
     pub fn check_url(&self, raw: &str) -> Result<(), TargetRefused> {
-        let url = url::Url::parse(raw)
-            .map_err(|_| TargetRefused("address is not a valid URL".into()))?;
+        let url =
+            url::Url::parse(raw).map_err(|_| TargetRefused("address is not a valid URL".into()))?;
         let host = url
             .host()
             .ok_or_else(|| TargetRefused("address has no host".into()))?;
@@ -156,8 +156,7 @@ impl TargetPolicy {
         if is_allowed(name, &self.allowed) {
             return Ok(());
         }
-        match tokio::time::timeout(REGISTRATION_LOOKUP_TIMEOUT, self.resolve_checked(name)).await
-        {
+        match tokio::time::timeout(REGISTRATION_LOOKUP_TIMEOUT, self.resolve_checked(name)).await {
             Ok(Err(error)) => match error.downcast::<TargetRefused>() {
                 Ok(refused) => Err(refused.0),
                 // Unknown to DNS today: delivery checks again.
@@ -239,7 +238,10 @@ mod tests {
     async fn a_name_with_any_non_public_address_is_refused_after_resolution() {
         let policy = policy(&[], &["93.184.216.34", "10.0.0.5"]);
         let error = resolve(&policy, "hooks.example.com").await.unwrap_err();
-        assert!(error.contains("resolves to 10.0.0.5, a private address"), "{error}");
+        assert!(
+            error.contains("resolves to 10.0.0.5, a private address"),
+            "{error}"
+        );
         let policy = super::tests::policy(&[], &["::ffff:169.254.169.254"]);
         let error = resolve(&policy, "repointed.example.com").await.unwrap_err();
         assert!(error.contains("a cloud metadata address"), "{error}");
@@ -250,7 +252,10 @@ mod tests {
         let error = resolve(&policy(&[], &["127.0.0.1"]), "localhost")
             .await
             .unwrap_err();
-        assert!(error.contains("localhost is a name of this machine"), "{error}");
+        assert!(
+            error.contains("localhost is a name of this machine"),
+            "{error}"
+        );
         let allowed = resolve(&policy(&["localhost"], &["127.0.0.1"]), "localhost").await;
         assert_eq!(allowed.unwrap(), vec!["127.0.0.1:0".parse().unwrap()]);
     }

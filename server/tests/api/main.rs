@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod isolation;
 mod lifecycle;
+mod moved_ciphertext;
 mod openapi;
 mod pages;
 mod pipeline;

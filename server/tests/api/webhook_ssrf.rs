@@ -50,7 +50,10 @@ async fn webhook_targets_on_internal_addresses_are_refused_at_registration_namin
         ("https://100.64.0.9/hook", "is a carrier-grade NAT address"),
         ("https://239.1.1.1/hook", "is a multicast address"),
         ("https://0.0.0.0/hook", "is an unspecified address"),
-        ("https://localhost:5432/", "localhost is a name of this machine"),
+        (
+            "https://localhost:5432/",
+            "localhost is a name of this machine",
+        ),
         (
             "https://metadata.google.internal/computeMetadata/v1/",
             "is a private network name",
@@ -137,7 +140,11 @@ async fn the_allow_list_opens_only_the_hosts_it_names_not_other_spellings_of_the
     let admin = app.api_token_for_staff(Role::Admin).await;
     let mapped = format!("http://[::ffff:127.0.0.1]:{}/hook", address.port());
     let refused = register(&app, &admin, &mapped).await;
-    assert_eq!(refused.status(), 422, "127.0.0.1 is listed, ::ffff:127.0.0.1 is not");
+    assert_eq!(
+        refused.status(),
+        422,
+        "127.0.0.1 is listed, ::ffff:127.0.0.1 is not"
+    );
 
     let delivery = deliver_after_repointing(&app, &mapped).await;
 

@@ -97,7 +97,11 @@ async fn a_partners_webhook_endpoint_receives_only_events_about_that_partners_cl
     assert_eq!(claims_heard(&bravo_receiver), [bravo_claim.clone()]);
     let mut every = vec![acme_claim, bravo_claim, insurer_claim];
     every.sort();
-    assert_eq!(claims_heard(&own_receiver), every, "the insurer's own hears all");
+    assert_eq!(
+        claims_heard(&own_receiver),
+        every,
+        "the insurer's own hears all"
+    );
 
     let log: Value = read_json(&app, &admin, Method::GET, "/api/v1/webhook-deliveries").await;
     assert_eq!(log.as_array().unwrap().len(), 5, "staff see every delivery");
