@@ -22,6 +22,7 @@ mod lifecycle;
 mod moved_ciphertext;
 mod openapi;
 mod pages;
+mod password_throttling;
 mod pipeline;
 mod policies;
 mod security;

@@ -245,35 +245,11 @@ pub async fn login_with_password(
     meta: &RequestMeta,
     channel: &'static str,
 ) -> Result<Result<UserRecord, LoginFailure>, AppError> {
-    let settings = &state.auth;
     let db = &state.db;
     let email = Email::parse("email", raw_email).ok();
     let account_key = email.as_ref().map_or("-", Email::as_str);
-    let ip_key = meta
-        .client_ip
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "-".into());
-    for bucket in [
-        format!("login:ip:{ip_key}"),
-        format!("login:account:{account_key}"),
-    ] {
-        if let Decision::Limited { retry_after } =
-            throttle::hit_shared(db, &bucket, settings.login_limit).await?
-        {
-            tracing::warn!(channel, "sign-in throttled");
-            audit::append_now(
-                db,
-                &audit_context(None, meta),
-                AuditEvent {
-                    action: "auth.login_throttled",
-                    entity_type: "session",
-                    entity_id: None,
-                    details: json!({ "channel": channel }),
-                },
-            )
-            .await?;
-            return Ok(Err(LoginFailure::Throttled { retry_after }));
-        }
+    if let Some(retry_after) = password_attempt_limited(state, account_key, meta, channel).await? {
+        return Ok(Err(LoginFailure::Throttled { retry_after }));
     }
 
     let user = match &email {
@@ -319,40 +295,15 @@ pub async fn login_with_password(
         None
     };
     if let Some(reason) = refusal {
-        let mut tx = db.begin_write().await?;
-        let locked_now = reason == "wrong_password"
-            && users::record_failed_login(
-                &mut *tx,
-                &user.id,
-                settings.lockout_threshold,
-                now + micros(settings.lockout_duration),
-            )
-            .await?;
-        audit::append(
-            &mut tx,
+        record_refusal(
+            state,
             &context,
-            AuditEvent {
-                action: "auth.login_failed",
-                entity_type: "user",
-                entity_id: Some(&user.id),
-                details: json!({ "channel": channel, "reason": reason }),
-            },
+            &user.id,
+            "auth.login_failed",
+            channel,
+            reason,
         )
         .await?;
-        if locked_now {
-            audit::append(
-                &mut tx,
-                &context,
-                AuditEvent {
-                    action: "auth.account_locked",
-                    entity_type: "user",
-                    entity_id: Some(&user.id),
-                    details: json!({ "minutes": settings.lockout_duration.as_secs() / 60 }),
-                },
-            )
-            .await?;
-        }
-        tx.commit().await?;
         return Ok(Err(LoginFailure::InvalidCredentials));
     }
 
@@ -371,6 +322,94 @@ pub async fn login_with_password(
     .await?;
     tx.commit().await?;
     Ok(Ok(user))
+}
+
+/// Counts one password attempt against the per-client-IP and per-account
+/// limits (shared by all replicas) that sign-in and password change share,
+/// before any hashing; `Some(retry_after)` when over either (audited as
+/// `auth.login_throttled` with the channel).
+async fn password_attempt_limited(
+    state: &AppState,
+    account: &str,
+    meta: &RequestMeta,
+    channel: &'static str,
+) -> Result<Option<Duration>, AppError> {
+    let ip_key = meta
+        .client_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "-".into());
+    for bucket in [
+        format!("login:ip:{ip_key}"),
+        format!("login:account:{account}"),
+    ] {
+        if let Decision::Limited { retry_after } =
+            throttle::hit_shared(&state.db, &bucket, state.auth.login_limit).await?
+        {
+            tracing::warn!(channel, "password attempts throttled");
+            audit::append_now(
+                &state.db,
+                &audit_context(None, meta),
+                AuditEvent {
+                    action: "auth.login_throttled",
+                    entity_type: "session",
+                    entity_id: None,
+                    details: json!({ "channel": channel }),
+                },
+            )
+            .await?;
+            return Ok(Some(retry_after));
+        }
+    }
+    Ok(None)
+}
+
+/// Records a refused password attempt on a known account: a wrong password
+/// counts towards the lockout shared with sign-in; `action` is audited with
+/// the reason, and `auth.account_locked` when this attempt locked it.
+async fn record_refusal(
+    state: &AppState,
+    context: &AuditContext,
+    user_id: &str,
+    action: &'static str,
+    channel: &'static str,
+    reason: &'static str,
+) -> Result<(), AppError> {
+    let settings = &state.auth;
+    let mut tx = state.db.begin_write().await?;
+    let locked_now = reason == "wrong_password"
+        && users::record_failed_login(
+            &mut *tx,
+            user_id,
+            settings.lockout_threshold,
+            now_micros() + micros(settings.lockout_duration),
+        )
+        .await?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action,
+            entity_type: "user",
+            entity_id: Some(user_id),
+            details: json!({ "channel": channel, "reason": reason }),
+        },
+    )
+    .await?;
+    if locked_now {
+        audit::append(
+            &mut tx,
+            context,
+            AuditEvent {
+                action: "auth.account_locked",
+                entity_type: "user",
+                entity_id: Some(user_id),
+                details: json!({ "minutes": settings.lockout_duration.as_secs() / 60 }),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 fn session_error(error: tower_sessions::session::Error) -> AppError {
@@ -601,6 +640,27 @@ pub async fn change_password(
     let user = users::find_by_id(state.db.pool(), &principal.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    // The current password is guessed here as at sign-in: the same limits,
+    // counted in the same buckets, and the same lockout.
+    const CHANNEL: &str = "password_change";
+    if let Some(retry_after) = password_attempt_limited(state, &user.email, meta, CHANNEL).await? {
+        return Err(AppError::RateLimited(retry_after.as_secs()));
+    }
+    let context = audit_context(Some(principal), meta);
+    let now = now_micros();
+    if let Some(until) = user.locked_until.filter(|_| user.is_locked(now)) {
+        record_refusal(
+            state,
+            &context,
+            &user.id,
+            "auth.password_change_failed",
+            CHANNEL,
+            "locked",
+        )
+        .await?;
+        let seconds = u64::try_from(until - now).unwrap_or(0).div_ceil(1_000_000);
+        return Err(AppError::RateLimited(seconds.max(1)));
+    }
     let mut errors = FieldErrors::new();
     let new_password = errors.check(NewPassword::parse("new_password", new, Some(&user.email)));
     if new != confirm {
@@ -613,6 +673,15 @@ pub async fn change_password(
         .await
         .map_err(|e| AppError::internal(&e))?;
     if !current_ok {
+        record_refusal(
+            state,
+            &context,
+            &user.id,
+            "auth.password_change_failed",
+            CHANNEL,
+            "wrong_password",
+        )
+        .await?;
         errors.push("current_password", "is not your current password");
     }
     errors.clone().into_result()?;
@@ -629,7 +698,7 @@ pub async fn change_password(
     tokens::revoke_subject(&mut tx, SubjectKind::User, &user.id).await?;
     audit::append(
         &mut tx,
-        &audit_context(Some(principal), meta),
+        &context,
         AuditEvent {
             action: "auth.password_changed",
             entity_type: "user",
