@@ -30,6 +30,7 @@ mod server_fns;
 mod shutdown;
 mod storage_s3;
 mod tenancy;
+mod tenancy_followups;
 mod tracing_export;
 mod webhook_ssrf;
 mod webhook_tenancy;

@@ -25,7 +25,7 @@ use shared::{
 };
 use tower_sessions::Session;
 
-pub use self::issuing::{create_api_client, create_partner, revoke_api_client};
+pub use self::issuing::{create_api_client, create_partner, move_api_client, revoke_api_client};
 use self::{
     sessions::{AUTH_KEY, SessionAuth, TOUCH_INTERVAL_MICROS},
     throttle::{Decision, Limit, LocalLimiter},
