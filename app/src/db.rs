@@ -475,6 +475,27 @@ impl Filter {
         }
     }
 
+    /// Up to `limit` rows of `select` (ending with its FROM/JOIN clause)
+    /// under this filter, in `order_by` order: a list without a total.
+    pub async fn fetch_all(
+        &self,
+        db: &Db,
+        select: &str,
+        order_by: &str,
+        limit: i64,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let sql = format!(
+            "{select}{} ORDER BY {order_by} LIMIT ${}",
+            self.clause(),
+            self.binds.len() + 1
+        );
+        let mut query = sqlx::query(&sql);
+        for bind in &self.binds {
+            query = query.bind(bind);
+        }
+        query.bind(limit).fetch_all(db.pool()).await
+    }
+
     /// One page of `select` (which ends with its FROM/JOIN clause, the
     /// table aliased as in `count_from`) under this filter, and the total
     /// count: two queries, whatever the page size.

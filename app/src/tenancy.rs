@@ -7,7 +7,9 @@
 //! whose client created it, a policy to its customer's partner, a claim to
 //! its policy's partner (so a claim staff file on a partner's policy is the
 //! partner's too); attachments, executions, jobs and webhook deliveries
-//! belong to their claim. `NULL` is the insurer's own book.
+//! belong to their claim; a webhook endpoint to the partner it was
+//! registered for, and its deliveries to it. `NULL` is the insurer's own
+//! book.
 //!
 //! A record outside the caller's scope answers exactly like one that does
 //! not exist (404, same message), so a partner cannot tell the two apart;
@@ -38,6 +40,7 @@ pub enum Owned {
     Claim,
     Execution,
     Job,
+    WebhookEndpoint,
     WebhookDelivery,
 }
 
@@ -49,6 +52,7 @@ impl Owned {
             Owned::Claim => "claim",
             Owned::Execution => "execution",
             Owned::Job => "job",
+            Owned::WebhookEndpoint => "webhook_endpoint",
             Owned::WebhookDelivery => "webhook_delivery",
         }
     }
@@ -66,9 +70,11 @@ impl Owned {
             Owned::Job => {
                 "SELECT cl.partner_id FROM jobs j JOIN claims cl ON cl.id = j.claim_id WHERE j.id = $1"
             }
-            // A delivery of an event about no claim is the operator's.
+            Owned::WebhookEndpoint => "SELECT partner_id FROM webhook_endpoints WHERE id = $1",
+            // A delivery is its endpoint's: one to the insurer's own
+            // endpoint is the insurer's, whichever claim it was about.
             Owned::WebhookDelivery => {
-                "SELECT cl.partner_id FROM webhook_deliveries d LEFT JOIN claims cl ON cl.id = d.claim_id WHERE d.id = $1"
+                "SELECT e.partner_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = $1"
             }
         }
     }
@@ -82,6 +88,7 @@ impl Owned {
                 Owned::Claim => "The claim",
                 Owned::Execution => "The execution",
                 Owned::Job => "The job",
+                Owned::WebhookEndpoint => "The webhook endpoint",
                 Owned::WebhookDelivery => "The delivery",
             }
             .into(),

@@ -1,6 +1,6 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
-//! `create-admin`, `create-partner`, `create-api-client`, `reset-mfa`, `verify-audit`,
-//! `rotate-keys`, `worker`, `seed-demo`.
+//! `create-admin`, `create-partner`, `create-api-client`, `move-api-client`,
+//! `reset-mfa`, `verify-audit`, `rotate-keys`, `worker`, `seed-demo`.
 #![expect(
     clippy::print_stdout,
     reason = "operator commands print their result (e.g. a client secret) on stdout"
@@ -108,6 +108,17 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Move an API client to a partner organisation (an internal client
+    /// issued before tenancy, or another partner's): from its next call it
+    /// sees that partner's records only. Audited as `api_client.moved`.
+    MoveApiClient {
+        /// The client's id (`client_id=` as create-api-client printed it).
+        #[arg(long)]
+        client: String,
+        /// The partner's slug (or id); it must exist.
+        #[arg(long)]
+        partner: String,
+    },
 }
 
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
@@ -133,6 +144,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             internal,
         } => create_api_client(config, &name, &role, partner.as_deref(), internal).await,
         Command::ResetMfa { email } => reset_mfa(config, &email).await,
+        Command::MoveApiClient { client, partner } => {
+            move_api_client(config, &client, &partner).await
+        }
         Command::VerifyAudit => verify_audit(config).await,
         Command::RotateKeys => rotate_keys(config).await,
         Command::Worker => worker(config).await,
@@ -290,6 +304,18 @@ async fn create_api_client(
     tracing::info!(client_id = %client.id, "API client created");
     println!("client_id={}", client.id);
     println!("client_secret={secret}");
+    Ok(())
+}
+
+async fn move_api_client(config: Config, client: &str, partner: &str) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let context = app::audit::ssr::AuditContext::system("server move-api-client");
+    let result = app::auth::ssr::move_api_client(&db, &context, client, partner).await;
+    db.close().await;
+    let moved = result.map_err(|error| anyhow::anyhow!("cannot move the API client: {error}"))?;
+    tracing::info!(client_id = %moved.id, partner_id = ?moved.partner_id, "API client moved");
+    println!("client_id={}", moved.id);
+    println!("partner_id={}", moved.partner_id.unwrap_or_default());
     Ok(())
 }
 

@@ -184,6 +184,10 @@ pub struct SecuritySettings {
     /// Every member of staff signs in with a second factor
     /// (`VANGUARD_REQUIRE_MFA`; on by default in production).
     pub require_mfa: bool,
+    /// Hosts webhooks may reach despite the address rules, over plain
+    /// `http://` too (`VANGUARD_WEBHOOK_ALLOW_HOSTS`): development and
+    /// tests only, refused when `VANGUARD_ENV=production`.
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 impl SecuritySettings {
@@ -191,6 +195,18 @@ impl SecuritySettings {
         get: &impl Fn(&str) -> Option<String>,
         environment: Environment,
     ) -> Result<Self, ConfigError> {
+        let webhook_allow_hosts: Vec<String> = get("VANGUARD_WEBHOOK_ALLOW_HOSTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(shared::webhook::host_key)
+            .filter(|host| !host.is_empty())
+            .collect();
+        if environment == Environment::Production && !webhook_allow_hosts.is_empty() {
+            return Err(ConfigError::new(
+                "VANGUARD_WEBHOOK_ALLOW_HOSTS",
+                "must be empty when VANGUARD_ENV=production (it lets webhooks reach private addresses)",
+            ));
+        }
         let minutes = |m: u64| Duration::from_secs(m * 60);
         let trusted_proxies = match get("VANGUARD_TRUSTED_PROXIES") {
             None => Vec::new(),
@@ -244,6 +260,7 @@ impl SecuritySettings {
                 "VANGUARD_REQUIRE_MFA",
                 environment == Environment::Production,
             )?,
+            webhook_allow_hosts,
         })
     }
 }
@@ -830,6 +847,28 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.master_key, KeySource::Env(Key32([7; 32])));
+    }
+
+    #[test]
+    fn the_webhook_allow_list_is_for_development_only() {
+        let config = config_from(&[(
+            "VANGUARD_WEBHOOK_ALLOW_HOSTS",
+            " 127.0.0.1, LocalHost ,[::1]",
+        )])
+        .unwrap();
+        assert_eq!(
+            config.security.webhook_allow_hosts,
+            ["127.0.0.1", "localhost", "::1"]
+        );
+        let key = Key32([7; 32]).to_base64();
+        let err = config_from(&[
+            ("VANGUARD_ENV", "production"),
+            ("VANGUARD_MASTER_KEY", &key),
+            ("VANGUARD_JWT_SECRET", &key),
+            ("VANGUARD_WEBHOOK_ALLOW_HOSTS", "127.0.0.1"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "VANGUARD_WEBHOOK_ALLOW_HOSTS");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use app::{
     state::{AppState, Lifecycle},
     storage::Storage,
     vault::Vault,
-    webhooks::ssr::WebhookClient,
+    webhooks::{ssr::WebhookClient, target::TargetPolicy},
     workflow::ssr::{self as workflow, JobSignal},
 };
 
@@ -241,7 +241,9 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         vault: Arc::new(vault),
         storage,
         attachment_max_bytes: config.attachment_max_bytes,
-        webhooks: WebhookClient::new()?,
+        webhooks: WebhookClient::new(TargetPolicy::new(
+            config.security.webhook_allow_hosts.clone(),
+        ))?,
         jobs: JobSignal::default(),
     })
 }

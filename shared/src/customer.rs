@@ -187,10 +187,35 @@ pub struct CustomerView {
     pub erased: bool,
     pub created_at: i64,
     pub version: i64,
+    /// Fields whose stored value does not decrypt under this record (moved
+    /// from another record or damaged): they show `unreadable`.
+    #[serde(default)]
+    pub unreadable_fields: Vec<String>,
+}
+
+impl CustomerView {
+    /// Shows `field` as `unreadable` and lists it in `unreadable_fields`.
+    pub fn set_unreadable(&mut self, field: PiiField) {
+        let slot = match field {
+            PiiField::FirstName => &mut self.first_name,
+            PiiField::LastName => &mut self.last_name,
+            PiiField::Email => &mut self.email,
+            PiiField::Phone => self.phone.get_or_insert_default(),
+            PiiField::DateOfBirth => self.date_of_birth.get_or_insert_default(),
+            PiiField::Address => self.address.get_or_insert_default(),
+            PiiField::NationalId => self.national_id.get_or_insert_default(),
+        };
+        UNREADABLE.clone_into(slot);
+        self.unreadable_fields.push(field.as_str().to_owned());
+    }
 }
 
 /// The text shown in place of erased personal data.
 pub const ERASED: &str = "erased";
+
+/// The text shown in place of personal data that does not decrypt under
+/// its record (moved from another record or damaged).
+pub const UNREADABLE: &str = "unreadable";
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ pub mod contact;
 pub mod customer;
 pub mod dates;
 pub mod money;
+pub mod net;
 pub mod pagination;
 pub mod policy;
 pub mod redirect;

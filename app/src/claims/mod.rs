@@ -111,6 +111,11 @@ pub struct ClaimView {
     pub coverage: Option<String>,
     pub coverage_note: Option<String>,
     pub claimant: Option<ClaimantView>,
+    /// Claimant fields whose stored value does not decrypt under this
+    /// claim (moved from another record or damaged): they show
+    /// `unreadable`; revealing one answers 409.
+    #[serde(default)]
+    pub unreadable_fields: Vec<String>,
     pub lines: Vec<ClaimLineView>,
     pub coverage_limit: Money,
     pub deductible: Money,

@@ -602,6 +602,8 @@ fn ClaimDetail(
         coverage,
         coverage_note,
         claimant,
+        // The claimant's fields themselves read `unreadable`.
+        unreadable_fields: _,
         lines,
         coverage_limit,
         deductible,

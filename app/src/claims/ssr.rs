@@ -31,7 +31,10 @@ use crate::{
     error::AppError,
     state::AppState,
     tenancy::{self, Scope},
-    vault::VaultFailure,
+    vault::{
+        VaultFailure,
+        unreadable::{self, UNREADABLE},
+    },
     workflow::ssr as workflow,
 };
 
@@ -483,7 +486,8 @@ pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppEr
     .map_err(decode)?;
     let coverage_limit = Money::new(row.try_get("coverage_limit")?, policy_currency);
     let deductible = Money::new(row.try_get("deductible")?, policy_currency);
-    let claimant = claimant_of(state, &row, id)?;
+    let (claimant, unreadable_fields) = claimant_of(state, &row, id)?;
+    unreadable::report(&state.db, "claim", id, &unreadable_fields).await?;
     let lines = sqlx::query(
         "SELECT code, description, amount FROM claim_lines WHERE claim_id = $1 ORDER BY position",
     )
@@ -542,6 +546,7 @@ pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppEr
         coverage: row.try_get("coverage")?,
         coverage_note: row.try_get("coverage_note")?,
         claimant,
+        unreadable_fields,
         lines,
         max_payable: max_payable(coverage_limit, deductible).unwrap_or(coverage_limit),
         coverage_limit,
@@ -566,41 +571,59 @@ fn staff_actions(actions: Vec<ClaimAction>) -> Vec<ClaimAction> {
 }
 
 /// Opens and masks the claimant's details; an erased policyholder's key is
-/// gone, so they read as erased.
-fn claimant_of(state: &AppState, row: &AnyRow, id: &str) -> Result<Option<ClaimantView>, AppError> {
+/// gone, so they read as erased. A value that does not decrypt under this
+/// claim (moved from another record) reads `unreadable` and is named in the
+/// second half of the answer.
+fn claimant_of(
+    state: &AppState,
+    row: &AnyRow,
+    id: &str,
+) -> Result<(Option<ClaimantView>, Vec<String>), AppError> {
     let Some(name) = row.try_get::<Option<Vec<u8>>, _>("claimant_name")? else {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     };
     let key = crate::vault::WrappedKey::from_row(row)?;
     let customer_id: String = row.try_get("customer_id")?;
     let Ok(dek) = state.vault.unwrap_key(&customer_id, &key) else {
-        return Ok(Some(ClaimantView {
-            name: shared::customer::ERASED.into(),
-            email: None,
-            phone: None,
-        }));
+        return Ok((
+            Some(ClaimantView {
+                name: shared::customer::ERASED.into(),
+                email: None,
+                phone: None,
+            }),
+            Vec::new(),
+        ));
     };
-    let open = |column: &str, envelope: &[u8]| {
-        state
-            .vault
-            .open_field(&dek, TABLE, column, id, envelope)
-            .map_err(|e| AppError::internal(&e))
+    let mut unreadable = Vec::new();
+    // Stored values passed these parses on the way in.
+    let mut show = |column: &str, envelope: &[u8], mask: fn(&str) -> Option<String>| match state
+        .vault
+        .open_field(&dek, TABLE, column, id, envelope)
+    {
+        Ok(plain) => mask(&plain).unwrap_or_else(|| "***".into()),
+        Err(_) => {
+            unreadable.push(column.to_owned());
+            UNREADABLE.to_owned()
+        }
     };
-    let name = open("claimant_name", &name)?;
+    let name = show("claimant_name", &name, |v| {
+        PersonName::parse("name", v).ok().map(|n| n.mask())
+    });
     let email = row
         .try_get::<Option<Vec<u8>>, _>("claimant_email")?
-        .map(|e| open("claimant_email", &e))
-        .transpose()?;
+        .map(|e| {
+            show("claimant_email", &e, |v| {
+                Email::parse("email", v).ok().map(|e| e.mask())
+            })
+        });
     let phone = row
         .try_get::<Option<Vec<u8>>, _>("claimant_phone")?
-        .map(|p| open("claimant_phone", &p))
-        .transpose()?;
-    // Stored values passed these parses on the way in.
-    Ok(Some(ClaimantView {
-        name: PersonName::parse("name", &name).map_or_else(|_| "***".into(), |n| n.mask()),
-        email: email.map(|e| Email::parse("email", &e).map_or_else(|_| "***".into(), |e| e.mask())),
-        phone: phone.map(|p| Phone::parse("phone", &p).map_or_else(|_| "***".into(), |p| p.mask())),
-    }))
+        .map(|p| {
+            show("claimant_phone", &p, |v| {
+                Phone::parse("phone", v).ok().map(|p| p.mask())
+            })
+        });
+    Ok((Some(ClaimantView { name, email, phone }), unreadable))
 }
 
 /// The claimant's details that can be revealed.
@@ -645,12 +668,14 @@ pub async fn reveal_claimant(
             let dek = state.vault.unwrap_key(&customer_id, &key).map_err(|_| {
                 AppError::Conflict("The policyholder's personal data was erased.".into())
             })?;
-            Some(
-                state
-                    .vault
-                    .open_field(&dek, TABLE, column, id, &envelope)
-                    .map_err(|e| AppError::internal(&e))?,
-            )
+            match state.vault.open_field(&dek, TABLE, column, id, &envelope) {
+                Ok(plain) => Some(plain),
+                Err(_) => {
+                    drop(tx);
+                    unreadable::report(&state.db, "claim", id, &[column.to_owned()]).await?;
+                    return Err(unreadable::conflict(column));
+                }
+            }
         }
     };
     audit::append(

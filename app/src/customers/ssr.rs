@@ -18,8 +18,15 @@ use crate::{
     error::AppError,
     state::AppState,
     tenancy::{self, Scope},
-    vault::{IndexedColumn, Vault, WrappedKey, crypto::SecretKey},
+    vault::{
+        IndexedColumn, Vault, WrappedKey,
+        crypto::SecretKey,
+        unreadable::{self, UNREADABLE},
+    },
 };
+
+mod update;
+pub use self::update::update;
 
 const TABLE: &str = "customers";
 
@@ -189,6 +196,7 @@ fn masked_view(
         erased: false,
         created_at,
         version,
+        unreadable_fields: Vec::new(),
     }
 }
 
@@ -224,7 +232,8 @@ fn from_row(row: &AnyRow) -> Result<Row, sqlx::Error> {
 }
 
 /// What a field shows: masked plaintext, `erased`, or `unreadable` when a
-/// value does not decrypt (moved or damaged; logged, never shown).
+/// value does not decrypt (moved or damaged; listed in `unreadable_fields`,
+/// which the caller reports with [`unreadable::report`]).
 fn view_of(vault: &Vault, row: &Row) -> CustomerView {
     // `Ok(None)`: erased; `Err(())`: the key does not unwrap (logged).
     let dek: Result<Option<SecretKey>, ()> = if row.erased {
@@ -239,24 +248,27 @@ fn view_of(vault: &Vault, row: &Row) -> CustomerView {
             }
         }
     };
+    let unreadable_fields = std::cell::RefCell::new(Vec::new());
     let show = |field: PiiField| -> Option<String> {
         let (_, envelope) = row.fields.iter().find(|(f, _)| *f == field)?;
         let envelope = envelope.as_ref()?;
-        let dek = match &dek {
-            Ok(Some(dek)) => dek,
+        let opened = match &dek {
+            Ok(Some(dek)) => vault.open_field(dek, TABLE, field.as_str(), &row.id, envelope),
             Ok(None) => return Some(ERASED.to_owned()),
-            Err(()) => return Some("unreadable".to_owned()),
+            Err(()) => Err(crate::vault::crypto::VaultError::Malformed),
         };
-        match vault.open_field(dek, TABLE, field.as_str(), &row.id, envelope) {
+        match opened {
             Ok(plain) => Some(mask(field, &plain)),
-            Err(error) => {
-                tracing::error!(customer = %row.id, field = field.as_str(), %error, "a personal-data field does not decrypt");
-                Some("unreadable".to_owned())
+            Err(_) => {
+                unreadable_fields
+                    .borrow_mut()
+                    .push(field.as_str().to_owned());
+                Some(UNREADABLE.to_owned())
             }
         }
     };
     let required = |field: PiiField| show(field).unwrap_or_else(|| ERASED.to_owned());
-    CustomerView {
+    let mut view = CustomerView {
         id: row.id.clone(),
         customer_number: row.number.clone(),
         first_name: required(PiiField::FirstName),
@@ -269,7 +281,17 @@ fn view_of(vault: &Vault, row: &Row) -> CustomerView {
         erased: row.erased,
         created_at: row.created_at,
         version: row.version,
-    }
+        unreadable_fields: Vec::new(),
+    };
+    view.unreadable_fields = unreadable_fields.into_inner();
+    view
+}
+
+/// [`view_of`], reporting its unreadable fields as a security event.
+async fn reported_view(state: &AppState, row: &Row) -> Result<CustomerView, AppError> {
+    let view = view_of(&state.vault, row);
+    unreadable::report(&state.db, "customer", &row.id, &view.unreadable_fields).await?;
+    Ok(view)
 }
 
 /// Masks a decrypted value for display.
@@ -303,11 +325,10 @@ pub async fn find(state: &AppState, id: &str) -> Result<Option<CustomerView>, Ap
         .bind(id)
         .fetch_optional(state.db.pool())
         .await?;
-    Ok(row
-        .as_ref()
-        .map(from_row)
-        .transpose()?
-        .map(|row| view_of(&state.vault, &row)))
+    match row.as_ref().map(from_row).transpose()? {
+        Some(row) => Ok(Some(reported_view(state, &row).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Exact-match filters; each goes through its blind index.
@@ -405,140 +426,11 @@ pub async fn list(
             page,
         )
         .await?;
-    let items = rows
-        .iter()
-        .map(|row| from_row(row).map(|row| view_of(vault, &row)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(reported_view(state, &from_row(row)?).await?);
+    }
     Ok(Page::new(page, items, total))
-}
-
-/// Changes a customer's personal data. A field left blank keeps its value
-/// (the page never holds the clear values it would need to prefill a form);
-/// the result is checked as a whole by the same rules as a new customer,
-/// every field is sealed again under fresh nonces, the blind indexes follow,
-/// and the audit record names the fields that changed, never their values.
-/// `expected_version` (the API's `If-Match`, the version the page showed)
-/// makes a stale write a 412.
-pub async fn update(
-    state: &AppState,
-    context: &AuditContext,
-    id: &str,
-    changes: &NewCustomerInput,
-    expected_version: Option<i64>,
-) -> Result<CustomerView, AppError> {
-    let vault = &state.vault;
-    let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| AppError::NotFound("The customer".into()))?;
-    let row = from_row(&row)?;
-    if row.erased {
-        return Err(AppError::Conflict(
-            "This customer's personal data was erased.".into(),
-        ));
-    }
-    AppError::check_version("customer", expected_version, row.version)?;
-    let dek = vault
-        .unwrap_key(&row.id, &row.key)
-        .map_err(|e| AppError::internal(&e))?;
-    let current = |field: PiiField| -> Result<Option<String>, AppError> {
-        let Some((_, Some(envelope))) = row.fields.iter().find(|(f, _)| *f == field) else {
-            return Ok(None);
-        };
-        vault
-            .open_field(&dek, TABLE, field.as_str(), &row.id, envelope)
-            .map(Some)
-            .map_err(|e| AppError::internal(&e))
-    };
-    let given = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
-    let mut changed = Vec::new();
-    let mut merge = |field: PiiField, value: Option<String>| -> Result<Option<String>, AppError> {
-        let before = current(field)?;
-        match value {
-            Some(new) if Some(new.trim()) != before.as_deref() => {
-                changed.push(field.as_str());
-                Ok(Some(new))
-            }
-            _ => Ok(before),
-        }
-    };
-    let address_given = changes
-        .address
-        .clone()
-        .filter(|a| *a != shared::contact::AddressInput::default());
-    let merged = NewCustomerInput {
-        first_name: merge(
-            PiiField::FirstName,
-            given(&Some(changes.first_name.clone())),
-        )?
-        .unwrap_or_default(),
-        last_name: merge(PiiField::LastName, given(&Some(changes.last_name.clone())))?
-            .unwrap_or_default(),
-        email: merge(PiiField::Email, given(&Some(changes.email.clone())))?.unwrap_or_default(),
-        phone: merge(PiiField::Phone, given(&changes.phone))?,
-        date_of_birth: merge(PiiField::DateOfBirth, given(&changes.date_of_birth))?,
-        national_id: merge(PiiField::NationalId, given(&changes.national_id))?,
-        address: match address_given {
-            Some(address) => {
-                changed.push(PiiField::Address.as_str());
-                Some(address)
-            }
-            None => current(PiiField::Address)?.and_then(|json| serde_json::from_str(&json).ok()),
-        },
-    };
-    let customer = NewCustomer::parse(&merged, Some(today()))?;
-    if changed.is_empty() {
-        return Ok(view_of(vault, &row));
-    }
-    let sealed = seal_customer(vault, &dek, id, &customer)?;
-    let version = row.version + 1;
-    sqlx::query(
-        "UPDATE customers SET first_name = $1, last_name = $2, email = $3, phone = $4, date_of_birth = $5, \
-         address = $6, national_id = $7, email_index = $8, last_name_index = $9, national_id_index = $10, \
-         version = $11, updated_at = $12 WHERE id = $13 AND version = $14",
-    )
-    .bind(sealed.first_name)
-    .bind(sealed.last_name)
-    .bind(sealed.email)
-    .bind(sealed.phone)
-    .bind(sealed.date_of_birth)
-    .bind(sealed.address)
-    .bind(sealed.national_id)
-    .bind(vault.index(IndexedColumn::Email, customer.email.as_str()))
-    .bind(vault.index(IndexedColumn::LastName, &last_name_key(&customer.last_name)))
-    .bind(customer.national_id.as_ref().map(|n| vault.index(IndexedColumn::NationalId, n.as_str())))
-    .bind(version)
-    .bind(now_micros())
-    .bind(id)
-    .bind(row.version)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| AppError::on_unique(e, "email", "is already the email of another customer"))?;
-    audit::append(
-        &mut tx,
-        context,
-        AuditEvent {
-            action: "customer.updated",
-            entity_type: "customer",
-            entity_id: Some(id),
-            details: json!({
-                "changed_fields": changed,
-                "before": { "version": row.version },
-                "after": { "version": version },
-            }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(masked_view(
-        id,
-        &row.number,
-        &customer,
-        row.created_at,
-        version,
-    ))
 }
 
 /// Shows one field in clear to someone allowed to see it, for a stated
@@ -582,12 +474,18 @@ pub async fn reveal(
                 .vault
                 .unwrap_key(&row.id, &row.key)
                 .map_err(|e| AppError::internal(&e))?;
-            Some(
-                state
-                    .vault
-                    .open_field(&dek, TABLE, field.as_str(), &row.id, &envelope)
-                    .map_err(|e| AppError::internal(&e))?,
-            )
+            match state
+                .vault
+                .open_field(&dek, TABLE, field.as_str(), &row.id, &envelope)
+            {
+                Ok(plain) => Some(plain),
+                Err(_) => {
+                    drop(tx);
+                    let name = field.as_str();
+                    unreadable::report(&state.db, "customer", id, &[name.to_owned()]).await?;
+                    return Err(unreadable::conflict(name));
+                }
+            }
         }
     };
     audit::append(

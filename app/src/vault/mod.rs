@@ -9,6 +9,7 @@
 
 pub mod crypto;
 pub mod rotation;
+pub mod unreadable;
 
 use std::collections::HashMap;
 

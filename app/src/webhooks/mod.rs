@@ -9,6 +9,8 @@
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod target;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,9 @@ pub struct WebhookEndpoint {
     pub description: String,
     pub events: Vec<String>,
     pub active: bool,
+    /// The partner whose claims' events it receives; `None`: the
+    /// insurer's own endpoint, which receives every event.
+    pub partner_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -59,6 +64,9 @@ pub struct DeliveryView {
 pub struct WebhookOverview {
     pub endpoints: Vec<WebhookEndpoint>,
     pub deliveries: Vec<DeliveryView>,
+    /// The development allow-list (`VANGUARD_WEBHOOK_ALLOW_HOSTS`), so the
+    /// form's check agrees with the server's; empty in production.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Deliveries the admin page lists.
@@ -71,9 +79,12 @@ pub async fn get_webhooks() -> Result<WebhookOverview, AppError> {
     respond(
         async {
             let (state, _) = authorize(Permission::OperationsManage).await?;
+            // Staff see every organisation's endpoints.
+            let scope = crate::tenancy::Scope::All;
             Ok(WebhookOverview {
-                endpoints: ssr::list_endpoints(&state.db).await?,
-                deliveries: ssr::deliveries(&state.db, None, RECENT_DELIVERIES).await?,
+                endpoints: ssr::list_endpoints(&state.db, &scope).await?,
+                deliveries: ssr::deliveries(&state.db, &scope, None, RECENT_DELIVERIES).await?,
+                allowed_hosts: state.webhooks.allowed_hosts().to_vec(),
             })
         }
         .await,
@@ -81,7 +92,11 @@ pub async fn get_webhooks() -> Result<WebhookOverview, AppError> {
 }
 
 #[server]
-pub async fn create_webhook(url: String, description: String) -> Result<CreatedWebhook, AppError> {
+pub async fn create_webhook(
+    url: String,
+    description: String,
+    partner: Option<String>,
+) -> Result<CreatedWebhook, AppError> {
     use crate::{
         auth::ssr::{self as auth, authorize},
         error::respond,
@@ -92,7 +107,7 @@ pub async fn create_webhook(url: String, description: String) -> Result<CreatedW
         async move {
             let (state, admin) = authorize(Permission::OperationsManage).await?;
             let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            ssr::create(&state, &context, &url, &description).await
+            ssr::create(&state, &context, &url, &description, partner.as_deref()).await
         }
         .await,
     )

@@ -36,7 +36,12 @@ pub fn WebhookSection() -> impl IntoView {
         let Ok(input) = CreateWebhook::from_event(&ev) else {
             return;
         };
-        let found = NewWebhook::parse(&input.url, &input.description)
+        let allowed = overview
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|overview| overview.allowed_hosts)
+            .unwrap_or_default();
+        let found = NewWebhook::parse(&input.url, &input.description, &allowed)
             .err()
             .unwrap_or_default();
         if !found.is_empty() {
@@ -74,8 +79,9 @@ pub fn WebhookSection() -> impl IntoView {
                 <summary>"Register an endpoint"</summary>
                 <ActionForm action=create on:submit:capture=check attr:id="webhook-form">
                     <FormAlert errors />
-                    <Field label="URL" name="url" errors required=true autocomplete="off" hint="https:// (plain http:// only to localhost)" />
+                    <Field label="URL" name="url" errors required=true autocomplete="off" hint="https:// to a public address (private, loopback and metadata addresses are refused)" />
                     <Field label="Description" name="description" errors required=true autocomplete="off" hint="Who receives it, e.g. “Acme claims gateway”." />
+                    <Field label="Partner" name="partner" errors autocomplete="off" hint="The partner's slug: the endpoint then receives only that partner's claims. Empty: the insurer's own, every claim." />
                     <button type="submit" class="button primary" disabled=move || create.pending().get()>"Register"</button>
                 </ActionForm>
             </details>
@@ -109,6 +115,7 @@ fn EndpointTable(
                 <tr>
                     <td><code>{e.url}</code></td>
                     <td>{e.description}</td>
+                    <td>{e.partner_id.unwrap_or_else(|| "insurer (all claims)".into())}</td>
                     <td>{e.events.join(", ")}</td>
                     <td>{instant(e.created_at)}</td>
                     <td>{state}</td>
@@ -118,7 +125,7 @@ fn EndpointTable(
         .collect_view();
     view! {
         <table class="data-table" id="webhook-endpoints">
-            <thead><tr><th>"URL"</th><th>"Description"</th><th>"Events"</th><th>"Registered"</th><th></th></tr></thead>
+            <thead><tr><th>"URL"</th><th>"Description"</th><th>"Partner"</th><th>"Events"</th><th>"Registered"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

@@ -23,13 +23,17 @@ use shared::{
 };
 use sqlx::{Row as _, any::AnyRow};
 
-use super::{CreatedWebhook, DeliveryView, WebhookEndpoint};
+use super::{
+    CreatedWebhook, DeliveryView, WebhookEndpoint,
+    target::{TargetPolicy, refusal},
+};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     claims::ssr as claims,
-    db::{Db, new_id, now_micros},
+    db::{Db, Filter, new_id, now_micros},
     error::AppError,
     state::AppState,
+    tenancy::{self, Scope},
     vault::{WrappedKey, crypto::SecretKey},
 };
 
@@ -41,22 +45,35 @@ pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
 /// large).
 const ERROR_MAX_CHARS: usize = 300;
 
-/// The outgoing HTTP client, built once (connection pool, TLS roots).
+/// The outgoing HTTP client, built once (connection pool, TLS roots), and
+/// the rules its targets follow ([`TargetPolicy`]).
 #[derive(Debug, Clone)]
-pub struct WebhookClient(reqwest::Client);
+pub struct WebhookClient {
+    http: reqwest::Client,
+    policy: TargetPolicy,
+}
 
 impl WebhookClient {
     /// Redirects are not followed: a moved endpoint is an administrator's
-    /// change to make, not something a receiver can do to Vanguard.
-    pub fn new() -> Result<Self, AppError> {
+    /// change to make, not something a receiver can do to Vanguard (nor a
+    /// way round the address rules). No proxy: the resolver must see the
+    /// target's name to check and pin its addresses.
+    pub fn new(policy: TargetPolicy) -> Result<Self, AppError> {
         reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(policy.clone())
             .user_agent(concat!("Vanguard-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map(Self)
+            .map(|http| Self { http, policy })
             .map_err(|e| AppError::internal(&e))
+    }
+
+    /// The development allow-list (empty in production).
+    pub fn allowed_hosts(&self) -> &[String] {
+        self.policy.allowed()
     }
 }
 
@@ -134,32 +151,62 @@ fn endpoint_from_row(row: &AnyRow) -> Result<WebhookEndpoint, sqlx::Error> {
             .map(str::to_owned)
             .collect(),
         active: row.try_get::<i64, _>("active")? == 1,
+        partner_id: row.try_get("partner_id")?,
         created_at: row.try_get("created_at")?,
     })
 }
 
-const ENDPOINT_COLUMNS: &str = "SELECT id, url, description, events, active, created_at, kek_id, wrapped_secret FROM webhook_endpoints";
+const ENDPOINT_COLUMNS: &str = "SELECT id, url, description, events, active, partner_id, created_at, kek_id, wrapped_secret FROM webhook_endpoints";
 
-pub async fn list_endpoints(db: &Db) -> Result<Vec<WebhookEndpoint>, AppError> {
-    Ok(sqlx::query(&format!(
-        "{ENDPOINT_COLUMNS} ORDER BY active DESC, created_at"
-    ))
-    .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(endpoint_from_row)
-    .collect::<Result<_, _>>()?)
+/// Most endpoints listed (an installation has a handful).
+const ENDPOINTS_MAX: i64 = 1_000;
+
+/// The endpoints `scope` may see: a partner's own only.
+pub async fn list_endpoints(db: &Db, scope: &Scope) -> Result<Vec<WebhookEndpoint>, AppError> {
+    let mut filter = Filter::default();
+    tenancy::restrict(&mut filter, scope, "partner_id");
+    Ok(filter
+        .fetch_all(
+            db,
+            ENDPOINT_COLUMNS,
+            "active DESC, created_at",
+            ENDPOINTS_MAX,
+        )
+        .await?
+        .iter()
+        .map(endpoint_from_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// Registers an endpoint for every event; its secret is returned once and
-/// stored only wrapped by the vault's master key.
+/// stored only wrapped by the vault's master key. With `partner` (an id or
+/// slug) it receives only events about that partner's claims; without, it
+/// is the insurer's own and receives every event.
 pub async fn create(
     state: &AppState,
     context: &AuditContext,
     url: &str,
     description: &str,
+    partner: Option<&str>,
 ) -> Result<CreatedWebhook, AppError> {
-    let new = NewWebhook::parse(url, description)?;
+    let new = NewWebhook::parse(url, description, state.webhooks.allowed_hosts())?;
+    let partner_id = match partner.map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(partner) => Some(
+            crate::auth::ssr::partners::find(state.db.pool(), partner)
+                .await?
+                .ok_or_else(|| {
+                    FieldErrors::from(FieldError::new("partner", "must name an existing partner"))
+                })?
+                .id,
+        ),
+    };
+    state
+        .webhooks
+        .policy
+        .check_registration(&new.url)
+        .await
+        .map_err(|rule| FieldErrors::from(FieldError::new("url", rule)))?;
     let id = new_id();
     let key = SecretKey::generate().map_err(|e| AppError::internal(&e))?;
     let wrapped = state
@@ -171,7 +218,7 @@ pub async fn create(
     let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "INSERT INTO webhook_endpoints (id, url, description, events, kek_id, wrapped_secret, active, created_by, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8)",
+         created_at, updated_at, partner_id) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8, $9)",
     )
     .bind(&id)
     .bind(&new.url)
@@ -181,6 +228,7 @@ pub async fn create(
     .bind(wrapped)
     .bind(context.actor.id())
     .bind(now)
+    .bind(&partner_id)
     .execute(&mut *tx)
     .await?;
     audit::append(
@@ -190,7 +238,7 @@ pub async fn create(
             action: "webhook.created",
             entity_type: "webhook_endpoint",
             entity_id: Some(&id),
-            details: json!({ "url": new.url, "events": events }),
+            details: json!({ "url": new.url, "events": events, "partner_id": partner_id }),
         },
     )
     .await?;
@@ -202,6 +250,7 @@ pub async fn create(
             description: new.description,
             events: events.split(',').map(str::to_owned).collect(),
             active: true,
+            partner_id,
             created_at: now,
         },
         secret: secret_text(&key),
@@ -265,30 +314,22 @@ fn delivery_from_row(row: &AnyRow) -> Result<DeliveryView, sqlx::Error> {
     })
 }
 
-/// The delivery log, newest first, for one endpoint or all.
+/// The delivery log, newest first, for one endpoint or all, of the
+/// endpoints `scope` may see.
 pub async fn deliveries(
     db: &Db,
+    scope: &Scope,
     endpoint_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DeliveryView>, AppError> {
-    let rows = match endpoint_id {
-        Some(endpoint) => sqlx::query(&format!(
-            "{DELIVERY_COLUMNS} WHERE d.endpoint_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2"
-        ))
-        .bind(endpoint)
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?,
-        None => {
-            sqlx::query(&format!(
-                "{DELIVERY_COLUMNS} ORDER BY d.created_at DESC, d.id LIMIT $1"
-            ))
-            .bind(limit)
-            .fetch_all(db.pool())
-            .await?
-        }
-    };
-    Ok(rows
+    let mut filter = Filter::default();
+    if let Some(endpoint) = endpoint_id {
+        filter.equals("d.endpoint_id", endpoint.to_owned());
+    }
+    tenancy::restrict(&mut filter, scope, "e.partner_id");
+    Ok(filter
+        .fetch_all(db, DELIVERY_COLUMNS, "d.created_at DESC, d.id", limit)
+        .await?
         .iter()
         .map(delivery_from_row)
         .collect::<Result<_, _>>()?)
@@ -337,21 +378,27 @@ async fn deliver(
     let delivery_id = new_id();
     let timestamp = now_micros() / 1_000_000;
     let started = Instant::now();
-    let sent = state
-        .webhooks
-        .0
-        .post(&target.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("vanguard-event", event.kind.as_str())
-        .header("vanguard-event-id", event.id)
-        .header("vanguard-delivery", &delivery_id)
-        .header(
-            "vanguard-signature",
-            signature(&target.secret, timestamp, event.payload.as_bytes()),
-        )
-        .body(event.payload.to_owned())
-        .send()
-        .await;
+    // A literal address is checked here (no DNS happens for it); a name is
+    // checked and pinned by the client's resolver while connecting.
+    let sent = match state.webhooks.policy.check_url(&target.url) {
+        Err(refused) => Err(NotSent::Refused(refused)),
+        Ok(()) => state
+            .webhooks
+            .http
+            .post(&target.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("vanguard-event", event.kind.as_str())
+            .header("vanguard-event-id", event.id)
+            .header("vanguard-delivery", &delivery_id)
+            .header(
+                "vanguard-signature",
+                signature(&target.secret, timestamp, event.payload.as_bytes()),
+            )
+            .body(event.payload.to_owned())
+            .send()
+            .await
+            .map_err(NotSent::Sent),
+    };
     let (status, error) = match sent {
         Ok(response) if response.status().is_success() => (Some(response.status().as_u16()), None),
         Ok(response) => {
@@ -369,8 +416,9 @@ async fn deliver(
             };
             (Some(status.as_u16()), Some(error))
         }
+        Err(NotSent::Refused(refused)) => (None, Some(refused.to_string())),
         // Without the URL: reqwest's message repeats it.
-        Err(error) => (None, Some(describe(&error))),
+        Err(NotSent::Sent(error)) => (None, Some(describe(&error))),
     };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let outcome = if error.is_none() {
@@ -418,7 +466,16 @@ async fn deliver(
     })
 }
 
+/// Why a request did not get an answer.
+enum NotSent {
+    Refused(super::target::TargetRefused),
+    Sent(reqwest::Error),
+}
+
 fn describe(error: &reqwest::Error) -> String {
+    if let Some(refused) = refusal(error) {
+        return refused.to_string();
+    }
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -450,9 +507,13 @@ pub async fn notify_claim_triaged(
     claim_id: &str,
 ) -> Result<Result<(), String>, AppError> {
     let kind = WebhookEvent::ClaimTriaged;
+    // The insurer's own endpoints, and the claim's partner's: never another
+    // partner's (their endpoints would learn of claims they may not see).
     let targets = sqlx::query(&format!(
-        "{ENDPOINT_COLUMNS} WHERE active = 1 ORDER BY created_at"
+        "{ENDPOINT_COLUMNS} WHERE active = 1 AND (partner_id IS NULL OR partner_id = \
+         (SELECT partner_id FROM claims WHERE id = $1)) ORDER BY created_at"
     ))
+    .bind(claim_id)
     .fetch_all(state.db.pool())
     .await?
     .iter()

@@ -84,7 +84,8 @@ fn add_attachments_and_webhooks(document: &mut Value) {
         "duration_ms": { "type": "integer" }, "created_at": { "type": "integer" } } });
     let endpoint = json!({ "type": "object", "properties": {
         "id": { "type": "string" }, "url": { "type": "string" }, "description": { "type": "string" },
-        "events": { "type": "array", "items": { "type": "string" } }, "active": { "type": "boolean" } } });
+        "events": { "type": "array", "items": { "type": "string" } }, "active": { "type": "boolean" },
+        "partner_id": { "type": ["string", "null"], "description": "the partner whose claims' events it receives; null: the insurer's own, every event" } } });
     let paths = &mut document["paths"];
     paths["/api/v1/claims/{id}/attachments"] = json!({
         "get": { "summary": "A claim's attachments", "parameters": [id_param()],
@@ -102,7 +103,9 @@ fn add_attachments_and_webhooks(document: &mut Value) {
         "get": { "summary": "Webhook endpoints (operations permission)", "responses": with_errors(json!({ "200": ok("The endpoints", json!({ "type": "array", "items": endpoint.clone() })) })) },
         "post": { "summary": "Register an endpoint for claim.triaged; the signing secret is in this answer only",
             "requestBody": body(json!({ "type": "object", "required": ["url", "description"], "properties": {
-                "url": { "type": "string", "description": "https:// (http:// only to localhost)" }, "description": { "type": "string", "maxLength": 200 } } })),
+                "url": { "type": "string", "description": "https:// to a public address: private, loopback, link-local, unique-local, CGNAT, multicast, unspecified and metadata addresses and local names are refused (422), here and again at delivery after DNS; http:// only to hosts on the development allow-list" },
+                "description": { "type": "string", "maxLength": 200 },
+                "partner": { "type": "string", "description": "id or slug of the partner whose claims' events it receives (omitted: every event)" } } })),
             "responses": with_errors(json!({ "201": ok("Registered", json!({ "allOf": [endpoint, { "type": "object", "properties": { "secret": { "type": "string" } } }] })) })) } });
     paths["/api/v1/webhooks/{id}"] = json!({ "delete": { "summary": "Disable an endpoint (its log stays)", "parameters": [id_param()],
         "responses": with_errors(json!({ "204": { "description": "Disabled" }, "404": problem("No such endpoint") })) } });
@@ -154,7 +157,7 @@ fn add_claims(document: &mut Value) {
         "parameters": [id_param()],
         "requestBody": body(json!({ "type": "object", "required": ["field", "reason"], "properties": {
             "field": { "enum": ["claimant_name", "claimant_email", "claimant_phone"] }, "reason": { "type": "string", "minLength": 10 } } })),
-        "responses": with_errors(json!({ "200": ok("The value", json!({ "type": "object" })), "409": problem("The policyholder's data was erased") })) } });
+        "responses": with_errors(json!({ "200": ok("The value", json!({ "type": "object" })), "409": problem("The policyholder's data was erased, or this field's stored value is unreadable (named in detail)") })) } });
     paths["/api/v1/executions/{id}"] = json!({ "get": { "summary": "A pipeline run: each step's state, attempts, last error and timings",
         "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The execution", json!({ "type": "object" })), "404": problem("No such execution") })) } });
     paths["/api/v1/jobs/{id}/retry"] = json!({ "post": { "summary": "Put a dead-lettered step back in the queue (operations permission)",
@@ -175,7 +178,9 @@ fn add_claims(document: &mut Value) {
         "policy_number": { "type": "string" }, "status": { "type": "string" }, "priority": { "type": ["string", "null"] },
         "incident_date": { "type": "string" }, "total_claimed": money(), "fraud_flags": { "type": "array" }, "version": { "type": "integer" } } });
     schemas["Claim"] = json!({ "allOf": [{ "$ref": "#/components/schemas/ClaimSummary" }, { "type": "object", "properties": {
-        "lines": { "type": "array" }, "claimant": { "type": ["object", "null"] }, "notes": { "type": "array" }, "timeline": { "type": "array" },
+        "lines": { "type": "array" }, "claimant": { "type": ["object", "null"], "description": "masked; a field reads `unreadable` when its ciphertext does not decrypt (see unreadable_fields)" },
+        "unreadable_fields": { "type": "array", "items": { "type": "string" }, "description": "fields whose stored ciphertext does not decrypt under this record (moved from another record or damaged): each shows the text `unreadable`; revealing one is a 409 naming it; claim PII has no PATCH" },
+        "notes": { "type": "array" }, "timeline": { "type": "array" },
         "executions": { "type": "array" }, "available_actions": { "type": "array" }, "blocked_actions": { "type": "array" } } }] });
 }
 
@@ -224,7 +229,7 @@ fn core_document() -> Value {
                     "field": { "enum": ["first_name", "last_name", "email", "phone", "date_of_birth", "address", "national_id"] },
                     "reason": { "type": "string", "minLength": 10 } } })),
                 "responses": with_errors(json!({ "200": ok("The value", json!({ "type": "object", "properties": { "field": { "type": "string" }, "value": { "type": ["string", "null"] } } })),
-                    "409": problem("The customer's data was erased") })) } },
+                    "409": problem("The customer's data was erased, or this field's stored value is unreadable (named in detail)") })) } },
             "/api/v1/customers/{id}/erasure": { "post": { "summary": "Erase the customer's personal data (crypto-shredding)", "parameters": [id_param()],
                 "responses": with_errors(json!({ "204": { "description": "Erased" }, "404": problem("No customer with data to erase") })) } },
             "/api/v1/policies": {
@@ -271,11 +276,12 @@ fn core_document() -> Value {
                     "phone": { "type": "string" }, "date_of_birth": { "type": "string", "format": "date" }, "national_id": { "type": "string" },
                     "address": { "type": "object", "properties": { "line1": { "type": "string" }, "line2": { "type": "string" }, "city": { "type": "string" },
                         "region": { "type": "string" }, "postal_code": { "type": "string" }, "country": { "type": "string", "description": "ISO 3166-1 alpha-2" } } } } },
-                "Customer": { "type": "object", "description": "Personal data masked (or `erased`)", "properties": {
+                "Customer": { "type": "object", "description": "Personal data masked (or `erased`, or `unreadable`: see unreadable_fields)", "properties": {
                     "id": { "type": "string" }, "customer_number": { "type": "string" }, "first_name": { "type": "string" }, "last_name": { "type": "string" },
                     "email": { "type": "string" }, "phone": { "type": ["string", "null"] }, "date_of_birth": { "type": ["string", "null"] },
                     "address": { "type": ["string", "null"] }, "national_id": { "type": ["string", "null"] }, "erased": { "type": "boolean" },
-                    "created_at": { "type": "integer", "description": "microseconds since the Unix epoch" }, "version": { "type": "integer" } } },
+                    "created_at": { "type": "integer", "description": "microseconds since the Unix epoch" }, "version": { "type": "integer" },
+                    "unreadable_fields": { "type": "array", "items": { "type": "string" }, "description": "fields whose stored ciphertext does not decrypt under this record (moved from another record or damaged): each shows the text `unreadable`; revealing one is a 409 naming it; a PATCH that does not set it keeps it as stored, one that sets it replaces it" } } },
                 "NewPolicy": { "type": "object", "required": ["customer_id", "line", "starts_on", "ends_on", "premium", "coverage_limit", "deductible"], "properties": {
                     "customer_id": { "type": "string" }, "line": { "enum": ["auto", "home", "health", "life", "liability", "marine", "fleet"] },
                     "starts_on": { "type": "string", "format": "date" }, "ends_on": { "type": "string", "format": "date" },

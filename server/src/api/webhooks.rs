@@ -33,13 +33,18 @@ async fn list(
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::OperationsManage).await?;
-    Ok(Json(webhooks::list_endpoints(&state.db).await?))
+    Ok(Json(
+        webhooks::list_endpoints(&state.db, caller.scope()).await?,
+    ))
 }
 
 #[derive(Deserialize)]
 struct NewEndpoint {
     url: String,
     description: String,
+    /// The partner (id or slug) whose claims' events it receives.
+    #[serde(default)]
+    partner: Option<String>,
 }
 
 /// 201 with the endpoint and its secret (shown this once).
@@ -51,7 +56,14 @@ async fn create(
     caller.require(&state, Permission::OperationsManage).await?;
     let input: NewEndpoint = json_body(&body)?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    let created = webhooks::create(&state, &context, &input.url, &input.description).await?;
+    let created = webhooks::create(
+        &state,
+        &context,
+        &input.url,
+        &input.description,
+        input.partner.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -61,6 +73,9 @@ async fn disable(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::OperationsManage).await?;
+    caller
+        .guard(&state, app::tenancy::Owned::WebhookEndpoint, &id)
+        .await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     webhooks::disable(&state.db, &context, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -79,7 +94,13 @@ async fn deliveries(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::OperationsManage).await?;
     Ok(Json(
-        webhooks::deliveries(&state.db, query.endpoint_id.as_deref(), RECENT_DELIVERIES).await?,
+        webhooks::deliveries(
+            &state.db,
+            caller.scope(),
+            query.endpoint_id.as_deref(),
+            RECENT_DELIVERIES,
+        )
+        .await?,
     ))
 }
 

@@ -44,6 +44,12 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Lets webhooks reach receivers the tests start on 127.0.0.1 (the
+/// development allow-list; without it loopback targets are refused).
+pub fn allow_local_webhooks(config: &mut Config) {
+    config.security.webhook_allow_hosts = vec!["127.0.0.1".into()];
+}
+
 /// Spawns the application after `customize` has adjusted its configuration.
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     init_logging();

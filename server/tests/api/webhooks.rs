@@ -21,13 +21,13 @@ use shared::auth::Role;
 
 use crate::{
     claims::{active_policy, claim, ingest, pipeline_done, wait_for},
-    helpers::{read_json, send, spawn_app_with},
+    helpers::{allow_local_webhooks, read_json, send, spawn_app_with},
 };
 
 /// What the receiver saw, and what it answers next (500 until told).
 #[derive(Default)]
-struct Receiver {
-    requests: Vec<(HeaderMap, Bytes)>,
+pub(crate) struct Receiver {
+    pub(crate) requests: Vec<(HeaderMap, Bytes)>,
     failures_left: usize,
 }
 
@@ -46,7 +46,7 @@ async fn receive(
     }
 }
 
-async fn start_receiver(failures: usize) -> (SocketAddr, Arc<Mutex<Receiver>>) {
+pub(crate) async fn start_receiver(failures: usize) -> (SocketAddr, Arc<Mutex<Receiver>>) {
     let receiver = Arc::new(Mutex::new(Receiver {
         failures_left: failures,
         ..Receiver::default()
@@ -66,7 +66,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn a_triaged_claim_is_posted_signed_retried_past_a_failing_receiver_logged_and_replayable() {
-    let app = spawn_app_with(|config| config.workers.backoff = Duration::from_millis(20)).await;
+    let app = spawn_app_with(|config| {
+        allow_local_webhooks(config);
+        config.workers.backoff = Duration::from_millis(20);
+    })
+    .await;
     let (address, receiver) = start_receiver(1).await;
     let admin = app.api_token_for_staff(Role::Admin).await;
     let token = app.api_token(Role::ApiClient).await;
@@ -223,6 +227,7 @@ async fn a_triaged_claim_is_posted_signed_retried_past_a_failing_receiver_logged
 #[tokio::test]
 async fn a_receiver_that_keeps_failing_dead_letters_the_notify_step_with_its_answer() {
     let app = spawn_app_with(|config| {
+        allow_local_webhooks(config);
         config.workers.backoff = Duration::from_millis(10);
         config.workers.max_attempts = 2;
     })

@@ -162,6 +162,22 @@ pub async fn migrated_internal<'e>(
     .await
 }
 
+/// Makes a client one partner's (no longer internal).
+pub async fn set_partner(
+    conn: &mut AnyConnection,
+    id: &str,
+    partner_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_clients SET partner_id = $1, internal = 0, internal_reason = NULL WHERE id = $2",
+    )
+    .bind(partner_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Returns whether an active client was revoked.
 pub async fn revoke(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
     Ok(

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shared::{
-    FieldErrors,
+    FieldError, FieldErrors,
     auth::Role,
     tenancy::{PartnerKind, PartnerView, parse_slug},
 };
@@ -114,6 +114,57 @@ pub async fn create_api_client(
     }
     tx.commit().await?;
     Ok((client, secret))
+}
+
+/// Moves an API client to a partner (`server move-api-client`): from
+/// internal (a client issued before tenancy, say) or another partner. It
+/// then sees that partner's records only, from its next call on (the scope
+/// is read with the client row on every bearer call). Audited as
+/// `api_client.moved` with the partner and internal flag before and after.
+pub async fn move_api_client(
+    db: &Db,
+    context: &AuditContext,
+    client_id: &str,
+    partner: &str,
+) -> Result<clients::ApiClientRecord, AppError> {
+    let partner = partners::find(db.pool(), partner.trim())
+        .await?
+        .ok_or_else(|| {
+            FieldErrors::from(FieldError::new("partner", "does not match any partner"))
+        })?;
+    let mut tx = db.begin_write().await?;
+    let client = clients::find(&mut *tx, client_id.trim())
+        .await?
+        .filter(|client| client.revoked_at.is_none())
+        .ok_or_else(|| AppError::NotFound("The active API client".into()))?;
+    if client.role != Role::ApiClient {
+        return Err(FieldErrors::from(FieldError::new(
+            "client",
+            "a partner's client must have the api_client role; issue a new one",
+        ))
+        .into());
+    }
+    clients::set_partner(&mut tx, &client.id, &partner.id).await?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "api_client.moved",
+            entity_type: "api_client",
+            entity_id: Some(&client.id),
+            details: json!({
+                "before": { "partner_id": client.partner_id, "internal": client.internal },
+                "after": { "partner_id": partner.id, "internal": false },
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(clients::ApiClientRecord {
+        partner_id: Some(partner.id),
+        internal: false,
+        ..client
+    })
 }
 
 /// Creates a partner organisation (Admin page and `server create-partner`).

@@ -30,7 +30,7 @@ use shared::{
 use tower_sessions::Session;
 
 pub use self::{
-    issuing::{create_api_client, create_partner, revoke_api_client},
+    issuing::{create_api_client, create_partner, move_api_client, revoke_api_client},
     signin::{LoginFailure, PasswordOutcome, login_with_password},
 };
 use self::{
@@ -560,6 +560,20 @@ pub async fn change_password(
     let user = users::find_by_id(state.db.pool(), &principal.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    // The current password is guessed here as at sign-in: the same limits,
+    // counted in the same buckets, and the same lockout.
+    const CHANNEL: &str = "password_change";
+    if let Some(throttled) = signin::throttled(state, &user.email, meta, CHANNEL).await? {
+        return Err(throttled.into());
+    }
+    let context = audit_context(Some(principal), meta);
+    let now = now_micros();
+    if let Some(until) = user.locked_until.filter(|_| user.is_locked(now)) {
+        let failure = "auth.password_change_failed";
+        signin::record_failure(state, &user, meta, failure, "locked", false, CHANNEL).await?;
+        let seconds = u64::try_from(until - now).unwrap_or(0).div_ceil(1_000_000);
+        return Err(AppError::RateLimited(seconds.max(1)));
+    }
     let mut errors = FieldErrors::new();
     let new_password = errors.check(NewPassword::parse("new_password", new, Some(&user.email)));
     if new != confirm {
@@ -572,6 +586,9 @@ pub async fn change_password(
         .await
         .map_err(|e| AppError::internal(&e))?;
     if !current_ok {
+        let failure = "auth.password_change_failed";
+        signin::record_failure(state, &user, meta, failure, "wrong_password", true, CHANNEL)
+            .await?;
         errors.push("current_password", "is not your current password");
     }
     errors.clone().into_result()?;
@@ -588,7 +605,7 @@ pub async fn change_password(
     tokens::revoke_subject(&mut tx, SubjectKind::User, &user.id).await?;
     audit::append(
         &mut tx,
-        &audit_context(Some(principal), meta),
+        &context,
         AuditEvent {
             action: "auth.password_changed",
             entity_type: "user",

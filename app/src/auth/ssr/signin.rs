@@ -92,7 +92,7 @@ fn user_context(user: &UserRecord, meta: &RequestMeta) -> AuditContext {
 
 /// Counts one attempt against the client IP's and the account's buckets;
 /// `Some` when either is over the limit (audited).
-async fn throttled(
+pub(super) async fn throttled(
     state: &AppState,
     account_key: &str,
     meta: &RequestMeta,
@@ -129,7 +129,7 @@ async fn throttled(
 
 /// Records a refused attempt: `counts` ones move the lockout counter on
 /// (the attempt that reaches the threshold locks the account, audited).
-async fn record_failure(
+pub(super) async fn record_failure(
     state: &AppState,
     user: &UserRecord,
     meta: &RequestMeta,
