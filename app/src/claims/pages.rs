@@ -14,6 +14,7 @@ use shared::{
     claim::{
         ClaimLineInput, ClaimStatus, ClaimantInput, DecisionKind, NewClaim, NewClaimInput, Priority,
     },
+    confirm::{self, Irreversible},
     money::{Currency, Money, MoneyInput},
 };
 
@@ -819,6 +820,10 @@ fn DecisionForm(
     decide: ServerAction<DecideClaim>,
 ) -> impl IntoView {
     let errors = FormErrors::new(decide.value());
+    // A denial is final for the claimant: the form carries an explicit
+    // confirmation, which the server requires with `kind=deny`.
+    let denial = Irreversible::DenyClaim;
+    let confirm_error = errors.field(confirm::FIELD);
     view! {
         <section class="card" aria-labelledby="decision-heading">
             <h2 id="decision-heading">"Decision"</h2>
@@ -845,6 +850,15 @@ fn DecisionForm(
                     <Field label="Flag for fraud review (reason)" name="flag" errors />
                 </div>
                 <p class="field-hint">{format!("At most {} can be approved on this policy.", max_payable.format())}</p>
+                <div class="field" class:has-error=move || confirm_error.get().is_some()>
+                    <label>
+                        <input type="checkbox" name=confirm::FIELD value=denial.word() id="decision-confirm"
+                            aria-describedby="decision-confirm-error" />
+                        " Confirm a denial: "{denial.consequence()}
+                    </label>
+                    <p class="field-hint">"Needed only to deny; a denial without it is sent back to you."</p>
+                    <p class="field-error" id="decision-confirm-error">{move || confirm_error.get()}</p>
+                </div>
                 <button type="submit" class="button primary" disabled=move || decide.pending().get()>"Record decision"</button>
             </ActionForm>
         </section>
