@@ -14,10 +14,11 @@
 use leptos::prelude::*;
 use shared::{
     FieldErrors,
+    auth::Permission,
     confirm::{self, Irreversible},
 };
 
-use crate::error::AppError;
+use crate::{auth::CurrentUser, error::AppError};
 
 /// The errors of the last submission plus any found in the browser before
 /// submitting, for one form.
@@ -154,5 +155,20 @@ pub fn ConfirmSubmit(irreversible: Irreversible) -> impl IntoView {
     view! {
         <input type="hidden" name=confirm::FIELD value=irreversible.word() />
         <button type="submit" class="button danger">{irreversible.button()}</button>
+    }
+}
+
+/// Where a form or button of another role would be: one muted line saying
+/// what this role may not do, so a missing control is explained rather than
+/// mysterious (and never shown only to fail with 403).
+#[component]
+pub fn NotPermitted(permission: Permission, #[prop(optional)] id: &'static str) -> impl IntoView {
+    let role = use_context::<Option<CurrentUser>>()
+        .flatten()
+        .map_or("none", |user| user.role.label());
+    view! {
+        <p class="muted role-note" id=(!id.is_empty()).then_some(id)>
+            {format!("Not shown: your role ({role}) may not {}.", permission.describe())}
+        </p>
     }
 }

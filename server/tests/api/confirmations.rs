@@ -238,3 +238,70 @@ async fn denying_a_claim_is_refused_without_confirm_deny_from_the_page_and_the_a
     let after: Value = read_json(&app, &token, Method::GET, &format!("/api/v1/claims/{id}")).await;
     assert_eq!(after["status"], "denied");
 }
+
+#[tokio::test]
+async fn the_confirmation_step_is_a_link_to_a_page_that_restates_the_consequence_without_javascript()
+ {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::Admin).await;
+    let (_, admin) = app.signed_in(Role::Admin).await;
+    let (policy_id, _) = active_policy_id(&app, &token, "confirm-page").await;
+    let shown: Value = read_json(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/policies/{policy_id}"),
+    )
+    .await;
+    let customer_id = shown["customer_id"].as_str().unwrap();
+    let page = |path: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let response = app.get_with(admin, &path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            response.text().await.unwrap()
+        }
+    };
+
+    for (path, word, button, consequence) in [
+        (
+            format!("/policies/{policy_id}"),
+            "cancel",
+            "Yes, cancel the policy",
+            "can never be reinstated",
+        ),
+        (
+            format!("/policies/{policy_id}"),
+            "lapse",
+            "Yes, lapse the policy",
+            "Cover stops for unpaid premium",
+        ),
+        (
+            format!("/customers/{customer_id}"),
+            "erase",
+            "Yes, erase the personal data",
+            "backups included",
+        ),
+    ] {
+        let first = page(path.clone()).await;
+        assert!(
+            first.contains(&format!(r#"href="?confirm={word}""#)),
+            "{path}: a link first"
+        );
+        assert!(!first.contains(button), "{path}: no one-click {word}");
+        let second = page(format!("{path}?confirm={word}")).await;
+        assert!(
+            second.contains(consequence),
+            "{path}: restates what {word} does"
+        );
+        assert!(
+            second.contains(&format!(r#"name="confirm" value="{word}""#)),
+            "{path}: the second submit carries confirm={word}"
+        );
+        assert!(second.contains(button), "{path}: {button}");
+        assert!(
+            second.contains(&format!(r#"href="{path}""#)),
+            "{path}: a way back"
+        );
+    }
+}
