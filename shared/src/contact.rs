@@ -22,6 +22,13 @@ use crate::validation::{self, FieldError, FieldErrors};
 /// controls and invisible characters anywhere, and a local part or domain
 /// label that mixes scripts (`pаul` with a Cyrillic `а`). All of it runs in
 /// the browser and on the server alike.
+///
+/// Stored addresses need no migration: they were trimmed and lower-cased
+/// before, and NFKC leaves such ASCII addresses as they are. A stored
+/// non-ASCII look-alike (if one was ever created) keeps its row but no
+/// longer matches any sign-in or search, since input now folds to the
+/// address it imitates; SQL cannot apply NFKC (nor recompute the customers'
+/// keyed blind index), so finding such rows is an application-side check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);

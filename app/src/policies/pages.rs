@@ -213,11 +213,11 @@ fn PolicyDetail(
             (policy.policy_number.clone(), id.clone(), version.clone());
         let step = move || {
             let word = confirming.get()?;
-            let action = available
-                .iter()
-                .copied()
-                .find(|a| a.as_str() == word && Irreversible::of_policy(*a).is_some())?;
-            let irreversible = Irreversible::of_policy(action)?;
+            let (action, irreversible) = available.iter().find_map(|&action| {
+                Irreversible::of_policy(action)
+                    .filter(|_| action.as_str() == word)
+                    .map(|irreversible| (action, irreversible))
+            })?;
             let (id, version) = (confirm_id.clone(), confirm_version.clone());
             Some(view! {
                 <ConfirmStep irreversible title=format!("{} policy {number}", action.label()) back=format!("/policies/{id}")>
