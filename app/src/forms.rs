@@ -5,11 +5,20 @@
 //! action's value carries it into the render) and without a page load after.
 //! Client-side checks run in `on:submit:capture`, before the action fires,
 //! with the same `shared` rules the server runs again.
+//!
+//! Irreversible actions take two steps, both plain links and forms:
+//! [`ConfirmLink`] opens the page again with `?confirm=<word>`, where
+//! [`ConfirmStep`] restates the consequence above a form that sends
+//! `confirm=<word>` (the server refuses the action without it).
 
 use leptos::prelude::*;
-use shared::FieldErrors;
+use shared::{
+    FieldErrors,
+    auth::Permission,
+    confirm::{self, Irreversible},
+};
 
-use crate::error::AppError;
+use crate::{auth::CurrentUser, error::AppError};
 
 /// The errors of the last submission plus any found in the browser before
 /// submitting, for one form.
@@ -96,5 +105,70 @@ pub fn Field(
             {hint.map(|hint| view! { <p class="field-hint">{hint}</p> })}
             <p class="field-error" id=error_id>{move || message.get()}</p>
         </div>
+    }
+}
+
+/// The `?confirm=` of the current page: which irreversible action, if any,
+/// the page was opened to confirm.
+pub fn confirming() -> Memo<Option<String>> {
+    let query = leptos_router::hooks::use_query_map();
+    Memo::new(move |_| query.with(|q| q.get(confirm::FIELD)))
+}
+
+/// The first step of an irreversible action: a link (a GET, which changes
+/// nothing) to this page with `?confirm=<word>`, where [`ConfirmStep`]
+/// restates what will happen. Works without JavaScript.
+#[component]
+pub fn ConfirmLink(irreversible: Irreversible, label: &'static str) -> impl IntoView {
+    view! {
+        <a class="button danger" href=format!("?{}={}", confirm::FIELD, irreversible.word())
+            id=format!("confirm-{}", irreversible.word()) rel="nofollow">{format!("{label}…")}</a>
+    }
+}
+
+/// The second step: what will happen, then the form (the caller's
+/// `ActionForm`, given as `children`, with its hidden fields) whose explicit
+/// submit carries `confirm=<word>`, and a way back that changes nothing.
+#[component]
+pub fn ConfirmStep(
+    irreversible: Irreversible,
+    /// What is about to happen to what: "Cancel policy POL-2026-000001".
+    title: String,
+    /// The page without `?confirm=`.
+    back: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="card danger-zone" id="confirm-step" aria-labelledby="confirm-heading">
+            <h2 id="confirm-heading">{title}</h2>
+            <p>{irreversible.consequence()}</p>
+            {children()}
+            <p><a href=back id="confirm-back">"Go back without changing anything"</a></p>
+        </section>
+    }
+}
+
+/// Inside the `ActionForm` of a [`ConfirmStep`]: the `confirm` field and the
+/// button that says exactly what it does.
+#[component]
+pub fn ConfirmSubmit(irreversible: Irreversible) -> impl IntoView {
+    view! {
+        <input type="hidden" name=confirm::FIELD value=irreversible.word() />
+        <button type="submit" class="button danger">{irreversible.button()}</button>
+    }
+}
+
+/// Where a form or button of another role would be: one muted line saying
+/// what this role may not do, so a missing control is explained rather than
+/// mysterious (and never shown only to fail with 403).
+#[component]
+pub fn NotPermitted(permission: Permission, #[prop(optional)] id: &'static str) -> impl IntoView {
+    let role = use_context::<Option<CurrentUser>>()
+        .flatten()
+        .map_or("none", |user| user.role.label());
+    view! {
+        <p class="muted role-note" id=(!id.is_empty()).then_some(id)>
+            {format!("Not shown: your role ({role}) may not {}.", permission.describe())}
+        </p>
     }
 }

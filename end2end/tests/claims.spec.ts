@@ -167,10 +167,17 @@ test("a partner's claim arrives through the API, waits in the review queue and i
   await expect(page.locator("#claim-status")).toHaveText("In review");
   await page.locator("#decision-form input[name=kind][value=deny]").check();
   await page.locator("#field-reason").fill("The policy excludes damage caused while parked illegally.");
+  // A denial is final for the claimant: without the explicit confirmation
+  // the server sends it back, naming the field.
+  await page.getByRole("button", { name: "Record decision" }).click();
+  await expect(page.locator("#decision-confirm-error")).toContainText('must be "deny"');
+  await expect(page.locator("#claim-status")).toHaveText("In review");
+  await page.locator("#decision-confirm").check();
   await page.getByRole("button", { name: "Record decision" }).click();
   await expect(page.locator("#claim-status")).toHaveText("Denied");
   await expect(page.locator("#claim-timeline")).toContainText("parked illegally");
-  expect(errors).toEqual([]);
+  // The refusal without confirmation is a 422 on purpose.
+  expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
 });
 
 test("an administrator registers a webhook endpoint, sees its signing secret once, and disables it", async ({ page }) => {

@@ -134,7 +134,8 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
             },
         )
         .await?;
-        let policy = policies::apply_action(state, &context, &policy.id, "activate", None).await?;
+        let policy =
+            policies::apply_action(state, &context, &policy.id, "activate", None, None).await?;
         for (code, amount, days_ago) in *claim_lines {
             let incident = today.add_days(-days_ago).unwrap_or(today);
             claims::submit(

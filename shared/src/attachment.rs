@@ -109,11 +109,18 @@ impl AttachmentError {
 /// The name to store and to offer for download: the last path component,
 /// without control characters, quotes or path separators, at most
 /// [`FILENAME_MAX_CHARS`] characters; `attachment` when nothing is left.
+///
+/// Bidi controls and invisible characters are dropped too: `U+202E` makes
+/// `invoice\u{202E}fdp.exe` read "invoiceexe.pdf" on every screen that lists
+/// it. Dropping them (rather than refusing the upload) keeps a claimant's
+/// photo from a phone that adds marks to names, and leaves the name as it
+/// really reads, `invoicefdp.exe`.
 pub fn clean_filename(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | ';' | '<' | '>' | '|' | '*' | '?'))
+        .filter(|&c| !c.is_control() && !crate::unicode::is_invisible(c))
+        .filter(|c| !matches!(c, '"' | ';' | '<' | '>' | '|' | '*' | '?'))
         .take(FILENAME_MAX_CHARS)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
@@ -204,6 +211,14 @@ mod tests {
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
         assert_eq!(clean_filename("in\"voice\r\n;.pdf"), "invoice.pdf");
         assert_eq!(clean_filename("..."), "attachment");
+        assert_eq!(clean_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(
+            clean_filename(
+                "\u{2066}a\u{2069}\u{200E}b\u{200F}c\u{061C}\u{202A}d\u{200B}\u{FEFF}.pdf"
+            ),
+            "abcd.pdf"
+        );
+        assert_eq!(clean_filename("\u{202E}\u{200D}"), "attachment");
         assert_eq!(clean_filename(""), "attachment");
         assert_eq!(
             clean_filename(&"a".repeat(500)).chars().count(),

@@ -8,10 +8,27 @@
 
 use serde::{Deserialize, Serialize};
 
+use unicode_normalization::UnicodeNormalization;
+
+use crate::unicode;
 use crate::validation::{self, FieldError, FieldErrors};
 
-/// A syntactically plausible email address, trimmed and lower-cased so the
-/// same mailbox always compares (and blind-indexes) equal.
+/// A syntactically plausible email address in one canonical form, so that
+/// addresses which look alike on screen are one address (or refused).
+///
+/// The form is NFKC then lower case (`ＰＡＵＬ@example.com` is
+/// `paul@example.com`), which is what the staff login's unique index and the
+/// customers' blind index compare. What NFKC cannot fold is refused: bidi
+/// controls and invisible characters anywhere, and a local part or domain
+/// label that mixes scripts (`pаul` with a Cyrillic `а`). All of it runs in
+/// the browser and on the server alike.
+///
+/// Stored addresses need no migration: they were trimmed and lower-cased
+/// before, and NFKC leaves such ASCII addresses as they are. A stored
+/// non-ASCII look-alike (if one was ever created) keeps its row but no
+/// longer matches any sign-in or search, since input now folds to the
+/// address it imitates; SQL cannot apply NFKC (nor recompute the customers'
+/// keyed blind index), so finding such rows is an application-side check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -20,7 +37,27 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let value = raw.trim().to_lowercase();
+        let trimmed = raw.trim();
+        if trimmed.chars().any(unicode::is_bidi_control) {
+            return Err(FieldError::new(
+                field,
+                "must not contain bidirectional control characters (such as U+202E)",
+            ));
+        }
+        if trimmed.chars().any(unicode::is_invisible) {
+            return Err(FieldError::new(
+                field,
+                "must not contain invisible characters (such as a zero-width space or joiner)",
+            ));
+        }
+        // Lower-casing can leave a string that NFKC would change again (a
+        // few compatibility letters), hence the second pass.
+        let value: String = trimmed
+            .nfkc()
+            .collect::<String>()
+            .to_lowercase()
+            .nfkc()
+            .collect();
         if value.is_empty() {
             return Err(FieldError::new(field, "is required"));
         }
@@ -30,21 +67,27 @@ impl Email {
                 format!("must be at most {} characters", Self::MAX_LEN),
             ));
         }
-        let valid = match value.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-            }
-            None => false,
-        };
-        if !valid {
+        let Some((local, domain)) = value.split_once('@').filter(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        }) else {
             return Err(FieldError::new(
                 field,
                 "must be an email address like name@example.com",
+            ));
+        };
+        let parts = std::iter::once(local).chain(domain.split('.'));
+        if let Some((first, second)) = parts.filter_map(unicode::mixed_scripts).next() {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "must not mix scripts within a part of the address \
+                     ({first} and {second} letters look alike)"
+                ),
             ));
         }
         Ok(Self(value))
@@ -510,6 +553,70 @@ mod tests {
     fn emails_are_trimmed_and_lower_cased() {
         let email = Email::parse("email", "  Jane.Doe@Example.COM ").unwrap();
         assert_eq!(email.as_str(), "jane.doe@example.com");
+    }
+
+    #[test]
+    fn look_alike_emails_fold_to_one_address_or_are_refused_naming_the_rule() {
+        let parse = |raw: &str| Email::parse("email", raw).map(|e| e.0);
+        assert_eq!(
+            parse("\u{FF50}\u{FF41}\u{FF55}\u{FF4C}@example.com"),
+            Ok("paul@example.com".into()),
+            "fullwidth ｐａｕｌ is paul"
+        );
+        assert_eq!(
+            parse("ＰＡＵＬ＠ＥＸＡＭＰＬＥ．ＣＯＭ"),
+            Ok("paul@example.com".into())
+        );
+        assert_eq!(
+            parse("ﬁona@example.com"),
+            Ok("fiona@example.com".into()),
+            "ligature"
+        );
+        assert_eq!(
+            parse("павел@пример.рф"),
+            Ok("павел@пример.рф".into()),
+            "one script"
+        );
+        let refused = |raw: &str| Email::parse("staff.email", raw).unwrap_err();
+        let cyrillic = refused("p\u{0430}ul@example.com");
+        assert_eq!(cyrillic.field, "staff.email");
+        assert_eq!(
+            cyrillic.message,
+            "must not mix scripts within a part of the address (Latin and Cyrillic letters look alike)"
+        );
+        assert!(
+            refused("paul@ex\u{0430}mple.com")
+                .message
+                .contains("Cyrillic")
+        );
+        assert!(
+            refused("\u{03BF}scar@example.com")
+                .message
+                .contains("Greek")
+        );
+        for invisible in [
+            "pa\u{200D}ul@example.com",
+            "paul\u{200B}@example.com",
+            "\u{FEFF}paul@example.com",
+            "pa\u{00AD}ul@example.com",
+        ] {
+            assert_eq!(
+                refused(invisible).message,
+                "must not contain invisible characters (such as a zero-width space or joiner)",
+                "{invisible:?}"
+            );
+        }
+        for bidi in [
+            "paul\u{202E}moc.elpmaxe@x.com",
+            "\u{2066}paul@example.com",
+            "paul\u{200F}@example.com",
+        ] {
+            assert_eq!(
+                refused(bidi).message,
+                "must not contain bidirectional control characters (such as U+202E)",
+                "{bidi:?}"
+            );
+        }
     }
 
     #[test]

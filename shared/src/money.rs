@@ -13,14 +13,41 @@ use serde::{Deserialize, Serialize};
 
 use crate::validation::{FieldError, FieldErrors};
 
-/// An ISO-4217 alphabetic code such as `USD`: three letters A–Z.
+/// An active ISO 4217 currency such as `USD`, with its minor unit.
 ///
-/// Only the shape is checked, not membership of the current ISO list: codes
-/// are added and withdrawn, and a partner system's valid code must not be
-/// refused because this build is older than its data.
+/// [`Currency::parse`] (every form, API body and JSON value) accepts only the
+/// codes of [`ISO_4217`]: a quote in `ABC` or `XXX` ("no currency") is a
+/// mistake, and an amount's decimals are only known for a real currency.
+/// Rows already stored in a code since withdrawn are read back with
+/// [`Currency::from_stored`], so old records stay readable.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
+
+/// ISO 4217 list one: every active currency and fund code (164), grouped by
+/// its minor unit (the digits after the decimal point). Left out: the codes
+/// without one (gold `XAU`, silver, platinum, palladium, the SDR `XDR`, the
+/// bond-market units `XBA`–`XBD`, `XSU`, `XUA`, the test code `XTS` and `XXX`),
+/// and the recent withdrawals `ANG` (now `XCG`), `BGN` (the euro since 2026),
+/// `CUC`, `HRK` (the euro since 2023), `SLL` (now `SLE`) and `ZWL` (now `ZWG`).
+pub const ISO_4217: [(u32, &str); 4] = [
+    (
+        2,
+        "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BOV BRL BSD BTN BWP BYN \
+         BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD \
+         FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW \
+         KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR \
+         MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG \
+         SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD \
+         USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG",
+    ),
+    (
+        0,
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    ),
+    (3, "BHD IQD JOD KWD LYD OMR TND"),
+    (4, "CLF UYW"),
+];
 
 impl Currency {
     pub const USD: Currency = Currency(*b"USD");
@@ -30,18 +57,33 @@ impl Currency {
     pub const CAD: Currency = Currency(*b"CAD");
     pub const AUD: Currency = Currency(*b"AUD");
     pub const JPY: Currency = Currency(*b"JPY");
+    pub const KWD: Currency = Currency(*b"KWD");
 
-    /// Trims and upper-cases, then requires exactly three letters A–Z.
+    /// Trims and upper-cases, then requires an active ISO 4217 code.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim().to_ascii_uppercase();
-        match <[u8; 3]>::try_from(value.as_bytes()) {
-            Ok(code) if code.iter().all(u8::is_ascii_uppercase) => Ok(Self(code)),
-            _ if value.is_empty() => Err(FieldError::new(field, "is required")),
-            _ => Err(FieldError::new(
-                field,
-                "must be a three-letter currency code like USD",
-            )),
+        if value.is_empty() {
+            return Err(FieldError::new(field, "is required"));
         }
+        iso_minor_units(&value)
+            .and_then(|_| <[u8; 3]>::try_from(value.as_bytes()).ok())
+            .map(Self)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "must be an active ISO 4217 currency code like USD, EUR or JPY",
+                )
+            })
+    }
+
+    /// A code read back from the database: any three letters A–Z, so a row
+    /// written before the ISO list was enforced (or in a code ISO has since
+    /// withdrawn) still loads. Such a currency has 2 decimals.
+    pub fn from_stored(field: &str, raw: &str) -> Result<Self, FieldError> {
+        Self::parse(field, raw).or_else(|error| match <[u8; 3]>::try_from(raw.as_bytes()) {
+            Ok(code) if code.iter().all(u8::is_ascii_uppercase) => Ok(Self(code)),
+            _ => Err(error),
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -49,17 +91,20 @@ impl Currency {
         std::str::from_utf8(&self.0).unwrap_or("XXX")
     }
 
-    /// Digits after the decimal point (ISO-4217 "minor unit"): 2 unless the
-    /// currency is one of the listed exceptions.
+    /// Digits after the decimal point (the ISO 4217 "minor unit"): 0 for
+    /// JPY, 3 for KWD, 2 for most, from [`ISO_4217`]; 2 for a stored code
+    /// that is not on the list.
     pub fn minor_units(self) -> u32 {
-        match &self.0 {
-            b"BIF" | b"CLP" | b"DJF" | b"GNF" | b"ISK" | b"JPY" | b"KMF" | b"KRW" | b"PYG"
-            | b"RWF" | b"UGX" | b"UYI" | b"VND" | b"VUV" | b"XAF" | b"XOF" | b"XPF" => 0,
-            b"BHD" | b"IQD" | b"JOD" | b"KWD" | b"LYD" | b"OMR" | b"TND" => 3,
-            b"CLF" | b"UYW" => 4,
-            _ => 2,
-        }
+        iso_minor_units(self.as_str()).unwrap_or(2)
     }
+}
+
+/// The minor unit of an active ISO 4217 code, `None` for anything else.
+fn iso_minor_units(code: &str) -> Option<u32> {
+    ISO_4217
+        .iter()
+        .find(|(_, codes)| codes.split_whitespace().any(|c| c == code))
+        .map(|&(units, _)| units)
 }
 
 impl std::fmt::Debug for Currency {
@@ -357,7 +402,7 @@ mod tests {
     }
 
     #[test]
-    fn currency_codes_are_three_letters_and_upper_cased() {
+    fn currency_codes_are_trimmed_upper_cased_and_name_the_field() {
         assert_eq!(Currency::parse("currency", " usd "), Ok(Currency::USD));
         assert_eq!(Currency::parse("currency", "EUR").unwrap().as_str(), "EUR");
         for bad in ["", "US", "USDX", "U1D", "ÜSD", "U D"] {
@@ -371,12 +416,61 @@ mod tests {
     }
 
     #[test]
-    fn minor_units_follow_iso_4217_for_the_known_exceptions() {
+    fn only_active_iso_4217_codes_are_currencies() {
+        for fake in ["ABC", "XXX", "XTS", "XAU", "ZZZ", "HRK", "QQQ"] {
+            let error = Currency::parse("currency", fake).unwrap_err();
+            assert_eq!(error.field, "currency", "{fake:?}");
+            assert_eq!(
+                error.message, "must be an active ISO 4217 currency code like USD, EUR or JPY",
+                "{fake:?}"
+            );
+        }
+        let codes: Vec<&str> = ISO_4217
+            .iter()
+            .flat_map(|(_, codes)| codes.split_whitespace())
+            .collect();
+        assert_eq!(codes.len(), 164);
+        for code in &codes {
+            assert_eq!(
+                Currency::parse("c", code).map(|c| c.to_string()),
+                Ok((*code).to_owned())
+            );
+        }
+        let mut unique = codes.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len(), "no code is listed twice");
+        for code in ["XCG", "SLE", "ZWG", "VED", "CHE", "USN", "UYW"] {
+            assert!(Currency::parse("c", code).is_ok(), "{code}");
+        }
+    }
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        let units = |code: &str| Currency::parse("c", code).unwrap().minor_units();
         assert_eq!(Currency::JPY.minor_units(), 0);
-        assert_eq!(Currency::parse("c", "BHD").unwrap().minor_units(), 3);
-        assert_eq!(Currency::parse("c", "KWD").unwrap().minor_units(), 3);
+        assert_eq!(Currency::KWD.minor_units(), 3);
         assert_eq!(Currency::USD.minor_units(), 2);
-        assert_eq!(Currency::parse("c", "ZZZ").unwrap().minor_units(), 2);
+        for (code, expected) in [("KRW", 0), ("ISK", 0), ("XOF", 0), ("BHD", 3), ("TND", 3)] {
+            assert_eq!(units(code), expected, "{code}");
+        }
+        assert_eq!((units("CLF"), units("UYW")), (4, 4));
+        assert_eq!((units("EUR"), units("GBP"), units("INR")), (2, 2, 2));
+    }
+
+    #[test]
+    fn stored_codes_off_the_list_still_load_with_two_decimals() {
+        let legacy = Currency::from_stored("currency", "ABC").unwrap();
+        assert_eq!((legacy.as_str(), legacy.minor_units()), ("ABC", 2));
+        assert_eq!(Currency::from_stored("currency", "JPY"), Ok(Currency::JPY));
+        assert!(Currency::from_stored("currency", "usd!").is_err());
+        assert!(Currency::from_stored("currency", "").is_err());
+    }
+
+    #[test]
+    fn json_refuses_a_currency_off_the_list() {
+        let bad = serde_json::from_str::<Money>(r#"{"amount":1,"currency":"ABC"}"#);
+        assert!(bad.unwrap_err().to_string().contains("ISO 4217"));
     }
 
     #[test]
@@ -459,6 +553,10 @@ mod tests {
             Money::parse_major("amount", "1,234", Currency::JPY, false),
             Ok(Money::new(1234, Currency::JPY))
         );
+        assert_eq!(
+            Money::parse_major("amount", "12.345", Currency::KWD, false),
+            Ok(Money::new(12_345, Currency::KWD))
+        );
         let bhd = Currency::parse("c", "BHD").unwrap();
         assert_eq!(
             Money::parse_major("amount", "1.234", bhd, false),
@@ -482,6 +580,10 @@ mod tests {
         assert_eq!(
             message("12.5", Currency::JPY),
             "must be a whole number of JPY"
+        );
+        assert_eq!(
+            message("1.2345", Currency::KWD),
+            "must have at most 3 decimal places for KWD"
         );
         assert_eq!(
             message("99999999999999999999", Currency::USD),
@@ -514,8 +616,10 @@ mod tests {
             Money::new(1_234_567, Currency::JPY).format(),
             "JPY 1,234,567"
         );
-        let kwd = Currency::parse("c", "KWD").unwrap();
-        assert_eq!(Money::new(1_234_567, kwd).format(), "KWD 1,234.567");
+        assert_eq!(
+            Money::new(1_234_567, Currency::KWD).format(),
+            "KWD 1,234.567"
+        );
         assert_eq!(usd(i64::MIN).format_major(), "-92,233,720,368,547,758.08");
     }
 

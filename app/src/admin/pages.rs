@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use shared::{
     FieldErrors,
-    auth::{NewPassword, Role},
+    auth::{NewPassword, Permission, Role},
     contact::Email,
 };
 
@@ -13,24 +13,49 @@ use super::{
     UserSummary, list_api_clients, list_users,
 };
 use crate::{
-    error::ErrorPanel,
+    auth::CurrentUser,
+    error::{AppError, ErrorPanel},
     format::maybe_instant,
-    forms::{Field, FormAlert, FormErrors},
+    forms::{Field, FormAlert, FormErrors, NotPermitted},
 };
 
+/// Each section appears only to a role that may use it, never as a 403
+/// panel beside forms that would fail; a role with none of them gets the
+/// page's 403.
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    let user = use_context::<Option<CurrentUser>>().flatten();
+    let can = |permission| user.as_ref().is_some_and(|u| u.can(permission));
+    let sections = [
+        Permission::UsersManage,
+        Permission::ApiClientsManage,
+        Permission::OperationsManage,
+    ];
+    if !sections.into_iter().any(can) {
+        let error = AppError::Forbidden(Permission::UsersManage.describe().into());
+        return view! { <ErrorPanel error /> }.into_any();
+    }
+    let hidden = sections
+        .into_iter()
+        .filter(|p| !can(*p))
+        .map(|permission| view! { <NotPermitted permission /> })
+        .collect_view();
     view! {
         <Title text="Admin" />
         <header class="page-header">
             <h1>"Admin"</h1>
             <p class="page-lede">"Staff accounts, roles, partners, API clients and webhooks. Every change here is audited."</p>
         </header>
-        <StaffSection />
-        <super::partner_pages::PartnerSection />
-        <ApiClientSection />
-        <crate::webhooks::pages::WebhookSection />
+        // Type-erased: the sections' nested types exceed the compiler's depth.
+        {can(Permission::UsersManage).then(|| view! { <StaffSection /> }.into_any())}
+        {can(Permission::ApiClientsManage).then(|| view! {
+            <super::partner_pages::PartnerSection />
+            <ApiClientSection />
+        }.into_any())}
+        {can(Permission::OperationsManage).then(|| view! { <crate::webhooks::pages::WebhookSection /> }.into_any())}
+        {hidden}
     }
+    .into_any()
 }
 
 #[component]

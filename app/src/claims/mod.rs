@@ -352,7 +352,7 @@ pub async fn change_claim_status(
 
 /// An adjuster's decision: approve (with an amount in major units), deny or
 /// request information (with a reason), optionally overriding the priority
-/// and flagging the claim.
+/// and flagging the claim. A denial needs `confirm=deny`.
 #[server]
 pub async fn decide_claim(
     id: String,
@@ -362,6 +362,7 @@ pub async fn decide_claim(
     reason: Option<String>,
     priority: Option<String>,
     flag: Option<String>,
+    confirm: Option<String>,
 ) -> Result<ClaimView, AppError> {
     use crate::{
         auth::ssr::{audit_context, authorize},
@@ -380,6 +381,7 @@ pub async fn decide_claim(
                 reason,
                 priority,
                 flag,
+                confirm,
             };
             ssr::decide(&state, &context, &principal, &id, &decision, Some(version)).await?;
             ssr::view(&state, &id)

@@ -14,6 +14,7 @@ use shared::{
     claim::{
         ClaimLineInput, ClaimStatus, ClaimantInput, DecisionKind, NewClaim, NewClaimInput, Priority,
     },
+    confirm::{self, Irreversible},
     money::{Currency, Money, MoneyInput},
 };
 
@@ -27,7 +28,7 @@ use crate::{
     customers::pages::urlencode,
     error::ErrorPanel,
     format::instant,
-    forms::{Field, FormAlert, FormErrors},
+    forms::{Field, FormAlert, FormErrors, NotPermitted},
     workflow::pages::ExecutionPanel,
 };
 
@@ -270,6 +271,11 @@ pub fn ReviewQueuePage() -> impl IntoView {
     let filters = filters_from_query();
     let page = page_from_query();
     let assign = ServerAction::<AssignClaimToMe>::new();
+    // Auditors may read the queue; only those who decide claims take them.
+    let can_assign = use_context::<Option<CurrentUser>>()
+        .flatten()
+        .is_some_and(|u| u.can(Permission::ClaimsDecide));
+    let take = can_assign.then_some(assign);
     let claims = Resource::new(
         move || (filters.get(), page.get(), assign.version().get()),
         |(filters, page, _)| {
@@ -309,11 +315,12 @@ pub fn ReviewQueuePage() -> impl IntoView {
                     <button type="submit" class="button">"Filter"</button>
                 </div>
             </Form>
+            {(!can_assign).then(|| view! { <NotPermitted permission=Permission::ClaimsDecide id="queue-role-note" /> })}
             {move || assign.value().get().and_then(Result::err).map(|error| view! { <p class="form-alert" role="alert">{error.to_string()}</p> })}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match claims.await {
-                        Ok(page) => view! { <ClaimTable page query=filters.with_untracked(query_string) queue=true assign=assign /> }.into_any(),
+                        Ok(page) => view! { <ClaimTable page query=filters.with_untracked(query_string) queue=true assign=take /> }.into_any(),
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
                 })}
@@ -327,7 +334,9 @@ fn ClaimTable(
     page: shared::pagination::Page<ClaimSummary>,
     query: String,
     queue: bool,
-    #[prop(optional)] assign: Option<ServerAction<AssignClaimToMe>>,
+    /// The "Assign to me" column, for those who may take claims.
+    #[prop(optional_no_strip)]
+    assign: Option<ServerAction<AssignClaimToMe>>,
 ) -> impl IntoView {
     if page.items.is_empty() {
         let empty = if queue {
@@ -350,7 +359,8 @@ fn ClaimTable(
             <thead><tr>
                 <th>"Number"</th><th>"Policy"</th><th>"Status"</th><th>"Priority"</th>
                 <th>"Incident"</th><th class="numeric">"Claimed"</th><th>"Flags"</th><th>"Assignee"</th>
-                {queue.then(|| view! { <th>"Review due"</th><th><span class="visually-hidden">"Take"</span></th> })}
+                {queue.then(|| view! { <th>"Review due"</th> })}
+                {assign.is_some().then(|| view! { <th><span class="visually-hidden">"Take"</span></th> })}
             </tr></thead>
             <tbody>
                 {page.items.into_iter().map(|c| {
@@ -381,8 +391,8 @@ fn ClaimTable(
                             <td>{c.assignee_name.clone().unwrap_or_else(|| "—".into())}</td>
                             {queue.then(|| view! {
                                 <td>{c.review_due_at.map(instant).unwrap_or_default()}{c.sla_breached.then(|| view! { <span class="badge breached">" overdue"</span> })}</td>
-                                <td>{take}</td>
                             })}
+                            {assign.is_some().then(|| view! { <td>{take}</td> })}
                         </tr>
                     }
                 }).collect_view()}
@@ -821,6 +831,10 @@ fn DecisionForm(
     decide: ServerAction<DecideClaim>,
 ) -> impl IntoView {
     let errors = FormErrors::new(decide.value());
+    // A denial is final for the claimant: the form carries an explicit
+    // confirmation, which the server requires with `kind=deny`.
+    let denial = Irreversible::DenyClaim;
+    let confirm_error = errors.field(confirm::FIELD);
     view! {
         <section class="card" aria-labelledby="decision-heading">
             <h2 id="decision-heading">"Decision"</h2>
@@ -847,6 +861,15 @@ fn DecisionForm(
                     <Field label="Flag for fraud review (reason)" name="flag" errors />
                 </div>
                 <p class="field-hint">{format!("At most {} can be approved on this policy.", max_payable.format())}</p>
+                <div class="field" class:has-error=move || confirm_error.get().is_some()>
+                    <label>
+                        <input type="checkbox" name=confirm::FIELD value=denial.word() id="decision-confirm"
+                            aria-describedby="decision-confirm-error" />
+                        " Confirm a denial: "{denial.consequence()}
+                    </label>
+                    <p class="field-hint">"Needed only to deny; a denial without it is sent back to you."</p>
+                    <p class="field-error" id="decision-confirm-error">{move || confirm_error.get()}</p>
+                </div>
                 <button type="submit" class="button primary" disabled=move || decide.pending().get()>"Record decision"</button>
             </ActionForm>
         </section>

@@ -10,6 +10,7 @@ use shared::{
         ClaimAction, ClaimNumber, ClaimStatus, Decision, DecisionInput, NewClaim, NewClaimInput,
         Priority, max_payable,
     },
+    confirm::Irreversible,
     contact::{Email, PersonName, Phone},
     dates::{Date, DateRange},
     money::{Currency, Money, MoneyInput},
@@ -82,8 +83,8 @@ fn decode(error: impl std::fmt::Display) -> sqlx::Error {
 }
 
 fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
-    let currency =
-        Currency::parse("currency", &row.try_get::<String, _>("currency")?).map_err(decode)?;
+    let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
+        .map_err(decode)?;
     let money = |column: &str| -> Result<Option<Money>, sqlx::Error> {
         Ok(row
             .try_get::<Option<i64>, _>(column)?
@@ -479,7 +480,7 @@ pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppEr
         return Ok(None);
     };
     let summary = summary_from_row(&row)?;
-    let policy_currency = Currency::parse(
+    let policy_currency = Currency::from_stored(
         "policy_currency",
         &row.try_get::<String, _>("policy_currency")?,
     )
@@ -863,7 +864,7 @@ async fn current(
     let version: i64 = row.try_get("version")?;
     AppError::check_version("claim", expected_version, version)?;
     let currency = |column: &str| -> Result<Currency, AppError> {
-        Currency::parse(column, &row.try_get::<String, _>(column)?)
+        Currency::from_stored(column, &row.try_get::<String, _>(column)?)
             .map_err(AppError::internal_message)
     };
     Ok(Current {
@@ -1089,6 +1090,8 @@ pub struct DecisionRequest {
     pub priority: Option<String>,
     /// A reason to flag the claim for fraud review.
     pub flag: Option<String>,
+    /// `deny` to confirm a denial (see [`Irreversible`]).
+    pub confirm: Option<String>,
 }
 
 /// An adjuster's decision on a claim in review, within the policy's limit
@@ -1143,6 +1146,11 @@ pub async fn decide(
         limit,
         deductible,
     )?;
+    if let Some(irreversible) = Irreversible::of_claim(decision.action()) {
+        irreversible
+            .check(request.confirm.as_deref())
+            .map_err(FieldErrors::from)?;
+    }
     if let Some(amount) = decision.amount()
         && principal.role != Role::Admin
         && amount.amount > ADJUSTER_AUTHORITY
@@ -1277,7 +1285,7 @@ pub async fn claim_facts(
     let text = |column: &str| row.try_get::<String, _>(column);
     let internal = AppError::internal_message;
     let policy_currency =
-        Currency::parse("policy_currency", &text("policy_currency")?).map_err(internal)?;
+        Currency::from_stored("policy_currency", &text("policy_currency")?).map_err(internal)?;
     let policy_id = row.try_get("policy_id")?;
     Ok(Some((
         policy_id,
@@ -1285,7 +1293,7 @@ pub async fn claim_facts(
             possible_duplicates: Vec::new(),
             total_claimed: Money::new(
                 row.try_get("total_claimed")?,
-                Currency::parse("currency", &text("currency")?).map_err(internal)?,
+                Currency::from_stored("currency", &text("currency")?).map_err(internal)?,
             ),
             incident_date: Date::parse("incident_date", &text("incident_date")?)
                 .map_err(internal)?,
@@ -1554,8 +1562,9 @@ pub async fn stats(state: &AppState) -> Result<ClaimStats, AppError> {
     let sums = |sql: &'static str| async move {
         let mut out = Vec::new();
         for row in sqlx::query(sql).fetch_all(pool).await? {
-            let currency = Currency::parse("currency", &row.try_get::<String, _>("currency")?)
-                .map_err(AppError::internal_message)?;
+            let currency =
+                Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
+                    .map_err(AppError::internal_message)?;
             out.push(Money::new(row.try_get("total")?, currency));
         }
         Ok::<_, AppError>(out)

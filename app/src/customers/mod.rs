@@ -166,8 +166,9 @@ pub async fn reveal_customer_field(
     )
 }
 
+/// `confirm` must be `erase`: the confirmation page sends it.
 #[server]
-pub async fn erase_customer(id: String) -> Result<(), AppError> {
+pub async fn erase_customer(id: String, confirm: Option<String>) -> Result<(), AppError> {
     use crate::{
         auth::ssr::{audit_context, authorize},
         error::respond,
@@ -181,6 +182,7 @@ pub async fn erase_customer(id: String) -> Result<(), AppError> {
                 &state,
                 &audit_context(Some(&principal), &RequestMeta::current()),
                 &id,
+                confirm.as_deref(),
             )
             .await
         }

@@ -7,7 +7,10 @@ use leptos_router::{
     components::{A, Form},
     hooks::{use_params_map, use_query_map},
 };
-use shared::customer::{CustomerView, NewCustomer, NewCustomerInput, PiiField};
+use shared::{
+    confirm::Irreversible,
+    customer::{CustomerView, NewCustomer, NewCustomerInput, PiiField},
+};
 
 use super::{
     CreateCustomer, EraseCustomer, RevealCustomerField, UpdateCustomer, get_customer,
@@ -17,7 +20,7 @@ use crate::{
     auth::CurrentUser,
     error::ErrorPanel,
     format::instant,
-    forms::{Field, FormAlert, FormErrors},
+    forms::{ConfirmLink, ConfirmStep, ConfirmSubmit, Field, FormAlert, FormErrors, confirming},
 };
 
 #[component]
@@ -235,15 +238,34 @@ fn CustomerDetail(
         {can_edit.then(|| view! { <EditCustomerForm customer=customer.clone() update /> })}
         {can_write_policies.then(|| view! { <crate::policies::pages::NewPolicyForm customer_id=id.clone() /> })}
         {can_reveal.then(|| view! { <RevealForm id=id.clone() /> })}
-        {can_erase.then(|| view! {
-            <section class="card danger-zone">
-                <h2>"Erase personal data"</h2>
-                <p class="muted">"Destroys this customer's encryption key: their personal data becomes unreadable everywhere, backups included. Policies, claims and the audit trail remain. This cannot be undone."</p>
-                <ActionForm action=erase>
-                    <input type="hidden" name="id" value=id.clone() />
-                    <button type="submit" class="button danger">"Erase personal data"</button>
-                </ActionForm>
-            </section>
+        {can_erase.then(|| {
+            let erasure = Irreversible::EraseCustomer;
+            let confirming = confirming();
+            let (id, number) = (id.clone(), customer.customer_number.clone());
+            move || {
+                if confirming.get().as_deref() == Some(erasure.word()) {
+                    let (id, number) = (id.clone(), number.clone());
+                    view! {
+                        <ConfirmStep irreversible=erasure title=format!("Erase the personal data of {number}") back=format!("/customers/{id}")>
+                            <ActionForm action=erase>
+                                <FormAlert errors=FormErrors::new(erase.value()) />
+                                <input type="hidden" name="id" value=id.clone() />
+                                <ConfirmSubmit irreversible=erasure />
+                            </ActionForm>
+                        </ConfirmStep>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <section class="card danger-zone">
+                            <h2>"Erase personal data"</h2>
+                            <p class="muted">{erasure.consequence()}</p>
+                            <ConfirmLink irreversible=erasure label="Erase personal data" />
+                        </section>
+                    }
+                    .into_any()
+                }
+            }
         })}
     }
 }

@@ -5,6 +5,7 @@
 use serde_json::json;
 use shared::{
     FieldError, FieldErrors,
+    confirm::Irreversible,
     contact::{Address, Email, NationalId, PersonName, Phone, mask_name},
     customer::{CustomerView, ERASED, NewCustomer, NewCustomerInput, PiiField, mask_date_of_birth},
     dates::Date,
@@ -518,8 +519,16 @@ pub fn reveal_reason(reason: &str) -> Result<&str, FieldError> {
 
 /// Erasure (right to be forgotten): destroys the data key and the blind
 /// indexes and clears the envelopes; the customer row, their policies and
-/// claims and the audit trail remain.
-pub async fn erase(state: &AppState, context: &AuditContext, id: &str) -> Result<(), AppError> {
+/// claims and the audit trail remain. Needs `confirm=erase`: it is final.
+pub async fn erase(
+    state: &AppState,
+    context: &AuditContext,
+    id: &str,
+    confirm: Option<&str>,
+) -> Result<(), AppError> {
+    Irreversible::EraseCustomer
+        .check(confirm)
+        .map_err(FieldErrors::from)?;
     let mut tx = state.db.begin_write().await?;
     let erased = sqlx::query(
         "UPDATE customers SET first_name = NULL, last_name = NULL, email = NULL, phone = NULL, \

@@ -227,11 +227,13 @@ pub async fn update_policy(
 }
 
 /// `version` is the version the page showed: a stale page gets 412.
+/// `confirm` comes from the confirmation step of an irreversible action.
 #[server]
 pub async fn change_policy_status(
     id: String,
     action: String,
     version: i64,
+    confirm: Option<String>,
 ) -> Result<PolicyView, AppError> {
     use crate::{
         auth::ssr::{audit_context, authorize},
@@ -243,7 +245,15 @@ pub async fn change_policy_status(
         async move {
             let (state, principal) = authorize(Permission::PoliciesWrite).await?;
             let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::apply_action(&state, &context, &id, &action, Some(version)).await
+            ssr::apply_action(
+                &state,
+                &context,
+                &id,
+                &action,
+                confirm.as_deref(),
+                Some(version),
+            )
+            .await
         }
         .await,
     )

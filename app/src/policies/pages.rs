@@ -10,6 +10,7 @@ use leptos_router::{
 };
 use shared::{
     auth::Permission,
+    confirm::Irreversible,
     policy::{LineOfBusiness, PolicyStatus},
 };
 
@@ -21,7 +22,7 @@ use crate::{
     auth::CurrentUser,
     error::ErrorPanel,
     format::instant,
-    forms::{Field, FormAlert, FormErrors},
+    forms::{ConfirmLink, ConfirmStep, ConfirmSubmit, Field, FormAlert, FormErrors, confirming},
 };
 
 #[component]
@@ -190,6 +191,9 @@ fn PolicyDetail(
             .into_iter()
             .map(|action| {
                 let (id, version) = (id.clone(), version.clone());
+                if let Some(irreversible) = Irreversible::of_policy(action) {
+                    return view! { <ConfirmLink irreversible label=action.label() /> }.into_any();
+                }
                 view! {
                     <ActionForm action=change>
                         <input type="hidden" name="id" value=id />
@@ -198,8 +202,34 @@ fn PolicyDetail(
                         <button type="submit" class="button">{action.label()}</button>
                     </ActionForm>
                 }
+                .into_any()
             })
             .collect_view();
+        // The second step of cancel, lapse or expire, when the page was
+        // opened for it and the action is still possible.
+        let confirming = confirming();
+        let available = policy.available_actions.clone();
+        let (number, confirm_id, confirm_version) =
+            (policy.policy_number.clone(), id.clone(), version.clone());
+        let step = move || {
+            let word = confirming.get()?;
+            let (action, irreversible) = available.iter().find_map(|&action| {
+                Irreversible::of_policy(action)
+                    .filter(|_| action.as_str() == word)
+                    .map(|irreversible| (action, irreversible))
+            })?;
+            let (id, version) = (confirm_id.clone(), confirm_version.clone());
+            Some(view! {
+                <ConfirmStep irreversible title=format!("{} policy {number}", action.label()) back=format!("/policies/{id}")>
+                    <ActionForm action=change attr:id="confirm-form">
+                        <input type="hidden" name="id" value=id.clone() />
+                        <input type="hidden" name="version" value=version />
+                        <input type="hidden" name="action" value=action.as_str() />
+                        <ConfirmSubmit irreversible />
+                    </ActionForm>
+                </ConfirmStep>
+            })
+        };
         let renewal = policy.can_renew.then(|| {
             let id = id.clone();
             view! {
@@ -221,6 +251,7 @@ fn PolicyDetail(
                 <div class="action-row">{forms}{renewal}</div>
                 <ul class="blocked-list">{blocked}</ul>
             </section>
+            {step}
         }
     });
     view! {

@@ -4,6 +4,7 @@
 use serde_json::json;
 use shared::{
     FieldError, FieldErrors,
+    confirm::Irreversible,
     dates::DateRange,
     money::{Currency, Money, MoneyInput},
     pagination::{Page, PageRequest},
@@ -27,8 +28,8 @@ const SELECT: &str = "SELECT p.id, p.policy_number, p.customer_id, c.customer_nu
 
 fn from_row(row: &AnyRow) -> Result<PolicyView, sqlx::Error> {
     let decode = |e: FieldError| sqlx::Error::Decode(e.to_string().into());
-    let currency =
-        Currency::parse("currency", &row.try_get::<String, _>("currency")?).map_err(decode)?;
+    let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
+        .map_err(decode)?;
     let money = |column: &str| -> Result<Money, sqlx::Error> {
         Ok(Money {
             amount: row.try_get(column)?,
@@ -256,14 +257,20 @@ fn expiring_within(filter: &mut Filter, days: i64) {
 
 /// Moves a policy through its lifecycle. `expected_version` (the `If-Match`
 /// of the API, the version the page showed) makes a stale write a 412.
+/// Cancelling, lapsing and expiring need `confirm` set to the action's name
+/// (see [`Irreversible`]), from pages and API clients alike.
 pub async fn apply_action(
     state: &AppState,
     context: &AuditContext,
     id: &str,
     raw_action: &str,
+    confirm: Option<&str>,
     expected_version: Option<i64>,
 ) -> Result<PolicyView, AppError> {
     let action = PolicyAction::parse("action", raw_action).map_err(FieldErrors::from)?;
+    if let Some(irreversible) = Irreversible::of_policy(action) {
+        irreversible.check(confirm).map_err(FieldErrors::from)?;
+    }
     let mut tx = state.db.begin_write().await?;
     let row = sqlx::query("SELECT status, version FROM policies WHERE id = $1")
         .bind(id)
@@ -468,7 +475,7 @@ pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError>
     .fetch_all(state.db.pool())
     .await?
     {
-        let currency = Currency::parse("currency", &row.try_get::<String, _>("currency")?)
+        let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
             .map_err(AppError::internal_message)?;
         premium_in_force.push(Money {
             amount: row.try_get("premium")?,

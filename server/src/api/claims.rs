@@ -256,6 +256,8 @@ struct DecisionBody {
     reason: Option<String>,
     priority: Option<String>,
     flag: Option<String>,
+    /// `deny` when `kind` is `deny`: the denial is final for the claimant.
+    confirm: Option<String>,
 }
 
 async fn decide(
@@ -277,6 +279,7 @@ async fn decide(
         reason: body.reason,
         priority: body.priority,
         flag: body.flag,
+        confirm: body.confirm,
     };
     claims::decide(&state, &context, &caller.principal, &id, &request, expected).await?;
     changed(&state, &caller, &id).await

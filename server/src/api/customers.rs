@@ -165,17 +165,33 @@ async fn reveal(
     Ok(Json(json!({ "field": request.field, "value": value })))
 }
 
+/// The body of `POST /api/v1/customers/{id}/erasure`: `{ "confirm": "erase" }`.
+/// Without it the erasure is refused (422 naming `confirm`): it is final.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ErasureRequest {
+    confirm: Option<String>,
+}
+
 async fn erase(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&state, Permission::PiiErase).await?;
     caller.guard(&state, Owned::Customer, &id).await?;
+    // An empty body is a request without the confirmation, not bad JSON.
+    let request: ErasureRequest = if body.is_empty() {
+        ErasureRequest::default()
+    } else {
+        json_body(&body)?
+    };
     customers::erase(
         &state,
         &audit_context(Some(&caller.principal), &caller.meta),
         &id,
+        request.confirm.as_deref(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

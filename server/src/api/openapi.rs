@@ -147,7 +147,8 @@ fn add_claims(document: &mut Value) {
         "parameters": [id_param(), if_match_param()],
         "requestBody": body(json!({ "type": "object", "required": ["kind"], "properties": {
             "kind": { "enum": ["approve", "deny", "request_info"] }, "amount": money(), "reason": { "type": "string", "minLength": 10 },
-            "priority": { "enum": ["urgent", "standard", "low"] }, "flag": { "type": "string", "description": "flag for fraud review, with this reason" } } })),
+            "priority": { "enum": ["urgent", "standard", "low"] }, "flag": { "type": "string", "description": "flag for fraud review, with this reason" },
+            "confirm": { "enum": ["deny"], "description": "required with kind deny: a denial cannot be undone (422 naming confirm without it)" } } })),
         "responses": with_errors(json!({ "200": ok("The claim after the decision", claim.clone()),
             "409": problem("The claim is not in review"), "412": problem("The claim changed since the ETag was read") })) } });
     paths["/api/v1/claims/{id}/notes"] = json!({ "post": { "summary": "Add a note", "parameters": [id_param()],
@@ -230,7 +231,8 @@ fn core_document() -> Value {
                     "reason": { "type": "string", "minLength": 10 } } })),
                 "responses": with_errors(json!({ "200": ok("The value", json!({ "type": "object", "properties": { "field": { "type": "string" }, "value": { "type": ["string", "null"] } } })),
                     "409": problem("The customer's data was erased, or this field's stored value is unreadable (named in detail)") })) } },
-            "/api/v1/customers/{id}/erasure": { "post": { "summary": "Erase the customer's personal data (crypto-shredding)", "parameters": [id_param()],
+            "/api/v1/customers/{id}/erasure": { "post": { "summary": "Erase the customer's personal data (crypto-shredding); final, so it needs confirm: erase", "parameters": [id_param()],
+                "requestBody": body(json!({ "type": "object", "required": ["confirm"], "properties": { "confirm": { "enum": ["erase"] } } })),
                 "responses": with_errors(json!({ "204": { "description": "Erased" }, "404": problem("No customer with data to erase") })) } },
             "/api/v1/policies": {
                 "post": { "summary": "Issue a policy as a quote", "requestBody": body(json!({ "$ref": "#/components/schemas/NewPolicy" })),
@@ -250,7 +252,8 @@ fn core_document() -> Value {
                         "409": problem("Not a quote"), "412": problem("The policy changed since the ETag was read") })) } },
             "/api/v1/policies/{id}/actions": { "post": { "summary": "Change the policy's status",
                 "parameters": [id_param(), if_match_param()],
-                "requestBody": body(json!({ "type": "object", "required": ["action"], "properties": { "action": { "enum": ["activate", "lapse", "cancel", "expire", "reinstate"] } } })),
+                "requestBody": body(json!({ "type": "object", "required": ["action"], "properties": { "action": { "enum": ["activate", "lapse", "cancel", "expire", "reinstate"] },
+                    "confirm": { "type": "string", "description": "the action's name again, required for lapse, cancel and expire (422 naming confirm without it)" } } })),
                 "responses": with_errors(json!({ "200": ok("The policy after the change", json!({ "$ref": "#/components/schemas/Policy" })),
                     "409": problem("Not allowed from the current status (the reason says why)"),
                     "412": problem("The policy changed since the ETag was read") })) } },

@@ -112,6 +112,9 @@ async fn list(
 #[serde(default)]
 struct ActionRequest {
     action: String,
+    /// The action's name again, for `cancel`, `lapse` and `expire`: partners'
+    /// clients included, since a replayed or mistaken call is as final.
+    confirm: Option<String>,
 }
 
 async fn act(
@@ -126,7 +129,15 @@ async fn act(
     let request: ActionRequest = json_body(&body)?;
     let expected = if_match(&headers, "policy")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    let policy = policies::apply_action(&state, &context, &id, &request.action, expected).await?;
+    let policy = policies::apply_action(
+        &state,
+        &context,
+        &id,
+        &request.action,
+        request.confirm.as_deref(),
+        expected,
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, policy))
 }
 

@@ -303,3 +303,28 @@ async fn staff_attach_files_from_the_claim_page_and_a_refusal_comes_back_to_it()
     .await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn attachment_names_lose_bidi_controls_and_invisible_characters_before_anyone_sees_them() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let (id, _) = new_claim(&app, &token, "bidi-name").await;
+    // Every bidi control and a few invisible characters, each of which makes
+    // a name read differently from what it is ("invoiceexe.pdf").
+    let spoofed = "in\u{202A}v\u{202B}o\u{202C}i\u{202D}c\u{2066}e\u{2067}\u{2068}\u{2069}\
+                   \u{200E}\u{200F}\u{061C}\u{200B}\u{200D}\u{FEFF}\u{202E}fdp.exe.png";
+
+    let created = upload(&app, &token, &id, file(png("bidi"), spoofed)).await;
+
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["filename"], "invoicefdp.exe.png");
+    let listed: Value = read_json(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/claims/{id}/attachments"),
+    )
+    .await;
+    assert_eq!(listed[0]["filename"], "invoicefdp.exe.png", "stored clean");
+}

@@ -628,6 +628,61 @@ async fn admins_create_staff_accounts_and_duplicates_are_refused_with_409() {
     assert_eq!(signed_in.status(), 200);
 }
 
+#[tokio::test]
+async fn look_alike_staff_emails_are_one_account_or_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let (_, admin) = app.signed_in(Role::Admin).await;
+    let create = |email: &'static str| {
+        let form = [
+            ("email", email),
+            ("display_name", "Paul"),
+            ("role", "adjuster"),
+            ("password", "a long enough passphrase"),
+        ];
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.post_server_fn(admin, path::<app::admin::CreateUser>(), &form)
+                .await
+        }
+    };
+
+    assert_eq!(create("paul@example.com").await.status(), 200);
+    let fullwidth = create("\u{FF30}\u{FF21}\u{FF35}\u{FF2C}@example.com").await;
+    assert_eq!(fullwidth.status(), 409, "ＰＡＵＬ is paul");
+    for look_alike in [
+        "p\u{0430}ul@example.com",
+        "pa\u{200D}ul@example.com",
+        "\u{202E}paul@example.com",
+    ] {
+        let refused = create(look_alike).await;
+        assert_eq!(refused.status(), 422, "{look_alike:?}");
+        let body = refused.text().await.unwrap();
+        assert!(
+            body.contains(r#""field":"email""#),
+            "{look_alike:?}: {body}"
+        );
+    }
+    let users: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE email LIKE '%@example.com' AND display_name = 'Paul'",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(users, 1);
+    let signed_in = app
+        .post_login(
+            &app.new_client(),
+            "ｐａｕｌ@example.com",
+            "a long enough passphrase",
+        )
+        .await;
+    assert_eq!(
+        signed_in.status(),
+        200,
+        "the fullwidth spelling signs in as paul"
+    );
+}
+
 // --- API tokens -------------------------------------------------------------
 
 async fn me(app: &TestApp, token: &str) -> reqwest::Response {

@@ -483,7 +483,7 @@ async fn an_adjuster_reviews_approves_within_limits_and_pays_with_optimistic_con
         &adjuster,
         Method::POST,
         &path("decision"),
-        Some(json!({ "kind": "deny", "reason": "Not covered by this policy." })),
+        Some(json!({ "kind": "deny", "reason": "Not covered by this policy.", "confirm": "deny" })),
         Some(&tag(version)),
     )
     .await;
@@ -732,7 +732,7 @@ async fn claimant_details_are_sealed_at_rest_bound_to_their_row_and_shredded_wit
         &admin,
         Method::POST,
         &format!("/api/v1/customers/{customer_id}/erasure"),
-        None,
+        Some(json!({ "confirm": "erase" })),
         None,
     )
     .await;

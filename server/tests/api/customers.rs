@@ -119,6 +119,56 @@ async fn a_duplicate_email_is_refused_with_409_whatever_its_case() {
 }
 
 #[tokio::test]
+async fn look_alike_emails_collapse_to_one_customer_or_are_refused_naming_the_rule() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let mut paul = jane("paul");
+    paul["email"] = json!("paul@example.com");
+    assert_eq!(
+        post(&app, &token, "/api/v1/customers", paul).await.status(),
+        201
+    );
+
+    let mut fullwidth = jane("fullwidth");
+    fullwidth["email"] = json!("\u{FF50}\u{FF41}\u{FF55}\u{FF4C}@example.com");
+    let collapsed = post(&app, &token, "/api/v1/customers", fullwidth).await;
+    assert_eq!(collapsed.status(), 409, "ｐａｕｌ is paul");
+    let body: Value = collapsed.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "email");
+
+    for (look_alike, rule) in [
+        ("p\u{0430}ul@example.com", "must not mix scripts"),
+        (
+            "pa\u{200D}ul@example.com",
+            "must not contain invisible characters",
+        ),
+        (
+            "paul\u{202E}@example.com",
+            "must not contain bidirectional control characters",
+        ),
+    ] {
+        let mut body = jane("lookalike");
+        body["email"] = json!(look_alike);
+        let refused = post(&app, &token, "/api/v1/customers", body).await;
+        assert_eq!(refused.status(), 422, "{look_alike:?}");
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "email", "{look_alike:?}");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with(rule), "{look_alike:?}: {message}");
+    }
+    let found: Value = get(
+        &app,
+        &token,
+        "/api/v1/customers?email=%EF%BD%90aul%40example.com",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(found["total"], 1, "a fullwidth search finds paul: {found}");
+}
+
+#[tokio::test]
 async fn customers_are_found_by_exact_email_through_the_blind_index() {
     let app = spawn_app().await;
     let token = app.api_token(Role::ApiClient).await;
@@ -330,7 +380,7 @@ async fn erasure_shreds_the_personal_data_and_keeps_the_record_and_the_audit_cha
         &app,
         &token,
         &format!("/api/v1/customers/{id}/erasure"),
-        json!({}),
+        json!({ "confirm": "erase" }),
     )
     .await;
 

@@ -10,6 +10,7 @@ mod attachments;
 mod audit;
 mod auth;
 mod claims;
+mod confirmations;
 mod connections;
 mod customers;
 mod db_faults;

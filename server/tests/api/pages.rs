@@ -200,3 +200,96 @@ async fn after_sign_in_only_a_same_origin_path_is_followed() {
         assert_eq!(response.headers()["location"], expected, "{next:?}");
     }
 }
+
+/// Whether the page holds a form posting to server function `F`.
+fn has_form_for<F: leptos::server_fn::ServerFn>(html: &str) -> bool {
+    html.contains(&format!(r#"action="{}""#, F::PATH))
+}
+
+#[tokio::test]
+async fn an_auditor_reads_the_review_queue_without_assign_buttons_and_is_told_why() {
+    use crate::claims::{active_policy, claim, ingest, pipeline_done, wait_for};
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let policy_number = active_policy(&app, &token, "queue-roles").await;
+    let receipt: serde_json::Value = ingest(&app, &token, &claim(&policy_number, 30_000), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    wait_for(&app, &token, receipt["id"].as_str().unwrap(), pipeline_done).await;
+    let number = receipt["claim_number"].as_str().unwrap();
+    let (_, auditor) = app.signed_in(Role::Auditor).await;
+    let (_, adjuster) = app.signed_in(Role::Adjuster).await;
+
+    let seen_by_auditor = app
+        .get_with(&auditor, "/reviews")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let seen_by_adjuster = app
+        .get_with(&adjuster, "/reviews")
+        .await
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        seen_by_auditor.contains(number),
+        "the auditor reads the queue"
+    );
+    assert!(!seen_by_auditor.contains("Assign to me"));
+    assert!(!has_form_for::<app::claims::AssignClaimToMe>(
+        &seen_by_auditor
+    ));
+    assert!(
+        seen_by_auditor.contains("Not shown: your role (Auditor) may not decide claims."),
+        "and is told why"
+    );
+    assert!(seen_by_adjuster.contains(number) && seen_by_adjuster.contains("Assign to me"));
+    assert!(has_form_for::<app::claims::AssignClaimToMe>(
+        &seen_by_adjuster
+    ));
+    assert!(!seen_by_adjuster.contains("Not shown:"));
+}
+
+#[tokio::test]
+async fn the_admin_page_gives_other_roles_its_403_and_no_forms_beside_it() {
+    let app = spawn_app().await;
+    let (_, admin) = app.signed_in(Role::Admin).await;
+
+    for role in [Role::Auditor, Role::Adjuster, Role::Underwriter] {
+        let (_, staff) = app.signed_in(role).await;
+        let response = app.get_with(&staff, "/admin").await;
+        assert_eq!(response.status(), 403, "{role:?}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("You do not have permission to manage staff accounts"));
+        assert!(!has_form_for::<app::admin::CreateUser>(&html), "{role:?}");
+        assert!(!has_form_for::<app::admin::UpdateUser>(&html), "{role:?}");
+        assert!(
+            !has_form_for::<app::admin::CreateApiClient>(&html),
+            "{role:?}"
+        );
+        assert!(
+            !has_form_for::<app::admin::CreatePartner>(&html),
+            "{role:?}"
+        );
+        assert!(
+            !has_form_for::<app::webhooks::CreateWebhook>(&html),
+            "{role:?}"
+        );
+        for label in [
+            "Add a member of staff",
+            "Issue an API client",
+            "Add a partner",
+            "Register an endpoint",
+        ] {
+            assert!(!html.contains(label), "{role:?}: {label}");
+        }
+    }
+    let html = app.get_with(&admin, "/admin").await.text().await.unwrap();
+    assert!(has_form_for::<app::admin::CreateUser>(&html));
+    assert!(has_form_for::<app::webhooks::CreateWebhook>(&html));
+    assert!(!html.contains("Not shown:"), "an admin misses nothing");
+}

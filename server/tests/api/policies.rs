@@ -93,6 +93,81 @@ async fn invalid_policies_name_every_broken_rule() {
 }
 
 #[tokio::test]
+async fn a_quote_in_a_currency_off_the_iso_list_is_refused_and_amounts_keep_its_decimals() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let customer = customer(&app, &token, "iso").await;
+    let create = |body: Value| {
+        send(
+            &app,
+            &token,
+            reqwest::Method::POST,
+            "/api/v1/policies",
+            Some(body),
+            None,
+        )
+    };
+    let in_currency = |code: &str| {
+        let mut body = policy(&customer, "home", "2026-01-01", "2026-12-31");
+        for money in ["premium", "coverage_limit", "deductible"] {
+            body[money]["currency"] = json!(code);
+        }
+        body
+    };
+
+    for fake in ["ABC", "XXX"] {
+        let refused = create(in_currency(fake)).await;
+        assert_eq!(refused.status(), 422, "{fake}");
+        let body: Value = refused.json().await.unwrap();
+        let error = &body["errors"][0];
+        assert_eq!(error["field"], "premium.currency", "{fake}: {body}");
+        assert_eq!(
+            error["message"], "must be an active ISO 4217 currency code like USD, EUR or JPY",
+            "{fake}"
+        );
+    }
+    let kwd = create(in_currency("KWD")).await;
+    assert_eq!(kwd.status(), 201);
+    let kwd: Value = kwd.json().await.unwrap();
+    assert_eq!(
+        kwd["premium"],
+        json!({ "amount": 120000, "currency": "KWD" })
+    );
+
+    // The legacy payload takes the amount as people write it: its decimals
+    // are checked against the currency's minor unit.
+    let legacy = |amount: Value, currency: &str| {
+        app.new_client()
+            .post(app.url("/orchestrate"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "claim_details": { "policy_number": "POL-2026-000001" },
+                "claimant": { "name": "Sam Hale" },
+                "estimated_loss": { "amount": amount, "currency": currency },
+            }))
+            .send()
+    };
+    let yen = legacy(json!(1250.5), "JPY").await.unwrap();
+    assert_eq!(yen.status(), 422);
+    let body: Value = yen.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "estimated_loss.amount");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "must be a whole number of JPY"
+    );
+    let dinar = legacy(json!(12.345), "KWD").await.unwrap();
+    let body: Value = dinar.json().await.unwrap();
+    assert!(
+        !body.to_string().contains("estimated_loss"),
+        "three decimals are a KWD amount: {body}"
+    );
+    let fake = legacy(json!(10), "ABC").await.unwrap();
+    assert_eq!(fake.status(), 422);
+    let body: Value = fake.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "estimated_loss.currency");
+}
+
+#[tokio::test]
 async fn the_lifecycle_refuses_illegal_moves_and_stale_writes() {
     let app = spawn_app().await;
     let token = app.api_token(Role::ApiClient).await;
@@ -149,7 +224,7 @@ async fn the_lifecycle_refuses_illegal_moves_and_stale_writes() {
         &token,
         reqwest::Method::POST,
         &path,
-        Some(json!({ "action": "lapse" })),
+        Some(json!({ "action": "lapse", "confirm": "lapse" })),
         Some("\"v1\""),
     )
     .await;
@@ -160,7 +235,7 @@ async fn the_lifecycle_refuses_illegal_moves_and_stale_writes() {
         &token,
         reqwest::Method::POST,
         &path,
-        Some(json!({ "action": "lapse" })),
+        Some(json!({ "action": "lapse", "confirm": "lapse" })),
         Some("\"v2\""),
     )
     .await;
