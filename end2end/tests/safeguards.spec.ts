@@ -1,11 +1,6 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext } from "@playwright/test";
 
-import { ADMIN, signIn, watchForErrors } from "./support";
-
-const unique = () => {
-  const letters = "abcdefghij";
-  return Date.now().toString().split("").map((d) => letters[Number(d)]).join("");
-};
+import { ADMIN, signIn, staffMember, unique, watchForErrors } from "./support";
 
 function isoDate(offsetDays: number): string {
   return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
@@ -73,21 +68,6 @@ test("erasing a customer's personal data takes the confirmation page, without Ja
   await expect(page.locator(".page-lede")).toContainText("Personal data erased");
   await context.close();
 });
-
-// A new member of staff, added on the Admin page; signs in on its own page.
-async function staffMember(page: Page, role: string): Promise<{ email: string; password: string }> {
-  const who = { email: `${role}.${unique()}@example.com`, password: "an auditor's long passphrase" };
-  await signIn(page, "/admin");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByText("Add a member of staff").click();
-  await page.locator("#field-email").fill(who.email);
-  await page.locator("#field-display_name").fill(`E2E ${role}`);
-  await page.locator("#new-user-role").selectOption(role);
-  await page.locator("#field-password").fill(who.password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.locator("#staff-table")).toContainText(who.email);
-  return who;
-}
 
 test("an auditor reads the review queue and the admin page without controls it may not use, and is told why", async ({ page, browser }) => {
   const auditor = await staffMember(page, "auditor");

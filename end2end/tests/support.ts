@@ -29,3 +29,24 @@ export async function signIn(page: Page, path = "/", who = ADMIN): Promise<void>
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).not.toHaveURL(/\/login/);
 }
+
+// A suffix unique to the moment, in letters (for names and emails).
+export const unique = () => {
+  const letters = "abcdefghij";
+  return Date.now().toString().split("").map((d) => letters[Number(d)]).join("");
+};
+
+// A new member of staff, added on the Admin page; signs in on its own page.
+export async function staffMember(page: Page, role: string): Promise<{ email: string; password: string }> {
+  const who = { email: `${role}.${unique()}@example.com`, password: "an auditor's long passphrase" };
+  await signIn(page, "/admin");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByText("Add a member of staff").click();
+  await page.locator("#field-email").fill(who.email);
+  await page.locator("#field-display_name").fill(`E2E ${role}`);
+  await page.locator("#new-user-role").selectOption(role);
+  await page.locator("#field-password").fill(who.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#staff-table")).toContainText(who.email);
+  return who;
+}
