@@ -40,7 +40,7 @@ pub mod tenancy;
 pub mod vault;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
     components::{Outlet, ParentRoute, Route, Router, Routes},
@@ -66,6 +66,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The CSP header allows scripts by this request's nonce only.
     #[cfg(feature = "ssr")]
     request::CspNonce::provide_to_leptos();
+    // Rendered by the server only, so it can name the versioned bundle the
+    // server serves as immutable (server/src/assets.rs).
+    let stylesheet = format!("/pkg/{}.css", options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -75,6 +78,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
+                <link rel="stylesheet" id="leptos" href=stylesheet />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -108,7 +112,6 @@ pub fn App() -> impl IntoView {
     provide_context::<Option<auth::CurrentUser>>(user);
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/vanguard.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Vanguard".to_owned() } else { format!("{page} · Vanguard") }
         } />

@@ -3,6 +3,7 @@
 //! the integration tests build the same [`startup::Application`].
 
 pub mod api;
+pub mod assets;
 pub mod attachments;
 pub mod cli;
 pub mod config;

@@ -234,7 +234,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     auth.require_mfa = security.require_mfa;
 
     Ok(AppState {
-        leptos_options: config.leptos_options(),
+        leptos_options: crate::assets::versioned(config.leptos_options()),
         db,
         lifecycle: Lifecycle::default(),
         auth: Arc::new(auth),
@@ -307,7 +307,7 @@ pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
             middleware::server_fns::guard,
         ))
         .route_layer(from_fn(middleware::auth::require_sign_in))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(crate::assets::static_file)
         .layer(from_fn_with_state(
             state.clone(),
             middleware::auth::resolve_principal,

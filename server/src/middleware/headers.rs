@@ -59,8 +59,8 @@ pub async fn security_headers(
         "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
     );
     // Pages, server functions and API answers may carry personal data: never
-    // store them. Static assets may be cached but must be revalidated (their
-    // names carry no content hash).
+    // store them. Static assets may be cached but must be revalidated,
+    // except the versioned bundle, which `crate::assets` marks immutable.
     if is_static_asset {
         headers
             .entry(header::CACHE_CONTROL)

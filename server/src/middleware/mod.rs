@@ -2,13 +2,14 @@
 //!
 //! 1. [`correlation`]: correlation id in, span around the request, id out,
 //!    and one log line per request;
-//! 2. [`headers`]: CSP with a per-request nonce, HSTS, nosniff, framing,
+//! 2. compression: brotli or gzip, as the client accepts (see [`compression`]);
+//! 3. [`headers`]: CSP with a per-request nonce, HSTS, nosniff, framing,
 //!    referrer, cache policy;
-//! 3. [`client_ip`]: the client's address (trusted proxies only);
-//! 4. [`crate::api::problem`]: error answers of the JSON API as problems;
-//! 5. [`csrf`]: refuses cross-origin non-GET requests before any handler
+//! 4. [`client_ip`]: the client's address (trusted proxies only);
+//! 5. [`crate::api::problem`]: error answers of the JSON API as problems;
+//! 6. [`csrf`]: refuses cross-origin non-GET requests before any handler
 //!    (the JSON API excepted);
-//! 6. [`reactive_owner`]: each request's Leptos work under its own root.
+//! 7. [`reactive_owner`]: each request's Leptos work under its own root.
 //!
 //! Authentication is not here: the browser surface and the JSON API
 //! authenticate differently (see [`auth`] and `crate::api`).
@@ -27,7 +28,13 @@ pub mod server_fns;
 use std::sync::Arc;
 
 use axum::{Router, middleware::from_fn, middleware::from_fn_with_state};
-use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::{
+        CompressionLayer, CompressionLevel,
+        predicate::{DefaultPredicate, NotForContentType, Predicate as _},
+    },
+};
 
 /// What the layers need to know about the deployment.
 #[derive(Debug, Clone)]
@@ -59,5 +66,27 @@ pub fn apply(router: Router, policy: HttpPolicy) -> Router {
         // Outside the panic guard, so its 500 becomes a problem too.
         .layer(from_fn(crate::api::problem::errors_as_problems))
         .layer(from_fn_with_state(policy, headers::security_headers))
+        .layer(compression())
         .layer(from_fn(correlation::correlate_and_log))
+}
+
+/// Pages, server-function answers, JSON and CSV, compressed on the fly.
+///
+/// * Quality 4: brotli's default (11) costs tens of milliseconds on a page;
+///   4 keeps most of the gain for well under one.
+/// * Not PDFs and videos (already compressed, and compressing would take
+///   away their `Range` support), nor images, tiny bodies or event streams
+///   (tower-http's default predicate); the bundle's `.br`/`.gz` files are
+///   served as they are (already encoded).
+/// * BREACH (a secret guessed from compressed sizes) needs the victim's
+///   browser to send attacker-chosen requests with its cookie: the session
+///   cookie is `SameSite=Strict`, and no page carries a CSRF token.
+fn compression() -> CompressionLayer<impl tower_http::compression::Predicate> {
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(
+            DefaultPredicate::new()
+                .and(NotForContentType::new("application/pdf"))
+                .and(NotForContentType::new("video/")),
+        )
 }

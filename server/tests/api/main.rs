@@ -6,6 +6,7 @@
 )]
 
 mod api_errors;
+mod assets;
 mod attachments;
 mod audit;
 mod auth;
