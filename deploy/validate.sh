@@ -465,6 +465,9 @@ if have terraform; then
     # Work on a scratch copy so no .terraform/ or lock file lands in the repository.
     cp -r "$DEPLOY/terraform" "$DEPLOY/ecs" "$SCRATCH/"
     init_args=(-backend=false -input=false -no-color)
+    # The registry is unreachable on the CI machines; this one has a mirror
+    # of hashicorp/aws there (the module needs no other provider).
+    if [ -z "${TF_PLUGIN_DIR:-}" ] && [ -d /opt/tf-plugins ]; then TF_PLUGIN_DIR=/opt/tf-plugins; fi
     [ -n "${TF_PLUGIN_DIR:-}" ] && init_args+=(-plugin-dir="$TF_PLUGIN_DIR")
     if init_out="$(cd "$SCRATCH/terraform" && TF_IN_AUTOMATION=1 terraform init "${init_args[@]}" 2>&1)"; then
         run "terraform validate" bash -c 'cd "$1" && terraform validate -no-color' _ "$SCRATCH/terraform"

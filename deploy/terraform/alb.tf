@@ -122,15 +122,14 @@ resource "aws_acm_certificate" "this" {
   }
 }
 
+# One name, so one validation record (its keys must be known when planning).
 resource "aws_route53_record" "validation" {
-  for_each = var.certificate_arn == null ? {
-    for o in aws_acm_certificate.this[0].domain_validation_options : o.domain_name => o
-  } : {}
+  count = var.certificate_arn == null ? 1 : 0
 
   zone_id         = var.route53_zone_id
-  name            = each.value.resource_record_name
-  type            = each.value.resource_record_type
-  records         = [each.value.resource_record_value]
+  name            = one(aws_acm_certificate.this[0].domain_validation_options).resource_record_name
+  type            = one(aws_acm_certificate.this[0].domain_validation_options).resource_record_type
+  records         = [one(aws_acm_certificate.this[0].domain_validation_options).resource_record_value]
   ttl             = 300
   allow_overwrite = true
 }
@@ -138,7 +137,7 @@ resource "aws_route53_record" "validation" {
 resource "aws_acm_certificate_validation" "this" {
   count                   = var.certificate_arn == null ? 1 : 0
   certificate_arn         = aws_acm_certificate.this[0].arn
-  validation_record_fqdns = [for r in aws_route53_record.validation : r.fqdn]
+  validation_record_fqdns = aws_route53_record.validation[*].fqdn
 }
 
 resource "aws_route53_record" "hostname" {

@@ -25,12 +25,6 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
-resource "random_password" "db" {
-  length = 40
-  # URL-safe: it goes into DATABASE_URL unescaped.
-  special = false
-}
-
 resource "aws_db_instance" "this" {
   identifier     = var.name
   engine         = "postgres"
@@ -44,7 +38,9 @@ resource "aws_db_instance" "this" {
 
   db_name  = "vanguard"
   username = "vanguard"
-  password = random_password.db.result
+  # Write-only, from an ephemeral variable: in neither the plan nor the state.
+  password_wo         = var.db_password
+  password_wo_version = var.db_password_version
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.db.id]
@@ -67,8 +63,7 @@ resource "aws_db_instance" "this" {
 }
 
 # --- Secrets ------------------------------------------------------------------------
-# DATABASE_URL is written here (its password is generated above and lives in
-# the Terraform state: keep the state bucket encrypted and private).
+# DATABASE_URL is written here, write-only like the password above.
 # VANGUARD_MASTER_KEY and VANGUARD_JWT_SECRET are created empty and filled
 # by the operator (README, "Deploying"), so the master key, which decrypts
 # every customer's personal data, is never in the Terraform state.
@@ -79,8 +74,9 @@ resource "aws_secretsmanager_secret" "database_url" {
 }
 
 resource "aws_secretsmanager_secret_version" "database_url" {
-  secret_id     = aws_secretsmanager_secret.database_url.id
-  secret_string = "postgres://${aws_db_instance.this.username}:${random_password.db.result}@${aws_db_instance.this.endpoint}/${aws_db_instance.this.db_name}"
+  secret_id                = aws_secretsmanager_secret.database_url.id
+  secret_string_wo         = "postgres://${aws_db_instance.this.username}:${var.db_password}@${aws_db_instance.this.endpoint}/${aws_db_instance.this.db_name}"
+  secret_string_wo_version = var.db_password_version
 }
 
 resource "aws_secretsmanager_secret" "master_key" {

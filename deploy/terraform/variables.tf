@@ -160,6 +160,20 @@ variable "db_backup_retention_days" {
   }
 }
 
+variable "db_password" {
+  description = "Database password, needed on the first apply and when db_password_version changes: TF_VAR_db_password=$(openssl rand -hex 24). Ephemeral and write-only: never in the plan or the state."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "db_password_version" {
+  description = "Bump (with a new db_password) to change the database password and DATABASE_URL; the tasks read it at their next deploy."
+  type        = number
+  default     = 1
+}
+
 variable "db_deletion_protection" {
   description = "Refuse to delete the database (set false, apply, then destroy)."
   type        = bool

@@ -1,16 +1,12 @@
 terraform {
   # Validated with Terraform 1.11.4.
-  required_version = ">= 1.9.0" # validations that refer to other variables
+  required_version = ">= 1.11.0" # write-only arguments (database password)
 
   required_providers {
     aws = {
       source = "hashicorp/aws"
       # Validated with 5.100.0 (see ../README.md).
-      version = ">= 5.40.0, < 6.0.0"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = ">= 3.6.0, < 4.0.0"
+      version = ">= 5.100.0, < 6.0.0"
     }
   }
 

@@ -1,10 +1,8 @@
 # `terraform test` (after `terraform init -backend=false`): plans and applies
-# the module against mocked AWS and random providers (mock_provider: nothing
+# the module against a mocked AWS provider (mock_provider: nothing
 # is created, no credentials or network are needed) and checks what it builds.
 # Provider downloads are impossible on the CI machines, so this runs where the
 # registry is reachable (deploy/validate.sh runs it when `terraform init` works).
-
-mock_provider "random" {}
 
 mock_provider "aws" {
   # Mocked ARNs must be well-formed where the provider validates them.
@@ -22,6 +20,36 @@ mock_provider "aws" {
     }
   }
 
+  mock_resource "aws_lb_listener" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/vanguard/0123456789abcdef/0123456789abcdef" }
+  }
+
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/vanguard"
+      repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/vanguard"
+    }
+  }
+
+  mock_resource "aws_ecs_cluster" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/vanguard" }
+  }
+
+  mock_resource "aws_ecs_task_definition" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/vanguard-web:1" }
+  }
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn    = "arn:aws:s3:::vanguard-storage-0123"
+      bucket = "vanguard-storage-0123"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/vanguard" }
+  }
+
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/mocked" }
   }
@@ -32,6 +60,18 @@ mock_provider "aws" {
 
   mock_resource "aws_kms_key" {
     defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
+  }
+
+  mock_resource "aws_acm_certificate" {
+    defaults = {
+      arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+      domain_validation_options = [{
+        domain_name           = "vanguard.example.com"
+        resource_record_name  = "_0123.vanguard.example.com."
+        resource_record_type  = "CNAME"
+        resource_record_value = "_4567.acm-validations.aws."
+      }]
+    }
   }
 
   mock_data "aws_availability_zones" {
@@ -51,6 +91,7 @@ variables {
   hostname        = "vanguard.example.com"
   route53_zone_id = "Z0123456789ABCDEFGHIJ"
   image_tag       = "1.0.0"
+  db_password     = "mock-password-not-used"
 }
 
 run "web_and_worker_render_from_the_json_files" {
