@@ -61,8 +61,9 @@ ensure_container_tools() {
 }
 
 # debian:<release>-slim's recipe, approximately: minbase, then the slim
-# image's dpkg excludes (docs, man pages, locales), no apt lists or caches.
-ROOTFS_RECIPE=1
+# image's dpkg excludes (docs, man pages, locales) and apt settings (no
+# package caches kept after apt-get, no translations), no apt lists.
+ROOTFS_RECIPE=2
 ensure_rootfs() {
   local tarball="$VANGUARD_TOOLS/rootfs/debian-$release-slim-r$ROOTFS_RECIPE.tar.gz"
   if [ ! -s "$tarball" ]; then
@@ -84,6 +85,14 @@ path-exclude /usr/share/lintian/*
 path-exclude /usr/share/linda/*
 path-exclude /usr/share/locale/*
 EOF
+    cat >"$dir/rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+    printf 'Acquire::Languages "none";\n' >"$dir/rootfs/etc/apt/apt.conf.d/docker-no-languages"
+    printf 'APT::AutoRemove::SuggestsImportant "false";\n' >"$dir/rootfs/etc/apt/apt.conf.d/docker-autoremove-suggests"
     find "$dir/rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
     find "$dir/rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
     rm -rf "$dir"/rootfs/usr/share/{man,groff,info,lintian,linda,locale}/* \
@@ -110,7 +119,7 @@ pm() {
     --cgroup-manager cgroupfs --events-backend file "$@" 2> >(grep -v 'systemd' >&2)
 }
 cleanup() {
-  pm rm -f "$container" >/dev/null 2>&1 || true
+  pm rm -f "$container" "$container-preview" >/dev/null 2>&1 || true
   pm rmi -af >/dev/null 2>&1 || true
   bh rm --all >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -167,7 +176,8 @@ chown 10001:10001 "$work/data"
 log "running the image: read-only root, data volume, production defaults, port $port"
 # Host network (no CNI here); the limits are lowered explicitly because this
 # sandbox cannot raise them (no CAP_SYS_RESOURCE), which runc would try.
-pm run -d --name "$container" --network host --read-only \
+# --read-only-tmpfs=false: ECS's readonlyRootFilesystem mounts no tmpfs either.
+pm run -d --name "$container" --network host --read-only --read-only-tmpfs=false \
   --ulimit nofile=8192:8192 --ulimit nproc=4096:4096 \
   -v "$work/data:/app/data" -e PORT="$port" \
   -e VANGUARD_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" \
@@ -205,6 +215,39 @@ code="$(timeout 60 podman --root "$store" --runroot "$work/run" --storage-driver
   --cgroup-manager cgroupfs --events-backend file wait "$container" 2>/dev/null || echo timeout)"
 check "SIGTERM -> exit 0 (got $code)" [ "$code" = 0 ]
 if [ "$code" != 0 ]; then pm logs "$container" 2>&1 | tail -n 20 >&2; fi
+
+# Railway's PR environments start the image with railway.json's
+# environments.pr start command: demo data, then the server, which must
+# still get the SIGTERM itself (exec) and exit 0.
+mapfile -t preview_cmd < <(python3 -c '
+import json, shlex
+for arg in shlex.split(json.load(open("railway.json"))["environments"]["pr"]["deploy"]["startCommand"]):
+    print(arg)')
+mkdir -p "$work/preview-data"
+chown 10001:10001 "$work/preview-data"
+log "running the preview start command: ${preview_cmd[*]}"
+pm run -d --name "$container-preview" --network host --read-only --read-only-tmpfs=false \
+  --ulimit nofile=8192:8192 --ulimit nproc=4096:4096 \
+  -v "$work/preview-data:/app/data" -e PORT="$port" -e VANGUARD_ENV=development \
+  -e VANGUARD_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" \
+  -e VANGUARD_JWT_SECRET="$(head -c 32 /dev/urandom | base64)" \
+  localhost/vanguard:check "${preview_cmd[@]}" >/dev/null
+ready=""
+for _ in $(seq 1 120); do
+  if [ "$(pm inspect --format '{{.State.Running}}' "$container-preview")" != true ]; then break; fi
+  if curl -fsS --max-time 2 "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then ready=1; break; fi
+  sleep 0.5
+done
+check "the preview start command serves /health/ready" [ -n "$ready" ]
+check "the preview seeded the demo book (5 customers)" [ "$(python3 -c '
+import glob, sqlite3, sys
+db = glob.glob(sys.argv[1] + "/*.db")[0]
+print(sqlite3.connect(db).execute("SELECT count(*) FROM customers").fetchone()[0])' "$work/preview-data")" = 5 ]
+pm kill --signal TERM "$container-preview" >/dev/null
+code="$(timeout 60 podman --root "$store" --runroot "$work/run" --storage-driver vfs --runtime runc \
+  --cgroup-manager cgroupfs --events-backend file wait "$container-preview" 2>/dev/null || echo timeout)"
+check "preview: SIGTERM reaches the server through sh (exec) -> exit 0 (got $code)" [ "$code" = 0 ]
+if [ -z "$ready" ] || [ "$code" != 0 ]; then pm logs "$container-preview" 2>&1 | tail -n 20 >&2; fi
 
 # SBOM: what the image holds. Debian packages from the image's dpkg database,
 # Rust crates from the server's dependency graph (cargo tree: no build).
