@@ -11,7 +11,7 @@ export VANGUARD_TOOLS="${VANGUARD_TOOLS:-$HOME/.cache/vanguard-tools}"
 # Outside the clone, so a fresh clone (CI) reuses earlier builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vanguard-target}"
 # Our tools first: Debian's binaryen 108 wasm-opt silently breaks hydration.
-export PATH="$VANGUARD_TOOLS/bin:$VANGUARD_TOOLS/npm/node_modules/.bin:$VANGUARD_TOOLS/moto/bin:$HOME/.cargo/bin:$PATH"
+export PATH="$VANGUARD_TOOLS/bin:$VANGUARD_TOOLS/deny/bin:$VANGUARD_TOOLS/npm/node_modules/.bin:$VANGUARD_TOOLS/moto/bin:$HOME/.cargo/bin:$PATH"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96
@@ -116,13 +116,14 @@ ensure_moto() {
 }
 
 # cargo-deny (scripts/deny.sh): compiles for several minutes, once. Its own
-# build directory, deleted afterwards, so it never waits for (or on) the
-# cargo-leptos build in $VANGUARD_TOOLS/build.
+# install root and build directory (deleted afterwards), so that it runs
+# beside the background cargo-leptos install of .ci/run without sharing a
+# lock or cargo's install records with it.
 ensure_cargo_deny() {
   if [ "$(cargo-deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
-    log "installing cargo-deny $CARGO_DENY_VERSION (several minutes, once)"
+    log "installing cargo-deny $CARGO_DENY_VERSION (about 6 minutes on 2 busy cores, once)"
     mkdir -p "$VANGUARD_TOOLS"
-    CARGO_TARGET_DIR="$VANGUARD_TOOLS/build-deny" cargo install --root "$VANGUARD_TOOLS" \
+    CARGO_TARGET_DIR="$VANGUARD_TOOLS/build-deny" cargo install --root "$VANGUARD_TOOLS/deny" \
       cargo-deny --version "$CARGO_DENY_VERSION" --locked
     rm -rf "$VANGUARD_TOOLS/build-deny"
   fi
