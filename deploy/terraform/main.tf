@@ -1,6 +1,8 @@
-# Vanguard on ECS Fargate behind an existing ALB: web service (autoscaled,
-# circuit breaker with rollback), worker service, target group, listener
-# rules, security group, log group.
+# Vanguard on ECS Fargate, from an empty account region: the network
+# (network.tf), the load balancer with HTTPS (alb.tf), PostgreSQL and the
+# secrets (database.tf), object storage and the image registry (storage.tf),
+# the roles (iam.tf, github.tf), and here the cluster, the web service
+# (autoscaled, circuit breaker with rollback), the worker service and logs.
 #
 # The container shape (user, read-only root filesystem, entry point, command,
 # port, health check, stop timeout, log driver) comes from the task definition
@@ -8,24 +10,10 @@
 # `aws ecs register-task-definition --cli-input-json file://...`. Terraform
 # reads them and replaces only what differs per environment: image, roles,
 # secrets, log group and region, and the environment variables below.
-
-data "aws_ecs_cluster" "this" {
-  cluster_name = var.cluster_name
-}
-
-data "aws_lb_listener" "public" {
-  arn = var.alb_listener_arn
-}
-
-data "aws_lb" "public" {
-  arn = data.aws_lb_listener.public.load_balancer_arn
-}
-
-# Only read when trusted_proxies is null: the ALB's subnets are the proxies.
-data "aws_subnet" "alb" {
-  for_each = var.trusted_proxies == null ? toset(data.aws_lb.public.subnets) : toset([])
-  id       = each.value
-}
+#
+# Image updates after the first apply belong to .github/workflows/deploy.yml,
+# which registers revisions with the new image; the services ignore
+# task_definition drift for that reason (see ../README.md).
 
 locals {
   web_json    = jsondecode(file("${path.module}/../ecs/task-definition.json"))
@@ -37,7 +25,9 @@ locals {
   web_container_name = local.web_in.name
   web_port           = local.web_in.portMappings[0].containerPort
 
-  trusted_proxies = coalesce(var.trusted_proxies, join(",", sort([for s in data.aws_subnet.alb : s.cidr_block])))
+  # The ALB's addresses are in the public subnets.
+  trusted_proxies = join(",", local.public_cidrs)
+  image           = "${aws_ecr_repository.this.repository_url}:${var.image_tag}"
 
   # Environment shared by both containers, layered over the JSON files' values.
   common_env = {
@@ -45,7 +35,7 @@ locals {
     RUST_LOG                    = var.rust_log
     VANGUARD_DB_MAX_CONNECTIONS = tostring(var.db_max_connections)
     VANGUARD_PUBLIC_ORIGIN      = "https://${var.hostname}"
-    VANGUARD_STORAGE_URL        = var.storage_url
+    VANGUARD_STORAGE_URL        = local.storage_url
   }
 
   web_env = merge(
@@ -61,13 +51,13 @@ locals {
   )
 
   secrets = [
-    { name = "DATABASE_URL", valueFrom = var.database_url_secret_arn },
-    { name = "VANGUARD_MASTER_KEY", valueFrom = var.master_key_secret_arn },
-    { name = "VANGUARD_JWT_SECRET", valueFrom = var.jwt_secret_secret_arn },
+    { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database_url.arn },
+    { name = "VANGUARD_MASTER_KEY", valueFrom = aws_secretsmanager_secret.master_key.arn },
+    { name = "VANGUARD_JWT_SECRET", valueFrom = aws_secretsmanager_secret.jwt_secret.arn },
   ]
 
   web_container = merge(local.web_in, {
-    image       = var.image
+    image       = local.image
     environment = [for k, v in local.web_env : { name = k, value = v }]
     secrets     = local.secrets
     logConfiguration = merge(local.web_in.logConfiguration, {
@@ -79,7 +69,7 @@ locals {
   })
 
   worker_container = merge(local.worker_in, {
-    image       = var.image
+    image       = local.image
     environment = [for k, v in local.worker_env : { name = k, value = v }]
     secrets     = local.secrets
     logConfiguration = merge(local.worker_in.logConfiguration, {
@@ -90,7 +80,18 @@ locals {
     })
   })
 
-  task_security_groups = concat([aws_security_group.tasks.id], var.extra_task_security_group_ids)
+  task_security_groups = [aws_security_group.tasks.id]
+}
+
+# --- Cluster ----------------------------------------------------------------------
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
 }
 
 # --- Logs -------------------------------------------------------------------------
@@ -98,107 +99,6 @@ locals {
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/ecs/${var.name}"
   retention_in_days = var.log_retention_days
-}
-
-# --- Network ------------------------------------------------------------------------
-
-resource "aws_security_group" "tasks" {
-  name        = "${var.name}-tasks"
-  description = "Vanguard web and worker tasks"
-  vpc_id      = var.vpc_id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "from_alb" {
-  security_group_id            = aws_security_group.tasks.id
-  description                  = "HTTP from the ALB"
-  referenced_security_group_id = var.alb_security_group_id
-  ip_protocol                  = "tcp"
-  from_port                    = local.web_port
-  to_port                      = local.web_port
-}
-
-resource "aws_vpc_security_group_ingress_rule" "from_scrapers" {
-  for_each = toset(var.metrics_scraper_security_group_ids)
-
-  security_group_id            = aws_security_group.tasks.id
-  description                  = "Prometheus scrape of /metrics"
-  referenced_security_group_id = each.value
-  ip_protocol                  = "tcp"
-  from_port                    = local.web_port
-  to_port                      = local.web_port
-}
-
-resource "aws_vpc_security_group_egress_rule" "all" {
-  security_group_id = aws_security_group.tasks.id
-  description       = "Database, ECR, Secrets Manager, CloudWatch Logs, S3"
-  ip_protocol       = "-1"
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-# --- Load balancer ---------------------------------------------------------------------
-
-resource "aws_lb_target_group" "web" {
-  name                 = "${var.name}-web"
-  vpc_id               = var.vpc_id
-  target_type          = "ip"
-  protocol             = "HTTP"
-  port                 = local.web_port
-  deregistration_delay = 15
-
-  health_check {
-    path                = "/health/ready"
-    port                = "traffic-port"
-    protocol            = "HTTP"
-    matcher             = "200"
-    interval            = 10
-    timeout             = 5
-    healthy_threshold   = 2
-    unhealthy_threshold = 3
-  }
-}
-
-# /metrics is for Prometheus inside the VPC, not for the internet.
-resource "aws_lb_listener_rule" "block_metrics" {
-  listener_arn = var.alb_listener_arn
-  priority     = var.listener_rule_priority
-
-  action {
-    type = "fixed-response"
-
-    fixed_response {
-      content_type = "text/plain"
-      message_body = "Not Found"
-      status_code  = "404"
-    }
-  }
-
-  condition {
-    host_header {
-      values = [var.hostname]
-    }
-  }
-
-  condition {
-    path_pattern {
-      values = ["/metrics", "/metrics/*"]
-    }
-  }
-}
-
-resource "aws_lb_listener_rule" "web" {
-  listener_arn = var.alb_listener_arn
-  priority     = var.listener_rule_priority + 1
-
-  action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.web.arn
-  }
-
-  condition {
-    host_header {
-      values = [var.hostname]
-    }
-  }
 }
 
 # --- Task definitions -----------------------------------------------------------------
@@ -209,8 +109,8 @@ resource "aws_ecs_task_definition" "web" {
   network_mode             = local.web_json.networkMode
   cpu                      = local.web_json.cpu
   memory                   = local.web_json.memory
-  execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.task_role_arn
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
 
   runtime_platform {
     operating_system_family = local.web_json.runtimePlatform.operatingSystemFamily
@@ -226,8 +126,8 @@ resource "aws_ecs_task_definition" "worker" {
   network_mode             = local.worker_json.networkMode
   cpu                      = local.worker_json.cpu
   memory                   = local.worker_json.memory
-  execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.task_role_arn
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
 
   runtime_platform {
     operating_system_family = local.worker_json.runtimePlatform.operatingSystemFamily
@@ -241,7 +141,7 @@ resource "aws_ecs_task_definition" "worker" {
 
 resource "aws_ecs_service" "web" {
   name             = "${var.name}-web"
-  cluster          = data.aws_ecs_cluster.this.arn
+  cluster          = aws_ecs_cluster.this.arn
   task_definition  = aws_ecs_task_definition.web.arn
   desired_count    = var.web_desired_count
   launch_type      = "FARGATE"
@@ -258,7 +158,7 @@ resource "aws_ecs_service" "web" {
   }
 
   network_configuration {
-    subnets          = var.private_subnet_ids
+    subnets          = aws_subnet.private[*].id
     security_groups  = local.task_security_groups
     assign_public_ip = false
   }
@@ -273,8 +173,9 @@ resource "aws_ecs_service" "web" {
   enable_ecs_managed_tags = true
 
   lifecycle {
-    # Autoscaling owns the running count once the service exists.
-    ignore_changes = [desired_count]
+    # Autoscaling owns the running count once the service exists; deploy.yml
+    # owns the revision (it swaps the image).
+    ignore_changes = [desired_count, task_definition]
   }
 
   # The target group must be attached to the load balancer before a service uses it.
@@ -283,7 +184,7 @@ resource "aws_ecs_service" "web" {
 
 resource "aws_ecs_service" "worker" {
   name             = "${var.name}-worker"
-  cluster          = data.aws_ecs_cluster.this.arn
+  cluster          = aws_ecs_cluster.this.arn
   task_definition  = aws_ecs_task_definition.worker.arn
   desired_count    = var.worker_desired_count
   launch_type      = "FARGATE"
@@ -298,20 +199,24 @@ resource "aws_ecs_service" "worker" {
   }
 
   network_configuration {
-    subnets          = var.private_subnet_ids
+    subnets          = aws_subnet.private[*].id
     security_groups  = local.task_security_groups
     assign_public_ip = false
   }
 
   propagate_tags          = "SERVICE"
   enable_ecs_managed_tags = true
+
+  lifecycle {
+    ignore_changes = [task_definition]
+  }
 }
 
 # --- Autoscaling (web) -------------------------------------------------------------------
 
 resource "aws_appautoscaling_target" "web" {
   service_namespace  = "ecs"
-  resource_id        = "service/${data.aws_ecs_cluster.this.cluster_name}/${aws_ecs_service.web.name}"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.web.name}"
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = var.web_min_capacity
   max_capacity       = var.web_max_capacity
@@ -349,7 +254,7 @@ resource "aws_appautoscaling_policy" "web_requests" {
 
     predefined_metric_specification {
       predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${data.aws_lb.public.arn_suffix}/${aws_lb_target_group.web.arn_suffix}"
+      resource_label         = "${aws_lb.public.arn_suffix}/${aws_lb_target_group.web.arn_suffix}"
     }
   }
 }

@@ -1,13 +1,13 @@
 # --- Where ----------------------------------------------------------------------
 
 variable "region" {
-  description = "AWS region of the cluster, ALB, log group and secrets."
+  description = "AWS region to stand the stack up in."
   type        = string
   default     = "eu-west-1"
 }
 
 variable "name" {
-  description = "Name prefix for the services, target group, security group and log group."
+  description = "Name prefix of every resource (VPC, ALB, cluster, services, database, bucket, roles, secrets)."
   type        = string
   default     = "vanguard"
 
@@ -24,29 +24,27 @@ variable "tags" {
   default     = {}
 }
 
-variable "cluster_name" {
-  description = "Name of the existing ECS cluster the services run in."
-  type        = string
+variable "availability_zone_count" {
+  description = "Availability zones to spread the subnets, tasks and (with db_multi_az) the database over."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.availability_zone_count >= 2 && var.availability_zone_count <= 4
+    error_message = "availability_zone_count: 2 to 4 (an ALB needs two zones)."
+  }
 }
 
-variable "vpc_id" {
-  description = "VPC of the ALB and the tasks."
+variable "vpc_cidr" {
+  description = "CIDR of the new VPC (a /16 is split into /20 subnets)."
   type        = string
+  default     = "10.40.0.0/16"
 }
 
-variable "private_subnet_ids" {
-  description = "Private subnets for the tasks (they need a route to ECR, Secrets Manager, CloudWatch Logs, S3 and the database: NAT or VPC endpoints)."
-  type        = list(string)
-}
-
-variable "alb_listener_arn" {
-  description = "ARN of the existing HTTPS listener of the ALB that fronts Vanguard."
-  type        = string
-}
-
-variable "alb_security_group_id" {
-  description = "Security group of that ALB; the tasks accept port 3000 from it only."
-  type        = string
+variable "single_nat_gateway" {
+  description = "One NAT gateway for all zones (cheaper) instead of one per zone (survives a zone outage)."
+  type        = bool
+  default     = true
 }
 
 variable "metrics_scraper_security_group_ids" {
@@ -55,69 +53,131 @@ variable "metrics_scraper_security_group_ids" {
   default     = []
 }
 
-variable "extra_task_security_group_ids" {
-  description = "Additional security groups for the tasks, e.g. the one the database accepts connections from."
-  type        = list(string)
-  default     = []
-}
-
 variable "hostname" {
-  description = "Host header the listener rule forwards to Vanguard, e.g. vanguard.example.com. Also sets VANGUARD_PUBLIC_ORIGIN=https://<hostname>."
+  description = "Public host name, e.g. vanguard.example.com. The listener forwards it to Vanguard; also VANGUARD_PUBLIC_ORIGIN=https://<hostname>."
   type        = string
 }
 
-variable "listener_rule_priority" {
-  description = "Priority of the rule that refuses /metrics on the public listener; the forwarding rule uses this value + 1. Both must be free on the listener."
-  type        = number
-  default     = 100
+variable "route53_zone_id" {
+  description = "Route 53 hosted zone of hostname: the certificate is validated through it and hostname gets an alias to the ALB. null: manage DNS yourself and pass certificate_arn."
+  type        = string
+  default     = null
+}
+
+variable "certificate_arn" {
+  description = "An existing ACM certificate for hostname in this region. null: request one (needs route53_zone_id)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn != null || var.route53_zone_id != null
+    error_message = "Set route53_zone_id (certificate validated through DNS here) or certificate_arn."
+  }
 }
 
 # --- What -----------------------------------------------------------------------
 
-variable "image" {
-  description = "Container image, pinned by tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/vanguard:1.4.2."
+variable "image_tag" {
+  description = "Tag of the image in this stack's ECR repository for the first apply (deploy.yml rolls out later ones), e.g. the commit SHA."
   type        = string
 }
 
-variable "execution_role_arn" {
-  description = "Task execution role: pulls the image, writes logs, reads the three secrets (secretsmanager:GetSecretValue, and kms:Decrypt if they use a customer-managed key)."
+variable "storage_prefix" {
+  description = "Prefix in the storage bucket (VANGUARD_STORAGE_URL=s3://<bucket>/<prefix>); audit checkpoints go under <prefix>/audit/checkpoints/."
   type        = string
-}
-
-variable "task_role_arn" {
-  description = "Task role: what the application itself may call (S3 on the storage bucket)."
-  type        = string
-}
-
-variable "database_url_secret_arn" {
-  description = "Secrets Manager ARN of DATABASE_URL (postgres://...)."
-  type        = string
-}
-
-variable "master_key_secret_arn" {
-  description = "Secrets Manager ARN of VANGUARD_MASTER_KEY (base64 of 32 bytes)."
-  type        = string
-}
-
-variable "jwt_secret_secret_arn" {
-  description = "Secrets Manager ARN of VANGUARD_JWT_SECRET (base64 of 32 bytes)."
-  type        = string
-}
-
-variable "storage_url" {
-  description = "VANGUARD_STORAGE_URL, e.g. s3://vanguard-claims/production."
-  type        = string
+  default     = "production"
 
   validation {
-    condition     = startswith(var.storage_url, "s3://")
-    error_message = "storage_url must be an s3:// URL: the root filesystem is read-only and tasks are ephemeral."
+    condition     = can(regex("^[a-z0-9][a-z0-9/-]*[a-z0-9]$", var.storage_prefix))
+    error_message = "storage_prefix: lower-case letters, digits, '-' and '/', not starting or ending with '/'."
   }
 }
 
-variable "trusted_proxies" {
-  description = "VANGUARD_TRUSTED_PROXIES for the web tasks: comma-separated CIDRs whose X-Forwarded-For is believed. null (default): the CIDRs of the ALB's subnets, looked up from the listener."
+variable "noncurrent_version_days" {
+  description = "Days an overwritten or deleted object version is kept (locked versions: until their retention ends)."
+  type        = number
+  default     = 90
+}
+
+variable "ecr_keep_images" {
+  description = "Images kept in ECR (older ones expire; rollbacks need the recent ones)."
+  type        = number
+  default     = 50
+}
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose deploy.yml may deploy (OIDC role). null: no deploy role."
   type        = string
   default     = null
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider (false if the account already has one)."
+  type        = bool
+  default     = true
+}
+
+# --- Database -------------------------------------------------------------------
+
+variable "db_engine_major_version" {
+  description = "PostgreSQL major version."
+  type        = string
+  default     = "16"
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class."
+  type        = string
+  default     = "db.t4g.medium"
+}
+
+variable "db_allocated_storage_gb" {
+  description = "Initial storage (GB, gp3)."
+  type        = number
+  default     = 20
+}
+
+variable "db_max_allocated_storage_gb" {
+  description = "Storage autoscaling ceiling (GB)."
+  type        = number
+  default     = 200
+}
+
+variable "db_multi_az" {
+  description = "A standby in a second zone (failover in a minute or two)."
+  type        = bool
+  default     = true
+}
+
+variable "db_backup_retention_days" {
+  description = "Automated backups (point-in-time recovery window), 1-35 days."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.db_backup_retention_days >= 1 && var.db_backup_retention_days <= 35
+    error_message = "db_backup_retention_days: 1 to 35 (0 would switch backups off)."
+  }
+}
+
+variable "db_password" {
+  description = "Database password, needed on the first apply and when db_password_version changes: TF_VAR_db_password=$(openssl rand -hex 24). Ephemeral and write-only: never in the plan or the state."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "db_password_version" {
+  description = "Bump (with a new db_password) to change the database password and DATABASE_URL; the tasks read it at their next deploy."
+  type        = number
+  default     = 1
+}
+
+variable "db_deletion_protection" {
+  description = "Refuse to delete the database (set false, apply, then destroy)."
+  type        = bool
+  default     = true
 }
 
 variable "rust_log" {

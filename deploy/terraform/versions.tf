@@ -1,12 +1,12 @@
 terraform {
   # Validated with Terraform 1.11.4.
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.11.0" # write-only arguments (database password)
 
   required_providers {
     aws = {
       source = "hashicorp/aws"
       # Validated with 5.100.0 (see ../README.md).
-      version = ">= 5.40.0, < 6.0.0"
+      version = ">= 5.100.0, < 6.0.0"
     }
   }
 

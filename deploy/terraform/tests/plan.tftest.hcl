@@ -1,7 +1,8 @@
 # `terraform test` (after `terraform init -backend=false`): plans and applies
-# the module against a mocked AWS provider (mock_provider: nothing is created,
-# no credentials or network are needed) and checks what Terraform renders from
-# ../ecs/*.json.
+# the module against a mocked AWS provider (mock_provider: nothing
+# is created, no credentials or network are needed) and checks what it builds.
+# Provider downloads are impossible on the CI machines, so this runs where the
+# registry is reachable (deploy/validate.sh runs it when `terraform init` works).
 
 mock_provider "aws" {
   # Mocked ARNs must be well-formed where the provider validates them.
@@ -12,54 +13,85 @@ mock_provider "aws" {
     }
   }
 
-  override_data {
-    target = data.aws_ecs_cluster.this
-    values = {
-      arn          = "arn:aws:ecs:eu-west-1:123456789012:cluster/example"
-      cluster_name = "example"
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/vanguard/0123456789abcdef"
+      arn_suffix = "app/vanguard/0123456789abcdef"
     }
   }
 
-  override_data {
-    target = data.aws_lb_listener.public
-    values = {
-      load_balancer_arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/example/0123456789abcdef"
+  mock_resource "aws_lb_listener" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/vanguard/0123456789abcdef/0123456789abcdef" }
+  }
+
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/vanguard"
+      repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/vanguard"
     }
   }
 
-  override_data {
-    target = data.aws_lb.public
-    values = {
-      arn_suffix = "app/example/0123456789abcdef"
-      subnets    = ["subnet-aaaa", "subnet-bbbb"]
+  mock_resource "aws_ecs_cluster" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/vanguard" }
+  }
+
+  mock_resource "aws_ecs_task_definition" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/vanguard-web:1" }
+  }
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn    = "arn:aws:s3:::vanguard-storage-0123"
+      bucket = "vanguard-storage-0123"
     }
   }
 
-  override_data {
-    target = data.aws_subnet.alb["subnet-aaaa"]
-    values = { cidr_block = "10.0.0.0/24" }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/vanguard" }
   }
 
-  override_data {
-    target = data.aws_subnet.alb["subnet-bbbb"]
-    values = { cidr_block = "10.0.1.0/24" }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mocked" }
+  }
+
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vanguard/mocked-AbCdEf" }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
+  }
+
+  mock_resource "aws_acm_certificate" {
+    defaults = {
+      arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+      domain_validation_options = [{
+        domain_name           = "vanguard.example.com"
+        resource_record_name  = "_0123.vanguard.example.com."
+        resource_record_type  = "CNAME"
+        resource_record_value = "_4567.acm-validations.aws."
+      }]
+    }
+  }
+
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
 }
 
 variables {
-  cluster_name            = "example"
-  vpc_id                  = "vpc-0123456789abcdef0"
-  private_subnet_ids      = ["subnet-1111", "subnet-2222"]
-  alb_listener_arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/example/0123456789abcdef/0123456789abcdef"
-  alb_security_group_id   = "sg-0123456789abcdef0"
-  hostname                = "vanguard.example.com"
-  image                   = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/vanguard:1.0.0"
-  execution_role_arn      = "arn:aws:iam::123456789012:role/vanguard-ecs-execution"
-  task_role_arn           = "arn:aws:iam::123456789012:role/vanguard-task"
-  database_url_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vanguard/database-url-AbCdEf"
-  master_key_secret_arn   = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vanguard/master-key-AbCdEf"
-  jwt_secret_secret_arn   = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vanguard/jwt-secret-AbCdEf"
-  storage_url             = "s3://vanguard-claims/production"
+  hostname        = "vanguard.example.com"
+  route53_zone_id = "Z0123456789ABCDEFGHIJ"
+  image_tag       = "1.0.0"
+  db_password     = "mock-password-not-used"
 }
 
 run "web_and_worker_render_from_the_json_files" {
@@ -73,7 +105,7 @@ run "web_and_worker_render_from_the_json_files" {
 
   assert {
     condition = (
-      jsondecode(aws_ecs_task_definition.web.container_definitions)[0].image == var.image &&
+      jsondecode(aws_ecs_task_definition.web.container_definitions)[0].image == "${aws_ecr_repository.this.repository_url}:1.0.0" &&
       jsondecode(aws_ecs_task_definition.web.container_definitions)[0].user == "10001:10001" &&
       jsondecode(aws_ecs_task_definition.web.container_definitions)[0].readonlyRootFilesystem == true &&
       jsondecode(aws_ecs_task_definition.web.container_definitions)[0].stopTimeout == 30 &&
@@ -86,17 +118,17 @@ run "web_and_worker_render_from_the_json_files" {
   assert {
     condition = (
       { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_PUBLIC_ORIGIN"] == "https://vanguard.example.com" &&
-      { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_TRUSTED_PROXIES"] == "10.0.0.0/24,10.0.1.0/24" &&
+      { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_TRUSTED_PROXIES"] == "10.40.0.0/20,10.40.16.0/20" &&
       { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["LEPTOS_SITE_ADDR"] == "0.0.0.0:3000" &&
       { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_ENV"] == "production" &&
       { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_WORKERS"] == "0" &&
-      { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_STORAGE_URL"] == "s3://vanguard-claims/production"
+      { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_STORAGE_URL"] == "s3://${aws_s3_bucket.storage.bucket}/production"
     )
     error_message = "web environment not merged as expected"
   }
 
   assert {
-    condition     = [for s in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].secrets : s.valueFrom] == [var.database_url_secret_arn, var.master_key_secret_arn, var.jwt_secret_secret_arn]
+    condition     = [for s in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].secrets : s.valueFrom] == [aws_secretsmanager_secret.database_url.arn, aws_secretsmanager_secret.master_key.arn, aws_secretsmanager_secret.jwt_secret.arn]
     error_message = "secrets do not point at the given ARNs"
   }
 
@@ -138,7 +170,7 @@ run "web_and_worker_render_from_the_json_files" {
   }
 
   assert {
-    condition     = aws_appautoscaling_target.web.resource_id == "service/example/vanguard-web"
+    condition     = aws_appautoscaling_target.web.resource_id == "service/vanguard/vanguard-web"
     error_message = "autoscaling target resource id wrong"
   }
 
@@ -148,30 +180,59 @@ run "web_and_worker_render_from_the_json_files" {
   }
 
   assert {
-    condition     = startswith(aws_appautoscaling_policy.web_requests.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].resource_label, "app/example/0123456789abcdef/targetgroup/")
+    condition = (
+      one(aws_lb_listener.http.default_action).type == "redirect" &&
+      one(one(aws_lb_listener.http.default_action).redirect).protocol == "HTTPS" &&
+      aws_lb_listener.https.protocol == "HTTPS" && aws_lb_listener.https.port == 443
+    )
+    error_message = "HTTP must redirect to HTTPS and the HTTPS listener must exist"
+  }
+
+  assert {
+    condition = (
+      aws_db_instance.this.storage_encrypted && aws_db_instance.this.backup_retention_period == 14 &&
+      !aws_db_instance.this.publicly_accessible && aws_db_instance.this.deletion_protection
+    )
+    error_message = "RDS must be encrypted, backed up, private and protected from deletion"
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket.storage.object_lock_enabled &&
+      aws_s3_bucket_versioning.storage.versioning_configuration[0].status == "Enabled" &&
+      one(aws_s3_bucket_server_side_encryption_configuration.storage.rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms"
+    )
+    error_message = "the storage bucket must have Object Lock, versioning and KMS encryption"
+  }
+
+  assert {
+    condition     = aws_ecr_repository.this.image_scanning_configuration[0].scan_on_push && aws_ecr_repository.this.image_tag_mutability == "IMMUTABLE"
+    error_message = "ECR must scan on push with immutable tags"
+  }
+
+  assert {
+    condition     = startswith(aws_appautoscaling_policy.web_requests.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].resource_label, "app/vanguard/0123456789abcdef/targetgroup/")
     error_message = "ALBRequestCountPerTarget resource label must be <alb arn suffix>/<target group arn suffix>"
   }
 }
 
-run "explicit_trusted_proxies_win" {
+run "a_certificate_or_a_zone_is_required" {
   command = plan
 
   variables {
-    trusted_proxies = "10.9.0.0/16"
+    route53_zone_id = null
+    certificate_arn = null
   }
 
-  assert {
-    condition     = { for e in jsondecode(aws_ecs_task_definition.web.container_definitions)[0].environment : e.name => e.value }["VANGUARD_TRUSTED_PROXIES"] == "10.9.0.0/16"
-    error_message = "trusted_proxies variable ignored"
-  }
+  expect_failures = [var.certificate_arn]
 }
 
-run "storage_must_be_s3" {
+run "backups_cannot_be_switched_off" {
   command = plan
 
   variables {
-    storage_url = "/app/data/objects"
+    db_backup_retention_days = 0
   }
 
-  expect_failures = [var.storage_url]
+  expect_failures = [var.db_backup_retention_days]
 }
