@@ -9,14 +9,11 @@ resource "aws_db_parameter_group" "this" {
   name   = "${var.name}-postgres${var.db_engine_major_version}"
   family = "postgres${var.db_engine_major_version}"
 
-  # The server's sqlx is built without a TLS backend (Cargo.toml: no
-  # tls-* feature), so it cannot connect to an instance that forces TLS,
-  # which RDS does by default from PostgreSQL 15. Traffic stays inside the
-  # VPC's private subnets. Turn this back to 1 (and add ?sslmode=verify-full
-  # to DATABASE_URL) once sqlx is built with tls-rustls.
+  # Only TLS connections (the server's sqlx is built with rustls; the
+  # DATABASE_URL below asks for sslmode=require).
   parameter {
     name  = "rds.force_ssl"
-    value = "0"
+    value = "1"
   }
 
   parameter {
@@ -75,7 +72,7 @@ resource "aws_secretsmanager_secret" "database_url" {
 
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id                = aws_secretsmanager_secret.database_url.id
-  secret_string_wo         = "postgres://${aws_db_instance.this.username}:${var.db_password}@${aws_db_instance.this.endpoint}/${aws_db_instance.this.db_name}"
+  secret_string_wo         = "postgres://${aws_db_instance.this.username}:${var.db_password}@${aws_db_instance.this.endpoint}/${aws_db_instance.this.db_name}?sslmode=require"
   secret_string_wo_version = var.db_password_version
 }
 
