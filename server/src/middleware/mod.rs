@@ -2,7 +2,7 @@
 //!
 //! 1. [`correlation`]: correlation id in, span around the request, id out,
 //!    and one log line per request;
-//! 2. compression: brotli or gzip, as the client accepts (see [`compression`]);
+//! 2. compression: gzip when the client accepts it (see [`compression`]);
 //! 3. [`headers`]: CSP with a per-request nonce, HSTS, nosniff, framing,
 //!    referrer, cache policy;
 //! 4. [`client_ip`]: the client's address (trusted proxies only);
@@ -70,14 +70,15 @@ pub fn apply(router: Router, policy: HttpPolicy) -> Router {
         .layer(from_fn(correlation::correlate_and_log))
 }
 
-/// Pages, server-function answers, JSON and CSV, compressed on the fly.
+/// Pages, server-function answers, JSON and CSV, gzipped on the fly.
 ///
-/// * Quality 4: brotli's default (11) costs tens of milliseconds on a page;
-///   4 keeps most of the gain for well under one.
+/// * gzip only: brotli on the fly would bring a second brotli into the build
+///   (Leptos has one) for a few per cent on pages; the bundle, where brotli
+///   matters, is precompressed by cargo-leptos and served as its `.br` file.
+/// * Level 4: nearly all of the gain for a fraction of the default's time.
 /// * Not PDFs and videos (already compressed, and compressing would take
 ///   away their `Range` support), nor images, tiny bodies or event streams
-///   (tower-http's default predicate); the bundle's `.br`/`.gz` files are
-///   served as they are (already encoded).
+///   (tower-http's default predicate); files already encoded pass as they are.
 /// * BREACH (a secret guessed from compressed sizes) needs the victim's
 ///   browser to send attacker-chosen requests with its cookie: the session
 ///   cookie is `SameSite=Strict`, and no page carries a CSRF token.

@@ -1,6 +1,6 @@
 //! Static files and compression: the bundle under its versioned name is
 //! cached for a year, other files are revalidated (304), precompressed
-//! bundle files are served as they are, and pages are compressed on the fly.
+//! bundle files are served as they are, and pages are gzipped on the fly.
 
 use shared::auth::Role;
 
@@ -132,20 +132,18 @@ async fn pages_are_compressed_for_clients_that_accept_it_and_plain_for_others() 
     assert!(plain.headers().get("content-encoding").is_none());
     let plain_len = plain.bytes().await.unwrap().len();
 
-    for encoding in ["br", "gzip"] {
-        let response = admin
-            .get(app.url("/customers"))
-            .header("accept-encoding", encoding)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["content-encoding"], encoding);
-        assert_eq!(response.headers()["cache-control"], "no-store");
-        let compressed_len = response.bytes().await.unwrap().len();
-        assert!(
-            compressed_len * 2 < plain_len,
-            "{encoding}: {compressed_len} bytes for a {plain_len}-byte page"
-        );
-    }
+    let response = admin
+        .get(app.url("/customers"))
+        .header("accept-encoding", "br, gzip, deflate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let compressed_len = response.bytes().await.unwrap().len();
+    assert!(
+        compressed_len * 2 < plain_len,
+        "{compressed_len} bytes for a {plain_len}-byte page"
+    );
 }
