@@ -47,7 +47,7 @@ use std::{
 };
 
 use sqlx::{
-    Any, AnyPool, Connection as _, Transaction,
+    Any, AnyPool, Connection as _, Row as _, Transaction,
     any::{AnyPoolOptions, install_default_drivers},
     migrate::{MigrateError, Migrator},
 };
@@ -210,6 +210,20 @@ pub enum ConnectError {
     Connect { url: String, source: sqlx::Error },
 }
 
+/// The PostgreSQL channel on which a change to who someone is (a user
+/// deactivated, a role changed, sessions revoked, an API client revoked or
+/// moved) is announced, with the user's or client's id as the payload.
+pub const IDENTITY_CHANNEL: &str = "vanguard_identity";
+
+/// What [`Db::identity_changes`] carries: the id of a user or API client
+/// whose identity changed, or [`IdentityChange::Everyone`] when
+/// announcements may have been missed (the listener reconnected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityChange {
+    Subject(String),
+    Everyone,
+}
+
 /// The database handle every feature uses: a pool plus the engine it runs on.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -217,6 +231,9 @@ pub struct Db {
     engine: Engine,
     /// SQLite's writers in this process take turns here (see [`WriteTx`]).
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Identity changes committed by this process, and (on PostgreSQL)
+    /// those other processes announced on [`IDENTITY_CHANNEL`].
+    identity: tokio::sync::broadcast::Sender<IdentityChange>,
 }
 
 impl Db {
@@ -281,11 +298,22 @@ impl Db {
                 url: url.redacted(),
                 source,
             })?;
-        Ok(Self {
+        let (identity, _) = tokio::sync::broadcast::channel(IDENTITY_BACKLOG);
+        let db = Self {
             pool,
             engine,
             writer: Arc::default(),
-        })
+            identity,
+        };
+        if let DatabaseUrl::Postgres(url) = url {
+            tokio::spawn(listen_for_identity_changes(db.clone(), url.to_string()));
+        }
+        Ok(db)
+    }
+
+    /// Identity changes from now on (see [`WriteTx::identity_changed`]).
+    pub fn identity_changes(&self) -> tokio::sync::broadcast::Receiver<IdentityChange> {
+        self.identity.subscribe()
     }
 
     /// Applies the pending migrations of this engine. Safe to run from
@@ -336,13 +364,18 @@ impl Db {
                     .map(|tx| WriteTx {
                         tx,
                         _turn: Some(turn),
+                        engine: self.engine,
+                        identity: self.identity.clone(),
+                        changed: Vec::new(),
                     })
             }
-            Engine::Postgres => self
-                .pool
-                .begin()
-                .await
-                .map(|tx| WriteTx { tx, _turn: None }),
+            Engine::Postgres => self.pool.begin().await.map(|tx| WriteTx {
+                tx,
+                _turn: None,
+                engine: self.engine,
+                identity: self.identity.clone(),
+                changed: Vec::new(),
+            }),
         };
         // Includes the wait for SQLite's writer turn: that is the wait.
         crate::metrics::global().pool_waited(started.elapsed());
@@ -415,11 +448,37 @@ impl Db {
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    engine: Engine,
+    identity: tokio::sync::broadcast::Sender<IdentityChange>,
+    /// Announced in this process once the commit succeeded.
+    changed: Vec<String>,
 }
 
 impl WriteTx {
+    /// Records that this transaction changes who `subject` (a user or API
+    /// client id) is, so that cached identities are dropped when it
+    /// commits: in this process right after the commit, in the others
+    /// through `NOTIFY` on [`IDENTITY_CHANNEL`] (PostgreSQL delivers it at
+    /// the commit, and not at all on a rollback).
+    pub async fn identity_changed(&mut self, subject: &str) -> Result<(), sqlx::Error> {
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(IDENTITY_CHANNEL)
+                .bind(subject)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.changed.push(subject.to_owned());
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        for subject in self.changed {
+            // No receiver (nothing cached yet) is not an error.
+            let _ = self.identity.send(IdentityChange::Subject(subject));
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
@@ -441,12 +500,33 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// One value of a keyset cursor (see [`Filter::after`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum KeyValue {
+    Int(i64),
+    Text(String),
+}
+
 /// The `WHERE` clause of a list query, built from optional filters: each
 /// condition gets the next `$n` placeholder for its (text) value.
 #[derive(Debug, Default)]
 pub struct Filter {
     conditions: Vec<String>,
     binds: Vec<String>,
+    /// The keyset condition: it narrows the page, not the count. Its
+    /// placeholders follow the filter's (`$n` is `binds.len() + n`).
+    after: Option<(Vec<(String, bool)>, Vec<KeyValue>)>,
+}
+
+/// A page of rows and what is known about the rest.
+pub struct FetchedPage {
+    pub rows: Vec<sqlx::any::AnyRow>,
+    /// Matching rows (the filter's, whatever the cursor), counted up to
+    /// the page request's count limit.
+    pub total: u64,
+    /// A row follows the last one of `rows`.
+    pub more: bool,
 }
 
 impl Filter {
@@ -467,12 +547,76 @@ impl Filter {
         self.conditions.push(condition.to_owned());
     }
 
+    /// Keeps only the rows after the one whose sort key is `values`, in the
+    /// order `keys` (expression, descending) sorts them: keyset pagination,
+    /// which reads a later page from the index at the cursor instead of
+    /// skipping every earlier row as `OFFSET` does. The keys end with a
+    /// unique column, so no two rows tie.
+    pub fn after(&mut self, keys: &[(&str, bool)], values: Vec<KeyValue>) {
+        self.after = Some((
+            keys.iter()
+                .map(|(expression, descending)| ((*expression).to_owned(), *descending))
+                .collect(),
+            values,
+        ));
+    }
+
     fn clause(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", self.conditions.join(" AND "))
         }
+    }
+
+    /// The keyset condition, its placeholders from `$first` on. One
+    /// direction: a row comparison, which both engines answer with an
+    /// index range. Mixed directions: the same in expanded form, behind a
+    /// bound on the first key so that the index still narrows the scan.
+    fn keyset(&self, first: usize) -> Option<String> {
+        let (keys, values) = self.after.as_ref()?;
+        let value = |i: usize| match values.get(i) {
+            Some(KeyValue::Int(_)) => format!("CAST(${} AS BIGINT)", first + i),
+            _ => format!("${}", first + i),
+        };
+        let op = |descending: bool, strict: bool| match (descending, strict) {
+            (true, true) => "<",
+            (true, false) => "<=",
+            (false, true) => ">",
+            (false, false) => ">=",
+        };
+        let descending = keys.first().is_some_and(|(_, d)| *d);
+        if keys.iter().all(|(_, d)| *d == descending) {
+            let columns = keys.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>();
+            let bound = (0..keys.len()).map(value).collect::<Vec<_>>();
+            return Some(format!(
+                "({}) {} ({})",
+                columns.join(", "),
+                op(descending, true),
+                bound.join(", ")
+            ));
+        }
+        let alternatives = (0..keys.len())
+            .map(|i| {
+                let mut parts = (0..i)
+                    .map(|j| format!("{} = {}", keys[j].0, value(j)))
+                    .collect::<Vec<_>>();
+                parts.push(format!(
+                    "{} {} {}",
+                    keys[i].0,
+                    op(keys[i].1, true),
+                    value(i)
+                ));
+                format!("({})", parts.join(" AND "))
+            })
+            .collect::<Vec<_>>();
+        Some(format!(
+            "{} {} {} AND ({})",
+            keys[0].0,
+            op(keys[0].1, false),
+            value(0),
+            alternatives.join(" OR ")
+        ))
     }
 
     /// Up to `limit` rows of `select` (ending with its FROM/JOIN clause)
@@ -496,9 +640,7 @@ impl Filter {
         query.bind(limit).fetch_all(db.pool()).await
     }
 
-    /// One page of `select` (which ends with its FROM/JOIN clause, the
-    /// table aliased as in `count_from`) under this filter, and the total
-    /// count: two queries, whatever the page size.
+    /// One page of `select` (see [`Filter::fetch`]) and the capped total.
     pub async fn fetch_page(
         &self,
         db: &Db,
@@ -507,28 +649,146 @@ impl Filter {
         order_by: &str,
         page: shared::pagination::PageRequest,
     ) -> Result<(Vec<sqlx::any::AnyRow>, u64), sqlx::Error> {
+        let fetched = self.fetch(db, select, count_from, order_by, page).await?;
+        Ok((fetched.rows, fetched.total))
+    }
+
+    /// One page of `select` (which starts with `SELECT ` and ends with its
+    /// FROM/JOIN clause, the table aliased as in `count_from`) under this
+    /// filter, after the keyset cursor if any (then from the first row on,
+    /// whatever `page` says), and the number of matching rows counted up to
+    /// [`PageRequest::count_limit`](shared::pagination::PageRequest::count_limit):
+    /// one statement. The capped count is an uncorrelated sub-select in the
+    /// page's own select list (evaluated once, and it stops at the cap
+    /// instead of scanning every match); one row more than the page is
+    /// asked for, to know whether another follows. Only a page past the
+    /// end, which has no row to carry the count, costs a second statement.
+    pub async fn fetch(
+        &self,
+        db: &Db,
+        select: &str,
+        count_from: &str,
+        order_by: &str,
+        page: shared::pagination::PageRequest,
+    ) -> Result<FetchedPage, sqlx::Error> {
         let clause = self.clause();
-        let count_sql = format!("SELECT COUNT(*) FROM {count_from}{clause}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-        for bind in &self.binds {
-            count = count.bind(bind);
-        }
-        let total = count.fetch_one(db.pool()).await?;
+        let n = self.binds.len();
+        let columns = select.strip_prefix("SELECT ").ok_or_else(|| {
+            sqlx::Error::Protocol("a page's select must start with `SELECT `".into())
+        })?;
+        let capped = |at: usize| {
+            format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM {count_from}{clause} LIMIT ${at}) capped)"
+            )
+        };
+        let after_values = self.after.as_ref().map_or(&[][..], |(_, v)| v.as_slice());
+        let k = after_values.len();
+        let page_clause = match self.keyset(n + 1) {
+            None => clause.clone(),
+            Some(keyset) if clause.is_empty() => format!(" WHERE {keyset}"),
+            Some(keyset) => format!("{clause} AND {keyset}"),
+        };
+        let offset = if self.after.is_some() {
+            0
+        } else {
+            page.offset()
+        };
         let list_sql = format!(
-            "{select}{clause} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
-            self.binds.len() + 1,
-            self.binds.len() + 2
+            "SELECT {} AS page_total, {columns}{page_clause} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
+            capped(n + k + 1),
+            n + k + 2,
+            n + k + 3
         );
+        let count_limit = i64::try_from(page.count_limit()).unwrap_or(i64::MAX);
+        let limit = usize::try_from(page.limit()).unwrap_or(usize::MAX);
         let mut query = sqlx::query(&list_sql);
         for bind in &self.binds {
             query = query.bind(bind);
         }
-        let rows = query
-            .bind(i64::from(page.limit()))
-            .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        for value in after_values {
+            query = match value {
+                // Bound as text and cast in SQL, like every filter value.
+                KeyValue::Int(number) => query.bind(number.to_string()),
+                KeyValue::Text(text) => query.bind(text.clone()),
+            };
+        }
+        let mut rows = query
+            .bind(count_limit)
+            .bind(i64::from(page.limit()) + 1)
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
             .fetch_all(db.pool())
             .await?;
-        Ok((rows, u64::try_from(total).unwrap_or_default()))
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let total = match rows.first() {
+            Some(row) => row.try_get::<i64, _>("page_total")?,
+            None if offset == 0 && self.after.is_none() => 0,
+            None => {
+                let count_sql = format!("SELECT {}", capped(n + 1));
+                let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+                for bind in &self.binds {
+                    count = count.bind(bind);
+                }
+                count.bind(count_limit).fetch_one(db.pool()).await?
+            }
+        };
+        Ok(FetchedPage {
+            rows,
+            total: u64::try_from(total).unwrap_or_default(),
+            more,
+        })
+    }
+}
+
+/// How many identity changes a slow cache may fall behind before it is told
+/// to forget everything instead.
+const IDENTITY_BACKLOG: usize = 1_024;
+
+/// How long the identity listener waits before reconnecting.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// Forwards [`IDENTITY_CHANNEL`] announcements from other processes to this
+/// one's caches until the pool closes. Whenever the listening connection was
+/// (re)opened, announcements may have been missed in between: caches are
+/// told to forget everyone then.
+async fn listen_for_identity_changes(db: Db, url: String) {
+    use sqlx::postgres::PgListener;
+    while !db.pool.is_closed() {
+        let mut listener = match PgListener::connect(&url).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for identity changes; retrying");
+                tokio::time::sleep(LISTEN_RETRY).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(IDENTITY_CHANNEL).await {
+            tracing::warn!(%error, "cannot listen for identity changes; retrying");
+            tokio::time::sleep(LISTEN_RETRY).await;
+            continue;
+        }
+        let _ = db.identity.send(IdentityChange::Everyone);
+        loop {
+            // Wakes now and then to notice a closed pool.
+            match tokio::time::timeout(LISTEN_RETRY, listener.try_recv()).await {
+                Err(_) if db.pool.is_closed() => return,
+                Err(_) => {}
+                Ok(Ok(Some(notification))) => {
+                    let _ = db
+                        .identity
+                        .send(IdentityChange::Subject(notification.payload().to_owned()));
+                }
+                // The connection dropped (try_recv reconnects on the next
+                // call, but what was sent meanwhile is lost).
+                Ok(Ok(None)) => {
+                    let _ = db.identity.send(IdentityChange::Everyone);
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "lost the identity-change listener; reconnecting");
+                    break;
+                }
+            }
+        }
     }
 }
 

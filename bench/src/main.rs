@@ -15,6 +15,7 @@
 
 mod ceiling;
 mod fixtures;
+mod list_scale;
 mod load;
 mod machine;
 mod pg;
@@ -100,6 +101,10 @@ struct Args {
     /// the pipeline; a report of it alone is not a BENCHMARKS.md run.
     #[arg(long, conflicts_with = "write")]
     pipeline_only: bool,
+    /// Only the claims list at 1k and at 100k claims (issue 16): for
+    /// working on list pages; not a BENCHMARKS.md run.
+    #[arg(long, conflicts_with_all = ["write", "pipeline_only"])]
+    list_scale_only: bool,
 }
 
 /// How long each phase lasts.
@@ -112,6 +117,7 @@ struct Plan {
     restarts: usize,
     pipeline: pipeline::Plan,
     pipeline_only: bool,
+    list_scale_only: bool,
 }
 
 impl Plan {
@@ -133,6 +139,7 @@ impl Plan {
             },
             restarts: 3,
             pipeline_only: args.pipeline_only,
+            list_scale_only: args.list_scale_only,
             pipeline: pipeline::Plan::from_args(
                 args.clients.max(1),
                 args.smoke,
@@ -263,6 +270,9 @@ struct Targets {
     ceiling: Target,
     ceiling_url: String,
     pipeline: Target,
+    /// The claims list at 1k and 100k claims, and how to reach its database.
+    list: Target,
+    list_url: String,
 }
 
 /// One engine: its databases are created here and removed afterwards,
@@ -276,11 +286,11 @@ async fn run_engine(
     let work = tempfile::Builder::new()
         .prefix(&format!("vanguard-bench-{}-", engine.slug()))
         .tempdir()?;
-    let dirs = ["server", "ceiling", "pipeline"].map(|name| work.path().join(name));
+    let dirs = ["server", "ceiling", "pipeline", "list"].map(|name| work.path().join(name));
     for dir in &dirs {
         std::fs::create_dir_all(dir)?;
     }
-    let [main_dir, ceiling_dir, pipeline_dir] = dirs;
+    let [main_dir, ceiling_dir, pipeline_dir, list_dir] = dirs;
     let target = |data_dir: PathBuf, database_url: Option<String>| Target {
         engine,
         data_dir,
@@ -292,17 +302,23 @@ async fn run_engine(
                 "sqlite://{}?mode=rwc",
                 ceiling_dir.join("vanguard.db").display()
             );
+            let list_url = format!(
+                "sqlite://{}?mode=rwc",
+                list_dir.join("vanguard.db").display()
+            );
             let targets = Targets {
                 main: target(main_dir, None),
                 ceiling: target(ceiling_dir, None),
                 ceiling_url,
                 pipeline: target(pipeline_dir, None),
+                list: target(list_dir, None),
+                list_url,
             };
             measure_engine(&targets, plan, launch).await
         }
         Engine::Postgres => {
             let mut dbs = Vec::new();
-            for suffix in ["", "_ceiling", "_pipeline"] {
+            for suffix in ["", "_ceiling", "_pipeline", "_list"] {
                 match pg::Scratch::create(&args.database_url, suffix).await {
                     Ok(db) => dbs.push(db),
                     Err(error) => {
@@ -324,6 +340,8 @@ async fn run_engine(
                 ceiling: target(ceiling_dir, url(1)),
                 ceiling_url: url(1).unwrap_or_default(),
                 pipeline: target(pipeline_dir, url(2)),
+                list: target(list_dir, url(3)),
+                list_url: url(3).unwrap_or_default(),
             };
             let measured = measure_engine(&targets, plan, launch).await;
             let dropped = pg::Scratch::drop_all(dbs).await;
@@ -332,6 +350,23 @@ async fn run_engine(
             Ok(section)
         }
     }
+}
+
+/// The claims list at 1k and at 100k claims, on its own database.
+async fn list_scale(
+    targets: &Targets,
+    plan: Plan,
+    launch: &Launch,
+) -> anyhow::Result<list_scale::Scaled> {
+    list_scale::measure(
+        &targets.list,
+        &targets.list_url,
+        launch,
+        load_client()?,
+        &probe_client()?,
+        (plan.clients, plan.warmup, plan.window),
+    )
+    .await
 }
 
 /// A reqwest client for the load: pooled keep-alive connections.
@@ -371,6 +406,11 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
         ..Section::default()
     };
 
+    if plan.list_scale_only {
+        let scaled = list_scale(targets, plan, launch).await?;
+        section.figures.extend(scaled.figures(plan.clients));
+        return Ok(section);
+    }
     if plan.pipeline_only {
         let pipelined = pipeline::measure(&targets.pipeline, launch, plan.pipeline).await?;
         section.figures.extend(pipelined.figures);
@@ -425,6 +465,7 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
     server.stop().await?;
 
     let pipelined = pipeline::measure(&targets.pipeline, launch, plan.pipeline).await?;
+    let scaled = list_scale(targets, plan, launch).await?;
 
     if let (Some(before), Some(after)) = (cpu_before, machine::CpuSnapshot::take()) {
         let foreign = after.foreign_cores_since(&before);
@@ -564,6 +605,7 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
     }
     section.figures.extend(pipelined.figures);
     section.notes.extend(pipelined.notes);
+    section.figures.extend(scaled.figures(plan.clients));
     Ok(section)
 }
 

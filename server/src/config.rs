@@ -178,6 +178,10 @@ pub struct SecuritySettings {
     pub login_rate_per_minute: u32,
     /// JSON API calls per minute per API client (per replica).
     pub api_rate_per_minute: u32,
+    /// How long a process reuses a caller's user or API client row
+    /// (`VANGUARD_IDENTITY_CACHE_MS`, 0 = read every time; changes evict it
+    /// at once, see `app::auth::ssr::identity`).
+    pub identity_cache: Duration,
     /// Peers whose `X-Forwarded-For` is believed (the load balancer's
     /// subnets); empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -254,6 +258,12 @@ impl SecuritySettings {
                 60,
                 1..=1_000_000,
             )?,
+            identity_cache: Duration::from_millis(parse_number(
+                get,
+                "VANGUARD_IDENTITY_CACHE_MS",
+                1_000,
+                0..=60_000,
+            )?),
             trusted_proxies,
             require_mfa: parse_bool(
                 get,

@@ -232,6 +232,9 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     auth.login_limit = throttle::Limit::per_minute(security.login_rate_per_minute);
     auth.api_limit = throttle::Limit::per_minute(security.api_rate_per_minute);
     auth.require_mfa = security.require_mfa;
+    auth.identity = Arc::new(app::auth::ssr::identity::IdentityCache::new(
+        security.identity_cache,
+    ));
 
     Ok(AppState {
         leptos_options: crate::assets::versioned(config.leptos_options()),

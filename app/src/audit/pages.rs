@@ -68,7 +68,12 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView {
-    let (current, pages, total) = (page.page, page.total_pages(), page.total);
+    let (current, has_next, total, pages) = (
+        page.page,
+        page.has_next(),
+        page.total_label(),
+        page.pages_label(),
+    );
     view! {
         <table class="data-table" id="audit-table">
             <thead><tr><th>"#"</th><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Entity"</th><th>"Details"</th></tr></thead>
@@ -93,7 +98,7 @@ fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView 
         <nav class="pager" aria-label="Pages">
             <span>{format!("{total} records · page {current} of {pages}")}</span>
             {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Newer"</a> })}
-            {(u64::from(current) < pages).then(|| view! { <a href=format!("?page={}", current + 1)>"Older"</a> })}
+            {has_next.then(|| view! { <a href=format!("?page={}", current + 1)>"Older"</a> })}
         </nav>
     }
 }

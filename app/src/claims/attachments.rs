@@ -56,22 +56,62 @@ pub mod ssr {
         format!("attachments/{sha256}")
     }
 
+    /// The [`COLUMNS`] of one attachment as stored, read from a row or
+    /// from the JSON the claim view aggregates them into.
+    #[derive(Debug, serde::Deserialize)]
+    pub(crate) struct StoredAttachment {
+        id: String,
+        claim_id: String,
+        filename: String,
+        kind: String,
+        size_bytes: i64,
+        sha256: String,
+        uploaded_by_name: Option<String>,
+        created_at: i64,
+    }
+
+    /// The columns of [`StoredAttachment`], for a JSON aggregate.
+    pub(crate) const STORED_COLUMNS: [&str; 8] = [
+        "id",
+        "claim_id",
+        "filename",
+        "kind",
+        "size_bytes",
+        "sha256",
+        "uploaded_by_name",
+        "created_at",
+    ];
+
+    impl StoredAttachment {
+        pub(crate) fn into_view(self) -> Result<AttachmentView, sqlx::Error> {
+            let kind = AttachmentKind::parse("kind", &self.kind)
+                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+            Ok(AttachmentView {
+                id: self.id,
+                claim_id: self.claim_id,
+                filename: self.filename,
+                content_type: kind.mime().into(),
+                kind,
+                size_bytes: self.size_bytes,
+                sha256: self.sha256,
+                uploaded_by: self.uploaded_by_name.unwrap_or_else(|| "Vanguard".into()),
+                created_at: self.created_at,
+            })
+        }
+    }
+
     fn from_row(row: &AnyRow) -> Result<AttachmentView, sqlx::Error> {
-        let kind = AttachmentKind::parse("kind", &row.try_get::<String, _>("kind")?)
-            .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
-        Ok(AttachmentView {
+        StoredAttachment {
             id: row.try_get("id")?,
             claim_id: row.try_get("claim_id")?,
             filename: row.try_get("filename")?,
-            content_type: kind.mime().into(),
-            kind,
+            kind: row.try_get("kind")?,
             size_bytes: row.try_get("size_bytes")?,
             sha256: row.try_get("sha256")?,
-            uploaded_by: row
-                .try_get::<Option<String>, _>("uploaded_by_name")?
-                .unwrap_or_else(|| "Vanguard".into()),
+            uploaded_by_name: row.try_get("uploaded_by_name")?,
             created_at: row.try_get("created_at")?,
-        })
+        }
+        .into_view()
     }
 
     /// A claim's attachments, oldest first.

@@ -184,6 +184,9 @@ pub struct ClaimFilters {
     /// Rows per page on the claims page (25, 50 or 100; the API takes its
     /// own `per_page`).
     pub per_page: Option<String>,
+    /// A page's `next_after`: the page after it, read by keyset (the API;
+    /// the claims page pages by number).
+    pub after: Option<String>,
 }
 
 /// Rows per page on the claims page unless `per_page` says otherwise.
@@ -226,6 +229,7 @@ pub async fn list_claims(
         sort,
         queue,
         per_page,
+        after: None,
     };
     respond(
         async move {

@@ -126,6 +126,7 @@ fn filters_from_query() -> Memo<ClaimFilters> {
                 sort: get("sort"),
                 queue: None,
                 per_page: get("per_page"),
+                after: None,
             }
         })
     })
@@ -346,7 +347,12 @@ fn ClaimTable(
         };
         return view! { <p class="empty-state">{empty}</p> }.into_any();
     }
-    let (current, pages, total) = (page.page, page.total_pages(), page.total);
+    let (current, has_next, total, pages) = (
+        page.page,
+        page.has_next(),
+        page.total_label(),
+        page.pages_label(),
+    );
     let link = move |page: u32| {
         if query.is_empty() {
             format!("?page={page}")
@@ -401,7 +407,7 @@ fn ClaimTable(
         <nav class="pager" aria-label="Pages">
             <span>{format!("{total} claims · page {current} of {pages}")}</span>
             {(current > 1).then(|| view! { <a href=link(current - 1)>"Previous"</a> })}
-            {(u64::from(current) < pages).then(|| view! { <a href=link(current + 1)>"Next"</a> })}
+            {has_next.then(|| view! { <a href=link(current + 1)>"Next"</a> })}
         </nav>
     }
     .into_any()

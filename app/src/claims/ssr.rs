@@ -8,7 +8,7 @@ use shared::{
     auth::Role,
     claim::{
         ClaimAction, ClaimNumber, ClaimStatus, Decision, DecisionInput, NewClaim, NewClaimInput,
-        Priority, max_payable,
+        Priority,
     },
     confirm::Irreversible,
     contact::{Email, PersonName, Phone},
@@ -20,10 +20,9 @@ use shared::{
 };
 use sqlx::{Row as _, any::AnyRow};
 
-use super::{
-    ClaimFilters, ClaimLineView, ClaimReceipt, ClaimStats, ClaimSummary, ClaimView, ClaimantView,
-    NoteView, RelatedClaim, TimelineEntry,
-};
+use self::sort::Sort;
+pub use self::view::view;
+use super::{ClaimFilters, ClaimReceipt, ClaimStats, ClaimSummary, ClaimantView};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
@@ -38,6 +37,9 @@ use crate::{
     },
     workflow::ssr as workflow,
 };
+
+mod sort;
+mod view;
 
 const TABLE: &str = "claims";
 
@@ -464,107 +466,6 @@ pub async fn find(state: &AppState, id: &str) -> Result<Option<ClaimSummary>, Ap
     Ok(row.as_ref().map(summary_from_row).transpose()?)
 }
 
-/// The claim page: the claim, its lines, notes, claimant (masked),
-/// pipeline runs and timeline; a fixed number of queries.
-pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppError> {
-    let Some(row) = sqlx::query(&format!(
-        "{COLUMNS}, cl.description, cl.coverage, cl.coverage_note, cl.claimant_name, cl.claimant_email, \
-         cl.claimant_phone, p.coverage_limit, p.deductible, p.currency AS policy_currency, \
-         k.kek_id, k.wrapped_key{FROM} \
-         LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id WHERE cl.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(state.db.pool())
-    .await?
-    else {
-        return Ok(None);
-    };
-    let summary = summary_from_row(&row)?;
-    let policy_currency = Currency::from_stored(
-        "policy_currency",
-        &row.try_get::<String, _>("policy_currency")?,
-    )
-    .map_err(decode)?;
-    let coverage_limit = Money::new(row.try_get("coverage_limit")?, policy_currency);
-    let deductible = Money::new(row.try_get("deductible")?, policy_currency);
-    let (claimant, unreadable_fields) = claimant_of(state, &row, id)?;
-    unreadable::report(&state.db, "claim", id, &unreadable_fields).await?;
-    let lines = sqlx::query(
-        "SELECT code, description, amount FROM claim_lines WHERE claim_id = $1 ORDER BY position",
-    )
-    .bind(id)
-    .fetch_all(state.db.pool())
-    .await?
-    .iter()
-    .map(|line| {
-        Ok(ClaimLineView {
-            code: line.try_get("code")?,
-            description: line.try_get("description")?,
-            amount: Money::new(line.try_get("amount")?, summary.total_claimed.currency),
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let notes = sqlx::query(
-        "SELECT author_name, body, created_at FROM claim_notes WHERE claim_id = $1 ORDER BY created_at DESC",
-    )
-    .bind(id)
-    .fetch_all(state.db.pool())
-    .await?
-    .iter()
-    .map(|note| {
-        Ok(NoteView {
-            author: note
-                .try_get::<Option<String>, _>("author_name")?
-                .unwrap_or_else(|| "Vanguard".into()),
-            body: note.try_get("body")?,
-            created_at: note.try_get("created_at")?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let related = sqlx::query(
-        "SELECT o.id, o.claim_number, o.status, l.reason FROM claim_links l JOIN claims o ON o.id = l.other_claim_id \
-         WHERE l.claim_id = $1 ORDER BY o.claim_number",
-    )
-    .bind(id)
-    .fetch_all(state.db.pool())
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(RelatedClaim {
-            id: row.try_get("id")?,
-            claim_number: row.try_get("claim_number")?,
-            status: ClaimStatus::parse("status", &row.try_get::<String, _>("status")?)
-                .map_err(decode)?,
-            reason: row.try_get("reason")?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let status = summary.status;
-    Ok(Some(ClaimView {
-        related,
-        attachments: super::attachments::ssr::list(&state.db, id).await?,
-        description: row.try_get("description")?,
-        coverage: row.try_get("coverage")?,
-        coverage_note: row.try_get("coverage_note")?,
-        claimant,
-        unreadable_fields,
-        lines,
-        max_payable: max_payable(coverage_limit, deductible).unwrap_or(coverage_limit),
-        coverage_limit,
-        deductible,
-        notes,
-        timeline: timeline(state, id).await?,
-        executions: workflow::executions_for_claim(&state.db, id).await?,
-        available_actions: staff_actions(status.available_actions()),
-        blocked_actions: status
-            .blocked_actions()
-            .into_iter()
-            .filter(|b| b.action != ClaimAction::Triage)
-            .collect(),
-        summary,
-    }))
-}
-
 /// Triage belongs to the pipeline, and the three decisions have their own
 /// form; the rest are buttons.
 fn staff_actions(actions: Vec<ClaimAction>) -> Vec<ClaimAction> {
@@ -694,33 +595,6 @@ pub async fn reveal_claimant(
     Ok(value)
 }
 
-/// The claim's history from the audit trail, oldest first.
-async fn timeline(state: &AppState, id: &str) -> Result<Vec<TimelineEntry>, AppError> {
-    let rows = sqlx::query(
-        "SELECT occurred_at, actor_kind, actor_label, action, details FROM audit_log \
-         WHERE entity_type = 'claim' AND entity_id = $1 ORDER BY seq",
-    )
-    .bind(id)
-    .fetch_all(state.db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let details: serde_json::Value =
-                serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default();
-            let actor = row
-                .try_get::<Option<String>, _>("actor_label")?
-                .unwrap_or_else(|| row.try_get("actor_kind").unwrap_or_default());
-            Ok(TimelineEntry {
-                occurred_at: row.try_get("occurred_at")?,
-                action: row.try_get("action")?,
-                actor,
-                detail: timeline_detail(&details),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(Into::into)
-}
-
 /// The one line worth showing from an audit record's details.
 fn timeline_detail(details: &serde_json::Value) -> Option<String> {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
@@ -748,10 +622,7 @@ fn timeline_detail(details: &serde_json::Value) -> Option<String> {
 }
 
 /// The filters, checked: every error names its field.
-fn build_filter(
-    filters: &ClaimFilters,
-    me: Option<&str>,
-) -> Result<(Filter, &'static str), FieldErrors> {
+fn build_filter(filters: &ClaimFilters, me: Option<&str>) -> Result<(Filter, Sort), FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut filter = Filter::default();
     let present = |v: &Option<String>| {
@@ -794,20 +665,16 @@ fn build_filter(
     if let Some(policy) = present(&filters.policy_id) {
         filter.equals("cl.policy_id", policy);
     }
-    const BY_PRIORITY: &str = "CASE cl.priority WHEN 'urgent' THEN 0 WHEN 'standard' THEN 1 WHEN 'low' THEN 2 ELSE 3 END, cl.created_at, cl.id";
-    let order = match present(&filters.sort).as_deref() {
-        None if queue => BY_PRIORITY,
-        None | Some("newest") => "cl.created_at DESC, cl.id DESC",
-        Some("oldest") => "cl.created_at, cl.id",
-        Some("priority") => BY_PRIORITY,
-        Some("amount") => "cl.total_claimed DESC, cl.id",
-        Some(_) => {
-            errors.push("sort", "must be one of newest, oldest, priority, amount");
-            ""
-        }
-    };
+    let sort = errors.check(Sort::parse(present(&filters.sort).as_deref(), queue));
+    if let (Some(sort), Some(after)) = (sort, present(&filters.after))
+        && let Some(key) = errors.check(sort.parse_cursor(&after))
+    {
+        filter.after(sort.keys(), key);
+    }
     errors.into_result()?;
-    Ok((filter, order))
+    // Every error above was pushed into `errors`: a missing sort was one.
+    let sort = sort.unwrap_or(Sort::Newest);
+    Ok((filter, sort))
 }
 
 /// A page of claims; a partner's caller (`scope`) gets its organisation's
@@ -819,17 +686,22 @@ pub async fn list(
     me: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<ClaimSummary>, AppError> {
-    let (mut filter, order) = build_filter(filters, me)?;
+    let (mut filter, sort) = build_filter(filters, me)?;
     tenancy::restrict(&mut filter, scope, "cl.partner_id");
-    let (rows, total) = filter
-        .fetch_page(&state.db, &select(), "claims cl", order, page)
+    let fetched = filter
+        .fetch(&state.db, &select(), "claims cl", &sort.order(), page)
         .await?;
-    let mut items = rows
+    let mut items = fetched
+        .rows
         .iter()
         .map(summary_from_row)
         .collect::<Result<Vec<_>, _>>()?;
+    let next_after = items
+        .last()
+        .filter(|_| fetched.more)
+        .map(|last| sort.cursor_after(last));
     super::redact::summaries(&state.db, scope, &mut items).await?;
-    Ok(Page::new(page, items, total))
+    Ok(Page::new(page, items, fetched.total).with_next_after(next_after))
 }
 
 /// The row a workflow change starts from, checked against the version the

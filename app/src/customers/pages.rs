@@ -90,7 +90,12 @@ fn CustomerTable(page: shared::pagination::Page<CustomerView>) -> impl IntoView 
     if page.items.is_empty() {
         return view! { <p class="empty-state">"No customers match."</p> }.into_any();
     }
-    let (current, pages, total) = (page.page, page.total_pages(), page.total);
+    let (current, has_next, total, pages) = (
+        page.page,
+        page.has_next(),
+        page.total_label(),
+        page.pages_label(),
+    );
     view! {
         <table class="data-table" id="customer-table">
             <thead><tr><th>"Number"</th><th>"Name"</th><th>"Email"</th><th>"Since"</th></tr></thead>
@@ -108,7 +113,7 @@ fn CustomerTable(page: shared::pagination::Page<CustomerView>) -> impl IntoView 
         <nav class="pager" aria-label="Pages">
             <span>{format!("{total} customers · page {current} of {pages}")}</span>
             {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Previous"</a> })}
-            {(u64::from(current) < pages).then(|| view! { <a href=format!("?page={}", current + 1)>"Next"</a> })}
+            {has_next.then(|| view! { <a href=format!("?page={}", current + 1)>"Next"</a> })}
         </nav>
     }
     .into_any()

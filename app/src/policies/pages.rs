@@ -111,7 +111,12 @@ fn PolicyTable(page: shared::pagination::Page<PolicyView>) -> impl IntoView {
     if page.items.is_empty() {
         return view! { <p class="empty-state">"No policies match."</p> }.into_any();
     }
-    let (current, pages, total) = (page.page, page.total_pages(), page.total);
+    let (current, has_next, total, pages) = (
+        page.page,
+        page.has_next(),
+        page.total_label(),
+        page.pages_label(),
+    );
     view! {
         <table class="data-table" id="policy-table">
             <thead><tr><th>"Number"</th><th>"Customer"</th><th>"Line"</th><th>"Status"</th><th>"Term"</th><th>"Premium"</th></tr></thead>
@@ -131,7 +136,7 @@ fn PolicyTable(page: shared::pagination::Page<PolicyView>) -> impl IntoView {
         <nav class="pager" aria-label="Pages">
             <span>{format!("{total} policies · page {current} of {pages}")}</span>
             {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Previous"</a> })}
-            {(u64::from(current) < pages).then(|| view! { <a href=format!("?page={}", current + 1)>"Next"</a> })}
+            {has_next.then(|| view! { <a href=format!("?page={}", current + 1)>"Next"</a> })}
         </nav>
     }
     .into_any()

@@ -179,6 +179,8 @@ struct ListQuery {
     queue: Option<String>,
     page: Option<String>,
     per_page: Option<String>,
+    /// The `next_after` of the page before (keyset pagination).
+    after: Option<String>,
 }
 
 async fn list(
@@ -200,7 +202,15 @@ async fn list(
         sort: query.sort,
         queue: query.queue,
         per_page: None,
+        after: query.after,
     };
+    if filters.after.is_some() && page.page() > 1 {
+        return Err(FieldErrors::from(FieldError::new(
+            "page",
+            "cannot be combined with after (the cursor says where the page starts)",
+        ))
+        .into());
+    }
     let me = Some(caller.principal.id.as_str());
     Ok(Json(
         claims::list(&state, caller.scope(), &filters, me, page).await?,

@@ -145,6 +145,7 @@ pub async fn move_api_client(
         .into());
     }
     clients::set_partner(&mut tx, &client.id, &partner.id).await?;
+    tx.identity_changed(&client.id).await?;
     audit::append(
         &mut tx,
         context,
@@ -214,6 +215,7 @@ pub async fn revoke_api_client(db: &Db, context: &AuditContext, id: &str) -> Res
         return Err(AppError::NotFound("The active API client".into()));
     }
     tokens::revoke_subject(&mut tx, SubjectKind::ApiClient, id).await?;
+    tx.identity_changed(id).await?;
     audit::append(
         &mut tx,
         context,

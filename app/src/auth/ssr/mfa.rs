@@ -189,6 +189,7 @@ pub async fn confirm_enrolment(
     }
     let codes = recovery_codes::replace(&mut tx, user_id).await?;
     tokens::revoke_subject(&mut tx, SubjectKind::User, user_id).await?;
+    tx.identity_changed(user_id).await?;
     audit::append(
         &mut tx,
         context,
@@ -247,6 +248,7 @@ pub async fn disable_own(
     }
     let mut tx = state.db.begin_write().await?;
     delete_factors(&mut tx, user_id).await?;
+    tx.identity_changed(user_id).await?;
     audit::append(
         &mut tx,
         context,
@@ -282,6 +284,7 @@ pub async fn reset(db: &Db, context: &AuditContext, user_id: &str) -> Result<(),
         .ok_or_else(|| AppError::NotFound("The account".into()))?;
     let removed = delete_factors(&mut tx, user_id).await?;
     users::bump_session_epoch(&mut tx, user_id).await?;
+    tx.identity_changed(user_id).await?;
     sessions::end_sessions_of(&mut tx, user_id, None).await?;
     tokens::revoke_subject(&mut tx, SubjectKind::User, user_id).await?;
     audit::append(

@@ -6,6 +6,7 @@
 //! every refusal.
 
 pub mod clients;
+pub mod identity;
 mod issuing;
 pub mod mfa;
 pub mod partners;
@@ -144,6 +145,8 @@ pub struct AuthSettings {
     pub api_limit: Limit,
     pub jwt: JwtKeys,
     pub api_limiter: LocalLimiter,
+    /// Users and API clients read recently (see [`identity`]).
+    pub identity: std::sync::Arc<identity::IdentityCache>,
     /// Every member of staff must have a second factor
     /// (`VANGUARD_REQUIRE_MFA`): without one, signing in leads to
     /// enrolment and nothing else.
@@ -163,6 +166,7 @@ impl AuthSettings {
             api_limit: Limit::per_minute(60),
             jwt: JwtKeys::new(jwt_secret),
             api_limiter: LocalLimiter::default(),
+            identity: std::sync::Arc::default(),
             require_mfa: false,
         }
     }
@@ -328,7 +332,9 @@ pub async fn resolve_session(
         let user = if expired {
             None
         } else {
-            users::find_by_id(state.db.pool(), &auth.user_id)
+            settings
+                .identity
+                .user(&state.db, &auth.user_id)
                 .await?
                 .filter(|user| user.active && user.session_epoch == auth.epoch)
         };
@@ -369,7 +375,10 @@ pub async fn resolve_session(
     let user = if now - pending.started_at > PENDING_TTL_MICROS {
         None
     } else {
-        users::find_by_id(state.db.pool(), &pending.user_id)
+        state
+            .auth
+            .identity
+            .user(&state.db, &pending.user_id)
             .await?
             // A factor reset (or enrolled elsewhere) since the password
             // step changes what the step must be: start again.
@@ -424,8 +433,9 @@ pub async fn end_session(
 }
 
 /// The principal of a bearer access token: signature and claims checked,
-/// then the subject looked up (one primary-key read) so a revoked client or
-/// a disabled user is refused at once, not when the token expires.
+/// then the subject looked up (one primary-key read, cached briefly and
+/// evicted on every change, see [`identity`]) so a revoked client or a
+/// disabled user is refused at once, not when the token expires.
 pub async fn resolve_bearer(state: &AppState, token: &str) -> Result<Option<Principal>, AppError> {
     let Ok(claims) = state.auth.jwt.verify_access(token) else {
         return Ok(None);
@@ -433,10 +443,16 @@ pub async fn resolve_bearer(state: &AppState, token: &str) -> Result<Option<Prin
     let principal = match claims.kind {
         // The same primary-key read carries the client's partner: tenancy
         // costs no extra query and a moved client is re-scoped at once.
-        SubjectKind::ApiClient => clients::find(state.db.pool(), &claims.sub)
+        SubjectKind::ApiClient => state
+            .auth
+            .identity
+            .client(&state.db, &claims.sub)
             .await?
             .and_then(Principal::client),
-        SubjectKind::User => users::find_by_id(state.db.pool(), &claims.sub)
+        SubjectKind::User => state
+            .auth
+            .identity
+            .user(&state.db, &claims.sub)
             .await?
             .filter(|user| user.active && Some(user.session_epoch) == claims.sep)
             .map(|user| Principal::user(&user)),
@@ -525,6 +541,7 @@ pub async fn update_user_access(
         ));
     }
     users::update_access(&mut tx, user_id, role, active).await?;
+    tx.identity_changed(user_id).await?;
     sessions::end_sessions_of(&mut tx, user_id, None).await?;
     tokens::revoke_subject(&mut tx, SubjectKind::User, user_id).await?;
     audit::append(
@@ -601,6 +618,7 @@ pub async fn change_password(
         .map_err(|e| AppError::internal(&e))?;
     let mut tx = state.db.begin_write().await?;
     let epoch = users::set_password(&mut tx, &user.id, &hash).await?;
+    tx.identity_changed(&user.id).await?;
     let ended = sessions::end_sessions_of(&mut tx, &user.id, session.id().as_ref()).await?;
     tokens::revoke_subject(&mut tx, SubjectKind::User, &user.id).await?;
     audit::append(
