@@ -22,6 +22,7 @@ mod isolation;
 mod lifecycle;
 mod mfa;
 mod moved_ciphertext;
+mod numbering;
 mod openapi;
 mod pages;
 mod password_throttling;
