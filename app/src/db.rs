@@ -38,6 +38,20 @@
 //! pool's `after_release` hook therefore closes any connection still at a
 //! non-zero depth once the queued rollback has run (and `before_acquire`
 //! refuses one, in case any path skips the release hook).
+//!
+//! # No ping per checkout
+//!
+//! sqlx pings a connection before handing it out unless told not to
+//! (`test_before_acquire`): one more round trip, three more messages, per
+//! checkout, which measured as a large share of the server's CPU under load.
+//! The pool here does not. A connection that died while idle (a PostgreSQL
+//! restart or failover) is found by the first statement of the request that
+//! gets it: that statement fails as a connection error (`57P01` or an I/O
+//! error), which [`crate::db_failure`] answers as a retryable 503 with
+//! `Retry-After`, and sqlx's ping on release (which sqlx 0.8.6 always does,
+//! and which runs after the response is sent) closes the connection, so the
+//! retry gets a fresh one. At most one request per pooled connection sees
+//! the 503 after a restart.
 
 use std::{
     path::{Path, PathBuf},
@@ -234,6 +248,8 @@ pub struct Db {
     /// Identity changes committed by this process, and (on PostgreSQL)
     /// those other processes announced on [`IDENTITY_CHANNEL`].
     identity: tokio::sync::broadcast::Sender<IdentityChange>,
+    /// Which number sequences exist in this database (PostgreSQL).
+    sequences: crate::numbering::KnownSequences,
 }
 
 impl Db {
@@ -254,6 +270,8 @@ impl Db {
         let mut options = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            // See "No ping per checkout" in the module docs.
+            .test_before_acquire(false)
             .after_release(move |conn, _meta| {
                 Box::pin(async move {
                     // SQLite's worker applies a queued rollback (and updates
@@ -304,6 +322,7 @@ impl Db {
             engine,
             writer: Arc::default(),
             identity,
+            sequences: crate::numbering::KnownSequences::default(),
         };
         if let DatabaseUrl::Postgres(url) = url {
             tokio::spawn(listen_for_identity_changes(db.clone(), url.to_string()));
@@ -336,6 +355,10 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    pub(crate) fn known_sequences(&self) -> &crate::numbering::KnownSequences {
+        &self.sequences
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write

@@ -21,11 +21,17 @@ pub mod webhooks;
 pub mod workflow;
 
 #[cfg(feature = "ssr")]
+pub mod batch;
+#[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod db_failure;
 #[cfg(feature = "ssr")]
 pub mod metrics;
+#[cfg(feature = "ssr")]
+pub mod numbering;
 #[cfg(feature = "ssr")]
 pub mod request;
 #[cfg(feature = "ssr")]

@@ -7,7 +7,8 @@
 use app::{
     audit::ssr::AuditContext,
     claims::ssr::{self as claims, Source},
-    customers::ssr::{self as customers, today},
+    clock::today,
+    customers::ssr as customers,
     error::AppError,
     policies::ssr as policies,
     state::AppState,

@@ -15,8 +15,10 @@ use sqlx::{Row as _, any::AnyRow};
 
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
+    clock::today,
     db::{Filter, new_id, now_micros},
     error::AppError,
+    numbering::Numbers,
     state::AppState,
     tenancy::{self, Scope},
     vault::{
@@ -30,24 +32,6 @@ mod update;
 pub use self::update::update;
 
 const TABLE: &str = "customers";
-
-/// Today (UTC), the bound of a date of birth.
-pub fn today() -> Date {
-    Date::from(time::OffsetDateTime::now_utc().date())
-}
-
-/// The next value of a named counter: one atomic upsert, so concurrent
-/// writers on either engine never get the same number and numbers are
-/// never reused.
-pub async fn next_number(conn: &mut sqlx::AnyConnection, name: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-    )
-    .bind(name)
-    .fetch_one(conn)
-    .await
-}
 
 /// Last names are searched case-insensitively: the index is of the
 /// lower-cased name.
@@ -116,8 +100,9 @@ pub async fn create(
     let customer = NewCustomer::parse(input, Some(today()))?;
     let vault = &state.vault;
     let id = new_id();
+    let counter = Numbers::prepare(&state.db, "customer").await?;
     let mut tx = state.db.begin_write().await?;
-    let number = format!("CUS-{:06}", next_number(&mut tx, "customer").await?);
+    let number = format!("CUS-{:06}", counter.next(&mut tx).await?);
     let dek = vault.create_data_key(&mut tx, &id).await?;
     let sealed = seal_customer(vault, &dek, &id, &customer)?;
     let now = now_micros();

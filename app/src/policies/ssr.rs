@@ -15,9 +15,10 @@ use sqlx::{Row as _, any::AnyRow};
 use super::PolicyView;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
-    customers::ssr::{next_number, today},
+    clock::today,
     db::{Filter, new_id, now_micros},
     error::AppError,
+    numbering::{Counter, Numbers},
     state::AppState,
     tenancy::{self, Scope},
 };
@@ -67,6 +68,7 @@ fn from_row(row: &AnyRow) -> Result<PolicyView, sqlx::Error> {
 /// customer reads as unknown.
 async fn insert(
     tx: &mut sqlx::AnyConnection,
+    counter: &Counter,
     context: &AuditContext,
     scope: &Scope,
     policy: &NewPolicy,
@@ -96,8 +98,8 @@ async fn insert(
         ));
     }
     let partner: Option<String> = customer.try_get("partner_id")?;
-    let year = today().year();
-    let sequence = next_number(tx, &format!("policy:{year}")).await?;
+    let year = counter.year();
+    let sequence = counter.next(tx).await?;
     let number = u32::try_from(sequence)
         .ok()
         .and_then(|sequence| PolicyNumber::format(year, sequence))
@@ -169,8 +171,9 @@ pub async fn create(
     input: &NewPolicyInput,
 ) -> Result<PolicyView, AppError> {
     let policy = NewPolicy::parse(input)?;
+    let counter = Numbers::yearly(&state.db, "policy").await?;
     let mut tx = state.db.begin_write().await?;
-    let id = insert(&mut tx, context, scope, &policy, None).await?;
+    let id = insert(&mut tx, &counter, context, scope, &policy, None).await?;
     tx.commit().await?;
     find(state, &id)
         .await?
@@ -434,6 +437,7 @@ pub async fn renew(
         coverage_limit: current.coverage_limit,
         deductible: current.deductible,
     };
+    let counter = Numbers::yearly(&state.db, "policy").await?;
     let mut tx = state.db.begin_write().await?;
     let renewed =
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM policies WHERE renewed_from = $1")
@@ -447,7 +451,7 @@ pub async fn renew(
     }
     // The route checked the caller may see this policy; the renewal
     // inherits the customer's partner like any policy.
-    let new_id = insert(&mut tx, context, &Scope::All, &policy, Some(id)).await?;
+    let new_id = insert(&mut tx, &counter, context, &Scope::All, &policy, Some(id)).await?;
     tx.commit().await?;
     find(state, &new_id)
         .await?

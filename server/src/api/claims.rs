@@ -490,7 +490,7 @@ async fn orchestrate(
     }
     let key = idempotency_key(&headers)?
         .or_else(|| correlation_id.as_ref().map(|id| format!("legacy:{id}")));
-    let input = legacy.into_input(app::customers::ssr::today())?;
+    let input = legacy.into_input(app::clock::today())?;
     let mut context = audit_context(Some(&caller.principal), &caller.meta);
     if let Some(id) = &correlation_id {
         tracing::info!(correlation_id = %id, "legacy orchestration request");

@@ -15,7 +15,7 @@ use crate::helpers::{TestApp, customer, policy, send, spawn_app, spawn_app_with}
 /// An active policy whose term covers the last 100 days; its number.
 pub(crate) async fn active_policy(app: &TestApp, token: &str, marker: &str) -> String {
     let customer = customer(app, token, marker).await;
-    let today = app::customers::ssr::today();
+    let today = app::clock::today();
     let starts = today.add_days(-100).unwrap().to_string();
     let ends = today.add_days(265).unwrap().to_string();
     let created: Value = send(
@@ -46,7 +46,7 @@ pub(crate) async fn active_policy(app: &TestApp, token: &str, marker: &str) -> S
 
 /// A claim on `policy_number` for `amount` minor units of USD, yesterday.
 pub(crate) fn claim(policy_number: &str, amount: i64) -> Value {
-    let yesterday = app::customers::ssr::today().add_days(-1).unwrap();
+    let yesterday = app::clock::today().add_days(-1).unwrap();
     json!({
         "policy_number": policy_number,
         "incident_date": yesterday.to_string(),
@@ -119,7 +119,7 @@ async fn an_ingested_claim_is_numbered_triaged_snapshotted_and_queued_for_review
     assert_eq!(response.status(), 202);
     let receipt: Value = response.json().await.unwrap();
     let number = receipt["claim_number"].as_str().unwrap();
-    let year = app::customers::ssr::today().year();
+    let year = app::clock::today().year();
     assert!(
         number.starts_with(&format!("CLM-{year}-")) && number.len() == "CLM-2026-000001".len(),
         "{number}"
@@ -188,7 +188,7 @@ async fn an_ingested_claim_is_numbered_triaged_snapshotted_and_queued_for_review
         view["claimant"]
     );
 
-    let today = app::customers::ssr::today();
+    let today = app::clock::today();
     let snapshot = app.config.data_dir.join(format!(
         "objects/claims/{:04}/{:02}/{:02}/{number}.json",
         today.year(),
@@ -263,7 +263,7 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
 async fn a_bad_claim_is_refused_with_every_field_named_and_nothing_stored() {
     let app = spawn_app().await;
     let token = app.api_token(Role::ApiClient).await;
-    let tomorrow = app::customers::ssr::today().add_days(1).unwrap();
+    let tomorrow = app::clock::today().add_days(1).unwrap();
 
     let response = ingest(
         &app,

@@ -281,3 +281,63 @@ async fn a_request_cut_by_a_postgres_restart_answers_503_with_retry_after_and_th
     let accepted = ingest(&app, &token, &body, Some("restart-1")).await;
     assert_eq!(accepted.status(), 202, "the pool reconnected");
 }
+
+/// PostgreSQL: the pool does not ping a connection before handing it out,
+/// so a connection that died while idle (a restart or failover ended its
+/// backend) is found by the request that gets it. That request answers a
+/// retryable 503, never a 500, and the retry gets a fresh connection.
+#[tokio::test]
+async fn an_idle_connection_ended_by_a_postgres_restart_costs_one_retryable_503_then_the_pool_recovers()
+ {
+    let Some(admin_url) = postgres_admin_url() else {
+        eprintln!("skipped: needs TEST_DATABASE_URL=postgres://...");
+        return;
+    };
+    let app = spawn_single_connection_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let policy_number = active_policy(&app, &token, "idle-restart").await;
+    let body = claim(&policy_number, 10_000);
+    assert_eq!(
+        ingest(&app, &token, &body, Some("idle-1")).await.status(),
+        202
+    );
+    let app::db::DatabaseUrl::Postgres(url) = &app.config.database_url else {
+        unreachable!("TEST_DATABASE_URL names PostgreSQL")
+    };
+    let database = url.path().trim_start_matches('/').to_owned();
+    let mut admin = sqlx::PgConnection::connect(admin_url.as_str())
+        .await
+        .unwrap();
+    // Wait until the pool's one connection is back and idle, then end it.
+    let mut terminated = 0_i64;
+    for _ in 0..100 {
+        terminated = sqlx::query_scalar(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = $1 AND state = 'idle' AND pid <> pg_backend_pid()",
+        )
+        .bind(&database)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if terminated > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(terminated > 0, "the pooled connection was idle");
+
+    let first = ingest(&app, &token, &body, Some("idle-2")).await;
+    assert!(
+        first.status() == 202 || (first.status() == 503 && retry_after(&first).is_some()),
+        "retryable, not a 500: {}",
+        first.status()
+    );
+    let retried = ingest(&app, &token, &body, Some("idle-2")).await;
+    assert_eq!(
+        retried.status(),
+        202,
+        "the pool replaced the dead connection"
+    );
+    let again = ingest(&app, &token, &body, Some("idle-3")).await;
+    assert_eq!(again.status(), 202);
+}

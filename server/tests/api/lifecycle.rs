@@ -146,7 +146,7 @@ impl Partner {
 
     /// A one-line claim on the partner's policy, incident yesterday.
     pub(crate) fn claim(&self, description: &str, amount: i64) -> serde_json::Value {
-        let yesterday = app::customers::ssr::today().add_days(-1).unwrap();
+        let yesterday = app::clock::today().add_days(-1).unwrap();
         serde_json::json!({
             "policy_number": self.policy, "incident_date": yesterday.to_string(),
             "description": description,

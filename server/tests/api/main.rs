@@ -26,6 +26,7 @@ mod lifecycle;
 mod list_pages;
 mod mfa;
 mod moved_ciphertext;
+mod numbering;
 mod openapi;
 mod pages;
 mod password_throttling;

@@ -131,7 +131,7 @@ async fn with_s3_storage_snapshots_and_attachments_land_in_the_bucket_under_the_
         .text()
         .await
         .unwrap();
-    let today = app::customers::ssr::today();
+    let today = app::clock::today();
     let snapshot = format!(
         "env/objects/claims/{:04}/{:02}/{:02}/{}.json",
         today.year(),

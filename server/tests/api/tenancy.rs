@@ -333,7 +333,7 @@ async fn a_partner_cannot_insure_or_claim_on_another_partners_records_and_sees_t
         "another partner's policy reads as unknown"
     );
 
-    let today = app::customers::ssr::today();
+    let today = app::clock::today();
     let insured = send(
         &app,
         &acme,

@@ -88,7 +88,7 @@ async fn invalid_input_about_another_partners_records_is_answered_as_for_a_missi
         assert_eq!(theirs, absent, "{method} {template}");
     }
 
-    let today = app::customers::ssr::today();
+    let today = app::clock::today();
     let (starts, ends) = (today.to_string(), today.add_days(365).unwrap().to_string());
     for (path, theirs, absent) in [
         (

@@ -5,11 +5,10 @@ use serde_json::json;
 use shared::customer::{CustomerView, NewCustomer, NewCustomerInput, PiiField};
 use sqlx::Row as _;
 
-use super::{
-    SELECT, Sealed, TABLE, from_row, last_name_key, masked_view, seal_customer, today, view_of,
-};
+use super::{SELECT, Sealed, TABLE, from_row, last_name_key, masked_view, seal_customer, view_of};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
+    clock::today,
     db::now_micros,
     error::AppError,
     state::AppState,

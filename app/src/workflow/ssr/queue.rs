@@ -7,6 +7,7 @@ use sqlx::Row as _;
 use super::{Step, WorkerSettings, backoff};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
+    batch::{Arg, Batch, bind_all},
     db::{Db, Engine, new_id, now_micros},
     error::AppError,
 };
@@ -15,35 +16,33 @@ use crate::{
 /// number, so a changed setting applies to jobs already queued.
 const DEFAULT_MAX_ATTEMPTS: i64 = 5;
 
-/// Creates an execution for `claim_id` and enqueues its first step, inside
-/// the caller's transaction (the same one that stores the claim).
+/// Creates an execution for `claim_id` and enqueues its first step, as two
+/// statements of the caller's `batch` (run in the transaction that stores
+/// the claim); returns the execution's id.
 /// `correlation_id` is the ingesting request's: each step's span carries it,
 /// so a trace search for one request finds the pipeline work it caused.
-pub async fn start_execution(
-    tx: &mut sqlx::AnyConnection,
-    claim_id: &str,
-    correlation_id: Option<&str>,
-) -> Result<String, sqlx::Error> {
+pub fn start_execution(batch: &mut Batch, claim_id: &str, correlation_id: Option<&str>) -> String {
     let id = new_id();
     let now = now_micros();
-    sqlx::query(
+    batch.push(
         "INSERT INTO executions (id, claim_id, state, correlation_id, created_at, updated_at) \
          VALUES ($1, $2, 'running', $3, $4, $4)",
-    )
-    .bind(&id)
-    .bind(claim_id)
-    .bind(correlation_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+        vec![
+            id.as_str().into(),
+            claim_id.into(),
+            correlation_id.into(),
+            now.into(),
+        ],
+    );
     let first = NewJob {
         execution_id: &id,
         claim_id,
         step: Step::FIRST,
         max_attempts: DEFAULT_MAX_ATTEMPTS,
     };
-    enqueue_all(tx, &[first], now).await?;
-    Ok(id)
+    let (sql, args) = enqueue_statement(&[first], now);
+    batch.push(sql, args);
+    id
 }
 
 /// The lease statement of [`lease_batch`]. Binds: `$1` worker, `$2` lease
@@ -257,6 +256,13 @@ async fn enqueue_all(
     jobs: &[NewJob<'_>],
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let (sql, args) = enqueue_statement(jobs, now);
+    bind_all(sqlx::query(&sql), args).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// The statement of [`enqueue_all`] and its values.
+fn enqueue_statement(jobs: &[NewJob<'_>], now: i64) -> (String, Vec<Arg>) {
     let rows = (0..jobs.len())
         .map(|row| {
             let [id, execution, claim, step, attempts] =
@@ -271,17 +277,18 @@ async fn enqueue_all(
         "INSERT INTO jobs (id, execution_id, claim_id, step, state, attempts, max_attempts, run_at, created_at, updated_at) \
          VALUES {rows} ON CONFLICT (execution_id, step) DO NOTHING"
     );
-    let mut insert = sqlx::query(&sql).bind(now);
+    let mut args = Vec::with_capacity(1 + jobs.len() * 5);
+    args.push(now.into());
     for job in jobs {
-        insert = insert
-            .bind(new_id())
-            .bind(job.execution_id)
-            .bind(job.claim_id)
-            .bind(job.step.as_str())
-            .bind(job.max_attempts);
+        args.extend([
+            new_id().into(),
+            job.execution_id.into(),
+            job.claim_id.into(),
+            job.step.as_str().into(),
+            job.max_attempts.into(),
+        ]);
     }
-    insert.execute(&mut *tx).await?;
-    Ok(())
+    (sql, args)
 }
 
 /// Records a failed attempt in the caller's transaction: back to `pending`
