@@ -245,7 +245,10 @@ mod tests {
                 let path = inclusion_proof(&all, m);
                 let (m, size) = (m as u64, n as u64);
                 assert!(verify_inclusion(m, size, leaf, &path, &root), "{m} of {n}");
-                assert!(!verify_inclusion(m, size + 1, leaf, &path, &root));
+                // (A wrong size alone can still lead to the same root: the
+                // signed checkpoint is what binds size and root together.)
+                let bigger = root_of(&leaves(n + 1));
+                assert!(!verify_inclusion(m, size + 1, leaf, &path, &bigger));
                 assert!(!verify_inclusion(m, size, &leaf_hash(b"x"), &path, &root));
                 if let Some((_, shorter)) = path.split_last() {
                     assert!(!verify_inclusion(m, size, leaf, shorter, &root));

@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// The advisory lock key of the sealer ("VGAUDIT" in ASCII).
-const SEALER_LOCK: i64 = 0x5647_4155_4449_54;
+const SEALER_LOCK: i64 = 0x0056_4741_5544_4954;
 /// Records read (and updated in one statement) per round trip.
 const BATCH: i64 = 1_000;
 /// At most this many records per seal, to bound the transaction; the rest
