@@ -26,6 +26,8 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// The PII vault's master and index keys, derived once at start-up.
     pub vault: Arc<Vault>,
+    /// Signs audit checkpoints (parsed or derived once at start-up).
+    pub audit: Arc<crate::audit::signing::AuditSigner>,
     /// Claim snapshots and attachments.
     pub storage: Storage,
     /// The largest attachment accepted, in bytes (413 beyond).

@@ -1,6 +1,7 @@
 //! The `server` command line: `serve` (default), `migrate`, `healthcheck`,
 //! `create-admin`, `create-partner`, `create-api-client`, `move-api-client`,
-//! `reset-mfa`, `verify-audit`, `rotate-keys`, `worker`, `seed-demo`.
+//! `reset-mfa`, `verify-audit`, `audit-public-key`, `audit-proof`,
+//! `rotate-keys`, `worker`, `seed-demo`.
 #![expect(
     clippy::print_stdout,
     reason = "operator commands print their result (e.g. a client secret) on stdout"
@@ -55,9 +56,19 @@ pub enum Command {
         #[arg(long)]
         generate_password: bool,
     },
-    /// Recompute the audit chain; exit 0 when intact, 1 naming the first
-    /// broken record otherwise.
+    /// Verify the audit log (every leaf hash, every checkpoint's root and
+    /// signature); exit 0 when intact, 1 naming the first broken record or
+    /// checkpoint otherwise.
     VerifyAudit,
+    /// Print the public key that verifies audit checkpoints (PEM, then the
+    /// raw 32 bytes in base64).
+    AuditPublicKey,
+    /// Print the inclusion proof of one audit record (JSON): its leaf, the
+    /// audit path and the signed checkpoint it leads to.
+    AuditProof {
+        /// The record's sequence number.
+        seq: i64,
+    },
     /// Re-wrap every data key under VANGUARD_MASTER_KEY (the previous keys
     /// in VANGUARD_MASTER_KEY_PREVIOUS still unwrap), in batches, while the
     /// servers keep serving; then report whether the old keys can go.
@@ -148,6 +159,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             move_api_client(config, &client, &partner).await
         }
         Command::VerifyAudit => verify_audit(config).await,
+        Command::AuditPublicKey => audit_public_key(&config),
+        Command::AuditProof { seq } => audit_proof(config, seq).await,
         Command::RotateKeys => rotate_keys(config).await,
         Command::Worker => worker(config).await,
         Command::SeedDemo => seed_demo(config).await,
@@ -232,24 +245,49 @@ async fn reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
 }
 
 async fn verify_audit(config: Config) -> anyhow::Result<()> {
+    let signer = startup::audit_signer(&config)?;
     let db = open_database(&config).await?;
-    let verification = app::audit::ssr::verify(&db).await;
+    let verification = app::audit::ssr::verify(&db, &signer.verifying_key()).await;
     db.close().await;
-    let verification = verification.context("cannot read the audit trail")?;
+    let verification = verification.context("cannot read the audit log")?;
     match verification.first_broken {
         None => {
             println!(
-                "audit chain intact: {} records verified",
-                verification.records
+                "audit log intact: {} sealed records in {} signed checkpoints verified; \
+                 {} records not yet sealed",
+                verification.records, verification.checkpoints, verification.unsealed
             );
             Ok(())
         }
         Some(broken) => anyhow::bail!(
-            "audit chain BROKEN at record {}: {} ({} records before it verified)",
-            broken.seq,
-            broken.reason,
+            "audit log BROKEN at {broken} ({} records before it verified)",
             verification.records
         ),
+    }
+}
+
+fn audit_public_key(config: &Config) -> anyhow::Result<()> {
+    let signer = startup::audit_signer(config)?;
+    print!("{}", signer.public_key_pem());
+    println!("base64: {}", signer.public_key_base64());
+    println!("key id: {}", signer.key_id());
+    Ok(())
+}
+
+async fn audit_proof(config: Config, seq: i64) -> anyhow::Result<()> {
+    use app::audit::ssr::ProofLookup;
+    let db = open_database(&config).await?;
+    let lookup = app::audit::ssr::proof(&db, seq).await;
+    db.close().await;
+    match lookup.context("cannot read the audit log")? {
+        ProofLookup::NotFound => anyhow::bail!("there is no audit record {seq}"),
+        ProofLookup::NotSealed => anyhow::bail!(
+            "audit record {seq} is not sealed yet (the sealer runs every second with the workers)"
+        ),
+        ProofLookup::Proof(proof) => {
+            println!("{}", serde_json::to_string_pretty(&proof)?);
+            Ok(())
+        }
     }
 }
 
@@ -351,7 +389,8 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
 async fn worker(mut config: Config) -> anyhow::Result<()> {
     config.workers.concurrency = config.workers.concurrency.max(1);
     let state = startup::build_state(&config).await?;
-    let workers = app::workflow::ssr::spawn_workers(&state, &config.workers);
+    let mut workers = app::workflow::ssr::spawn_workers(&state, &config.workers);
+    workers.extend(startup::spawn_sealer(&state, &config));
     tracing::info!(
         workers = workers.len(),
         database = %config.database_url.redacted(),

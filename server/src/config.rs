@@ -148,6 +148,13 @@ pub struct Config {
     /// re-wrapped everything they wrapped.
     pub previous_master_keys: Vec<Key32>,
     pub jwt_secret: KeySource,
+    /// The Ed25519 seed that signs audit checkpoints
+    /// (`VANGUARD_AUDIT_SIGNING_KEY`); `None`: derived from the master key.
+    pub audit_signing_key: Option<Key32>,
+    /// How often the process that runs the workers seals the audit log
+    /// (`VANGUARD_AUDIT_SEAL_INTERVAL_MS`, default 1000; 0: this process
+    /// never seals, another one must).
+    pub audit_seal_interval: Option<Duration>,
     pub storage: StorageUrl,
     /// The largest claim attachment accepted (`VANGUARD_ATTACHMENT_MAX_BYTES`).
     pub attachment_max_bytes: u64,
@@ -436,6 +443,20 @@ impl Config {
             "jwt.key",
         )?;
 
+        let audit_signing_key = get("VANGUARD_AUDIT_SIGNING_KEY")
+            .map(|raw| Key32::from_base64(&raw))
+            .transpose()
+            .map_err(|rule| ConfigError::new("VANGUARD_AUDIT_SIGNING_KEY", rule))?;
+        let audit_seal_interval = match parse_number(
+            &get,
+            "VANGUARD_AUDIT_SEAL_INTERVAL_MS",
+            1_000_u64,
+            0..=60_000,
+        )? {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+
         let storage = match get("VANGUARD_STORAGE_URL") {
             Some(raw) => {
                 StorageUrl::parse(&raw).map_err(|e| ConfigError::new("VANGUARD_STORAGE_URL", e))?
@@ -484,6 +505,8 @@ impl Config {
             master_key,
             previous_master_keys,
             jwt_secret,
+            audit_signing_key,
+            audit_seal_interval,
             storage,
             attachment_max_bytes: parse_number(
                 &get,

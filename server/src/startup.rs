@@ -16,6 +16,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use app::{
     App,
+    audit::signing::AuditSigner,
     auth::ssr::{AuthSettings, sessions::SqlSessionStore, throttle},
     db::Db,
     retention::{Pruned, RetentionSettings},
@@ -108,7 +109,8 @@ impl Application {
             trusted_proxies: config.security.trusted_proxies.clone(),
         };
         spawn_maintenance(state.db.clone(), config.retention.clone());
-        let workers = workflow::spawn_workers(&state, &config.workers);
+        let mut workers = workflow::spawn_workers(&state, &config.workers);
+        workers.extend(spawn_sealer(&state, config));
         Ok(Self {
             router: middleware::apply(router(state.clone(), &cookie), policy),
             listener,
@@ -219,6 +221,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     warn_about_development_keys(config)?;
     let (jwt_secret, _) = load_key(&config.jwt_secret, "VANGUARD_JWT_SECRET")?;
     let vault = open_vault(&db, config).await?;
+    let audit = audit_signer(config)?;
     let storage = match &config.storage {
         StorageUrl::Local(dir) => Storage::local(dir)?,
         StorageUrl::S3 { bucket, prefix } => Storage::s3(bucket, prefix)?,
@@ -242,12 +245,43 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         lifecycle: Lifecycle::default(),
         auth: Arc::new(auth),
         vault: Arc::new(vault),
+        audit: Arc::new(audit),
         storage,
         attachment_max_bytes: config.attachment_max_bytes,
         webhooks: WebhookClient::new(TargetPolicy::new(
             config.security.webhook_allow_hosts.clone(),
         ))?,
         jobs: JobSignal::default(),
+    })
+}
+
+/// The audit checkpoint signer: `VANGUARD_AUDIT_SIGNING_KEY`, or else a key
+/// derived from the master key (logged once: production should set its own,
+/// so that the vault's key and the audit key can be held apart).
+pub fn audit_signer(config: &Config) -> anyhow::Result<AuditSigner> {
+    if let Some(seed) = &config.audit_signing_key {
+        return Ok(AuditSigner::from_seed(seed.expose()));
+    }
+    let (master_key, _) = load_key(&config.master_key, "VANGUARD_MASTER_KEY")?;
+    tracing::info!(
+        "VANGUARD_AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a key derived \
+         from VANGUARD_MASTER_KEY. Production should set its own (base64 of a 32-byte seed)."
+    );
+    Ok(AuditSigner::derived_from_master_key(master_key.expose()))
+}
+
+/// The audit sealer, in a process that runs workers (web server or
+/// `server worker`) unless sealing is switched off for it.
+pub fn spawn_sealer(state: &AppState, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+    let interval = config.audit_seal_interval?;
+    (config.workers.concurrency > 0).then(|| {
+        app::audit::seal::spawn_sealer(
+            state.db.clone(),
+            Arc::clone(&state.audit),
+            state.storage.clone(),
+            state.lifecycle.clone(),
+            interval,
+        )
     })
 }
 

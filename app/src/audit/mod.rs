@@ -1,16 +1,29 @@
 //! The tamper-evident audit trail.
 //!
 //! Every change, every authentication event and every refused call appends a
-//! record in the same transaction as what it describes. Records form a hash
-//! chain, `hash = SHA-256(prev_hash | seq | canonical JSON of the record)`,
-//! and writers are serialised on the chain's head row, so concurrent
-//! replicas never fork it. [`ssr::verify`] recomputes the chain and names
-//! the first record that does not match; the Audit page (auditors and
-//! admins) shows the trail and runs the verification.
+//! record in the same transaction as what it describes, numbered by the
+//! engine's own sequence, without any shared row to lock. A sealer
+//! ([`seal`]) then folds the committed records, in the order it finds them,
+//! into an RFC 6962 Merkle tree ([`merkle`]) and signs a checkpoint over it
+//! with an Ed25519 key that is not in the database ([`signing`]), at least
+//! every second; checkpoints are exported to object storage.
+//! [`verify`] recomputes every leaf and root and checks every signature,
+//! naming the first record or checkpoint that does not hold; [`verify::proof`]
+//! gives one record's inclusion proof. The Audit page (auditors and admins)
+//! shows the trail and runs the verification. The README's "Audit trail"
+//! section has the formats and the outside check with openssl.
 
+#[cfg(feature = "ssr")]
+pub mod merkle;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod seal;
+#[cfg(feature = "ssr")]
+pub mod signing;
+#[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod verify;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,12 +46,16 @@ pub struct AuditRecordView {
     pub client_ip: Option<String>,
 }
 
-/// The result of recomputing the chain, for the page.
+/// The result of verifying the log, for the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainStatus {
+    /// Sealed records verified.
     pub records: i64,
-    /// `(seq, reason)` of the first record that does not chain.
-    pub first_broken: Option<(i64, String)>,
+    pub checkpoints: i64,
+    /// Records not sealed yet (not a break).
+    pub unsealed: i64,
+    /// The first record or checkpoint that does not hold, in words.
+    pub first_broken: Option<String>,
 }
 
 #[server]
@@ -66,10 +83,12 @@ pub async fn verify_audit_chain() -> Result<ChainStatus, AppError> {
     respond(
         async move {
             let (state, _) = authorize(Permission::AuditRead).await?;
-            let verification = ssr::verify(&state.db).await?;
+            let verification = ssr::verify(&state.db, &state.audit.verifying_key()).await?;
             Ok(ChainStatus {
                 records: verification.records,
-                first_broken: verification.first_broken.map(|b| (b.seq, b.reason)),
+                checkpoints: verification.checkpoints,
+                unsealed: verification.unsealed,
+                first_broken: verification.first_broken.map(|b| b.to_string()),
             })
         }
         .await,

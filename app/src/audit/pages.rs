@@ -28,7 +28,7 @@ pub fn AuditPage() -> impl IntoView {
         <Title text="Audit" />
         <header class="page-header">
             <h1>"Audit"</h1>
-            <p class="page-lede">"The tamper-evident record of every change, sign-in and refusal. Each record is chained to the one before by a SHA-256 hash."</p>
+            <p class="page-lede">"The tamper-evident record of every change, sign-in and refusal. Every second the records are sealed into a Merkle tree whose checkpoints are signed with a key the database does not hold."</p>
         </header>
         <section class="card" aria-labelledby="verify-heading">
             <h2 id="verify-heading">"Verification"</h2>
@@ -41,12 +41,15 @@ pub fn AuditPage() -> impl IntoView {
                 Ok(status) => match status.first_broken {
                     None => view! {
                         <p class="form-success" role="status" id="chain-status">
-                            {format!("Intact: all {} records chain correctly.", status.records)}
+                            {format!(
+                                "Intact: {} sealed records in {} signed checkpoints verify; {} records not yet sealed.",
+                                status.records, status.checkpoints, status.unsealed,
+                            )}
                         </p>
                     }.into_any(),
-                    Some((seq, reason)) => view! {
+                    Some(broken) => view! {
                         <p class="form-alert" role="alert" id="chain-status">
-                            {format!("Broken at record {seq}: {reason}. {} records before it verified.", status.records)}
+                            {format!("Broken at {broken}. {} records before it verified.", status.records)}
                         </p>
                     }.into_any(),
                 },

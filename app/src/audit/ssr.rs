@@ -1,13 +1,16 @@
-//! Appending to and verifying the audit chain (all of the trail's SQL).
+//! Appending to and listing the audit trail; sealing, verification and
+//! proofs live in the sibling modules and are re-exported here.
 
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 use sqlx::{AnyConnection, Row as _};
 
 use crate::db::{Db, new_id, now_micros};
 
-/// The `prev_hash` of the first record.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub use super::{
+    seal::{Sealed, seal_once, spawn_sealer},
+    signing::AuditSigner,
+    verify::{BrokenLink, InclusionProof, ProofLookup, Verification, proof, verify},
+};
 
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,36 +70,7 @@ pub struct AuditEvent<'a> {
     pub details: serde_json::Value,
 }
 
-/// The hashed form of a record. Field order is fixed by the struct, and
-/// every value is hashed exactly as it is stored (details as its JSON text,
-/// instants as integers), so verification never depends on re-encoding.
-#[derive(Serialize)]
-struct Canonical<'a> {
-    id: &'a str,
-    occurred_at: i64,
-    actor_kind: &'a str,
-    actor_id: Option<&'a str>,
-    actor_label: Option<&'a str>,
-    action: &'a str,
-    entity_type: &'a str,
-    entity_id: Option<&'a str>,
-    details: &'a str,
-    correlation_id: Option<&'a str>,
-    client_ip: Option<&'a str>,
-}
-
-fn chain_hash(prev_hash: &str, seq: i64, record: &Canonical<'_>) -> Result<String, sqlx::Error> {
-    let canonical = serde_json::to_string(record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(b"|");
-    hasher.update(seq.to_string().as_bytes());
-    hasher.update(b"|");
-    hasher.update(canonical.as_bytes());
-    Ok(hex(&hasher.finalize()))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()
@@ -108,7 +82,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// An audit record to append later in the same transaction, with others
 /// ([`append_all`]): a batch of pipeline steps appends its records in one
-/// go at the end, so it takes the chain's head once and late.
+/// statement at the end.
 #[derive(Debug, Clone)]
 pub struct Pending {
     context: AuditContext,
@@ -141,69 +115,33 @@ pub async fn append(
 }
 
 /// Appends `records`, in order, inside the caller's write transaction, in
-/// three statements whatever their number; returns the first one's sequence
+/// one statement whatever their number; returns the first one's sequence
 /// number (0 when there are none).
 ///
-/// The first statement moves the head forward by the number of records; it
-/// takes the head row's lock on PostgreSQL (held until the caller commits)
-/// and runs under SQLite's single writer lock, so no two writers can chain
-/// onto the same record. Keep it late in the transaction: the lock is held
-/// until commit.
+/// `seq` comes from the engine (a sequence on PostgreSQL, the rowid on
+/// SQLite) and nothing else is read or locked: concurrent writers never
+/// wait for each other here. The records are protected by the database's
+/// permissions until the sealer ([`super::seal`]) folds them into a signed
+/// checkpoint, within about a second.
 pub async fn append_all(conn: &mut AnyConnection, records: &[Pending]) -> Result<i64, sqlx::Error> {
     if records.is_empty() {
         return Ok(0);
     }
-    let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-        .bind(count)
-        .fetch_one(&mut *conn)
-        .await?;
-    let first: i64 = head.try_get::<i64, _>("seq")? - count + 1;
-    let mut prev_hash: String = head.try_get("hash")?;
-
-    // Stamped under the head's lock: instants rise with sequence numbers.
     let occurred_at = now_micros();
-    let mut rows = Vec::with_capacity(records.len());
-    for (seq, pending) in (first..).zip(records) {
-        let (actor_kind, actor_id, actor_label) = pending.context.actor.parts();
-        let id = new_id();
-        let record = Canonical {
-            id: &id,
-            occurred_at,
-            actor_kind,
-            actor_id,
-            actor_label,
-            action: &pending.action,
-            entity_type: &pending.entity_type,
-            entity_id: pending.entity_id.as_deref(),
-            details: &pending.details,
-            correlation_id: pending.context.correlation_id.as_deref(),
-            client_ip: pending.context.client_ip.as_deref(),
-        };
-        let hash = chain_hash(&prev_hash, seq, &record)?;
-        rows.push((
-            seq,
-            id,
-            std::mem::replace(&mut prev_hash, hash.clone()),
-            hash,
-        ));
-    }
-
-    const COLUMNS: usize = 14;
+    const COLUMNS: usize = 11;
     let values = (0..records.len())
         .map(|row| format!("({})", crate::db::placeholders(1 + row * COLUMNS, COLUMNS)))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "INSERT INTO audit_log (seq, id, occurred_at, actor_kind, actor_id, actor_label, action, \
-         entity_type, entity_id, details, correlation_id, client_ip, prev_hash, hash) VALUES {values}"
+        "INSERT INTO audit_log (id, occurred_at, actor_kind, actor_id, actor_label, action, \
+         entity_type, entity_id, details, correlation_id, client_ip) VALUES {values} RETURNING seq"
     );
     let mut insert = sqlx::query(&sql);
-    for ((seq, id, prev, hash), pending) in rows.iter().zip(records) {
+    for pending in records {
         let (actor_kind, actor_id, actor_label) = pending.context.actor.parts();
         insert = insert
-            .bind(*seq)
-            .bind(id)
+            .bind(new_id())
             .bind(occurred_at)
             .bind(actor_kind)
             .bind(actor_id)
@@ -213,16 +151,12 @@ pub async fn append_all(conn: &mut AnyConnection, records: &[Pending]) -> Result
             .bind(&pending.entity_id)
             .bind(&pending.details)
             .bind(&pending.context.correlation_id)
-            .bind(&pending.context.client_ip)
-            .bind(prev)
-            .bind(hash);
+            .bind(&pending.context.client_ip);
     }
-    insert.execute(&mut *conn).await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&prev_hash)
-        .execute(&mut *conn)
-        .await?;
-    Ok(first)
+    let rows = insert.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| row.try_get::<i64, _>("seq"))
+        .try_fold(i64::MAX, |first, seq| Ok(first.min(seq?)))
 }
 
 /// Appends one record in a transaction of its own, for events that change
@@ -238,29 +172,10 @@ pub async fn append_now(
     Ok(seq)
 }
 
-/// The outcome of recomputing the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Verification {
-    /// Records checked.
-    pub records: i64,
-    /// The first record that does not chain, if any.
-    pub first_broken: Option<BrokenLink>,
-}
-
-impl Verification {
-    pub fn is_intact(&self) -> bool {
-        self.first_broken.is_none()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct BrokenLink {
+/// A record as stored, read back by the sealer and the verifier (public so
+/// that tests can forge what an attacker with SQL access could).
+pub struct StoredRecord {
     pub seq: i64,
-    pub reason: String,
-}
-
-/// A record as read back for verification.
-struct StoredRecord {
     id: String,
     occurred_at: i64,
     actor_kind: String,
@@ -274,9 +189,37 @@ struct StoredRecord {
     client_ip: Option<String>,
 }
 
+/// The columns [`StoredRecord::from_row`] reads.
+pub const RECORD_COLUMNS: &str = "seq, id, occurred_at, actor_kind, actor_id, actor_label, \
+     action, entity_type, entity_id, details, correlation_id, client_ip";
+
+/// The bytes a leaf hash covers. Field order is fixed by the struct and
+/// every value is taken exactly as stored (details as its JSON text,
+/// instants as integers), so verification never depends on re-encoding.
+/// The leaf's position and the record's seq are part of it: moving a record
+/// in the log, or renumbering it, changes its leaf hash.
+#[derive(Serialize)]
+struct LeafData<'a> {
+    v: u8,
+    leaf_index: i64,
+    seq: i64,
+    id: &'a str,
+    occurred_at: i64,
+    actor_kind: &'a str,
+    actor_id: Option<&'a str>,
+    actor_label: Option<&'a str>,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: Option<&'a str>,
+    details: &'a str,
+    correlation_id: Option<&'a str>,
+    client_ip: Option<&'a str>,
+}
+
 impl StoredRecord {
-    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+    pub fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
+            seq: row.try_get("seq")?,
             id: row.try_get("id")?,
             occurred_at: row.try_get("occurred_at")?,
             actor_kind: row.try_get("actor_kind")?,
@@ -291,8 +234,12 @@ impl StoredRecord {
         })
     }
 
-    fn canonical(&self) -> Canonical<'_> {
-        Canonical {
+    /// RFC 6962 leaf hash of this record at `leaf_index`.
+    pub fn leaf_hash(&self, leaf_index: i64) -> Result<super::merkle::Hash, sqlx::Error> {
+        let data = LeafData {
+            v: 1,
+            leaf_index,
+            seq: self.seq,
             id: &self.id,
             occurred_at: self.occurred_at,
             actor_kind: &self.actor_kind,
@@ -304,88 +251,10 @@ impl StoredRecord {
             details: &self.details,
             correlation_id: self.correlation_id.as_deref(),
             client_ip: self.client_ip.as_deref(),
-        }
+        };
+        let bytes = serde_json::to_vec(&data).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        Ok(super::merkle::leaf_hash(&bytes))
     }
-}
-
-/// Records fetched per round trip while verifying.
-const VERIFY_BATCH: i64 = 1_000;
-
-/// Recomputes every hash from the first record to the head.
-pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1_i64;
-    let mut records = 0_i64;
-    let broken = |seq: i64, reason: String, records: i64| Verification {
-        records,
-        first_broken: Some(BrokenLink { seq, reason }),
-    };
-
-    loop {
-        let rows = sqlx::query(
-            "SELECT seq, id, occurred_at, actor_kind, actor_id, actor_label, action, entity_type, \
-             entity_id, details, correlation_id, client_ip, prev_hash, hash \
-             FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(expected_seq)
-        .bind(VERIFY_BATCH)
-        .fetch_all(db.pool())
-        .await?;
-        let batch_len = rows.len();
-        for row in rows {
-            let seq: i64 = row.try_get("seq")?;
-            if seq != expected_seq {
-                return Ok(broken(
-                    expected_seq,
-                    format!("record {expected_seq} is missing (next is {seq})"),
-                    records,
-                ));
-            }
-            let prev_hash: String = row.try_get("prev_hash")?;
-            if prev_hash != expected_prev {
-                return Ok(broken(
-                    seq,
-                    "its prev_hash does not match the previous record's hash".into(),
-                    records,
-                ));
-            }
-            let record = StoredRecord::from_row(&row)?;
-            let stored: String = row.try_get("hash")?;
-            if chain_hash(&prev_hash, seq, &record.canonical())? != stored {
-                return Ok(broken(
-                    seq,
-                    "its contents do not match its hash (the record was altered)".into(),
-                    records,
-                ));
-            }
-            records += 1;
-            expected_prev = stored;
-            expected_seq += 1;
-        }
-        if (batch_len as i64) < VERIFY_BATCH {
-            break;
-        }
-    }
-
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(db.pool())
-        .await?;
-    let head_seq: i64 = head.try_get("seq")?;
-    let head_hash: String = head.try_get("hash")?;
-    if head_seq != expected_seq - 1 || head_hash != expected_prev {
-        return Ok(broken(
-            expected_seq,
-            format!(
-                "the chain ends at record {} but its head says {head_seq} (records were removed)",
-                expected_seq - 1
-            ),
-            records,
-        ));
-    }
-    Ok(Verification {
-        records,
-        first_broken: None,
-    })
 }
 
 /// A page of the trail, newest first, optionally for one entity.

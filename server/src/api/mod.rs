@@ -2,6 +2,7 @@
 //! on these routes, so a browser's cookie authenticates nothing here),
 //! problem+json errors, a per-client rate limit.
 
+pub mod audit;
 pub mod auth;
 pub mod claims;
 pub mod customers;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(claims::routes())
         .merge(crate::attachments::api_routes())
         .merge(webhooks::routes())
+        .merge(audit::routes())
         .merge(openapi::routes())
         .merge(problem::fallback_routes())
 }

@@ -115,6 +115,17 @@ fn add_attachments_and_webhooks(document: &mut Value) {
     paths["/api/v1/webhook-deliveries/{id}/replay"] = json!({ "post": { "summary": "Send a delivery's event again now (same event id and body, new signature)",
         "parameters": [id_param()],
         "responses": with_errors(json!({ "200": ok("The new attempt (see outcome)", delivery), "404": problem("No such delivery"), "409": problem("The endpoint is disabled") })) } });
+    let hex = json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" });
+    let proof = json!({ "type": "object", "properties": {
+        "seq": { "type": "integer" }, "leaf_index": { "type": "integer" }, "leaf_hash": hex.clone(),
+        "tree_size": { "type": "integer" }, "root_hash": hex.clone(),
+        "audit_path": { "type": "array", "items": hex, "description": "RFC 9162 inclusion proof, bottom up" },
+        "checkpoint": { "type": "string", "description": "the signed checkpoint note, byte for byte (see the README, Audit trail)" },
+        "signature": { "type": "string", "description": "base64 Ed25519 signature over `checkpoint` (`server audit-public-key` prints the key)" },
+        "key_id": { "type": "string" } } });
+    paths["/api/v1/audit/{seq}/proof"] = json!({ "get": { "summary": "Inclusion proof of one audit record in the latest signed checkpoint (audit-read permission)",
+        "parameters": [{ "name": "seq", "in": "path", "required": true, "schema": { "type": "integer" } }],
+        "responses": with_errors(json!({ "200": ok("The proof", proof), "404": problem("No such record"), "409": problem("The record is not sealed yet (within about a second)") })) } });
 }
 
 fn add_claims(document: &mut Value) {

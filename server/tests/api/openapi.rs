@@ -38,6 +38,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/webhooks/{id}"),
     ("get", "/api/v1/webhook-deliveries"),
     ("post", "/api/v1/webhook-deliveries/{id}/replay"),
+    ("get", "/api/v1/audit/{seq}/proof"),
 ];
 
 #[tokio::test]
@@ -59,7 +60,12 @@ async fn the_openapi_document_describes_every_operation_and_resolves_its_referen
             .new_client()
             .request(
                 method.to_uppercase().parse().unwrap(),
-                app.url(&path.replace("{id}", "x").replace("{attachment_id}", "y")),
+                app.url(
+                    &path
+                        .replace("{id}", "x")
+                        .replace("{attachment_id}", "y")
+                        .replace("{seq}", "1"),
+                ),
             )
             .send()
             .await
