@@ -34,6 +34,7 @@ enum Rule {
 const RULES: &[(&str, &str, Rule)] = &[
     ("post", "/api/v1/auth/token", Rule::Unscoped),
     ("get", "/api/v1/me", Rule::Unscoped),
+    ("get", "/api/v1/audit/{seq}/proof", Rule::OperatorOnly),
     ("post", "/api/v1/customers", Rule::Unscoped),
     ("get", "/api/v1/customers", Rule::List("/api/v1/customers")),
     ("get", "/api/v1/customers/{id}", Rule::Owned),
