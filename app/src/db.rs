@@ -531,6 +531,10 @@ pub enum KeyValue {
     Text(String),
 }
 
+/// A keyset condition: the sort key, (expression, descending) from first to
+/// last, and the values of the row the page follows.
+type Keyset = (Vec<(String, bool)>, Vec<KeyValue>);
+
 /// The `WHERE` clause of a list query, built from optional filters: each
 /// condition gets the next `$n` placeholder for its (text) value.
 #[derive(Debug, Default)]
@@ -539,7 +543,7 @@ pub struct Filter {
     binds: Vec<String>,
     /// The keyset condition: it narrows the page, not the count. Its
     /// placeholders follow the filter's (`$n` is `binds.len() + n`).
-    after: Option<(Vec<(String, bool)>, Vec<KeyValue>)>,
+    after: Option<Keyset>,
 }
 
 /// A page of rows and what is known about the rest.

@@ -129,7 +129,7 @@ impl IdentityCache {
         let Some(entries) = self.fresh(db) else {
             return Err(None);
         };
-        match map(&*entries).get(id) {
+        match map(&entries).get(id) {
             Some((at, value)) if at.elapsed() < self.ttl => Ok(value.clone()),
             _ => Err(Some(entries.generation)),
         }
@@ -148,7 +148,7 @@ impl IdentityCache {
         if let Some(mut entries) = self.fresh(db)
             && Some(entries.generation) == generation
         {
-            map(&mut *entries).insert(id.to_owned(), (read_at, value));
+            map(&mut entries).insert(id.to_owned(), (read_at, value));
         }
     }
 
