@@ -198,7 +198,10 @@ pub type IdempotencyRecord<'a> = (&'a str, &'a str, &'a str);
 /// data key when a claimant is given, one [`Batch`] for the claim, its
 /// lines, the execution, the job and the idempotency record, and the audit
 /// append. A repeated key fails the batch with a unique violation.
-#[expect(clippy::too_many_arguments, reason = "the parts of one write, each from a different layer")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one write, each from a different layer"
+)]
 pub async fn insert(
     state: &AppState,
     tx: &mut sqlx::AnyConnection,
@@ -801,7 +804,10 @@ async fn record_transition(
 /// caller appends it, with others, later in the same transaction. `also`
 /// sets more columns in the same UPDATE (triage's outcome), so a step
 /// writes the claim row once.
-#[expect(clippy::too_many_arguments, reason = "the parts of one write, each from a different layer")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one write, each from a different layer"
+)]
 async fn transition(
     tx: &mut sqlx::AnyConnection,
     context: &AuditContext,
