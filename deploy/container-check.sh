@@ -229,6 +229,7 @@ log "running the preview start command: ${preview_cmd[*]}"
 pm run -d --name "$container-preview" --network host --read-only --read-only-tmpfs=false \
   --ulimit nofile=8192:8192 --ulimit nproc=4096:4096 \
   -v "$work/preview-data:/app/data" -e PORT="$port" -e VANGUARD_ENV=development \
+  -e RAILWAY_ENVIRONMENT_NAME=pr-7 \
   -e VANGUARD_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" \
   -e VANGUARD_JWT_SECRET="$(head -c 32 /dev/urandom | base64)" \
   localhost/vanguard:check "${preview_cmd[@]}" >/dev/null
@@ -239,6 +240,8 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 check "the preview start command serves /health/ready" [ -n "$ready" ]
+check "the preview's pages carry the preview banner" bash -c \
+  "curl -fsS --max-time 5 http://127.0.0.1:$port/login | grep -q 'class=\"environment-banner\"[^>]*>Preview pr-7: demo data'"
 check "the preview seeded the demo book (5 customers)" [ "$(python3 -c '
 import glob, sqlite3, sys
 db = glob.glob(sys.argv[1] + "/*.db")[0]

@@ -72,9 +72,11 @@ VANGUARD_DATA_DIR="$e2e_data" DATABASE_URL="" VANGUARD_ADMIN_PASSWORD="$E2E_ADMI
   "$(server_binary)" create-admin --email "$E2E_ADMIN_EMAIL" --name "E2E Admin" >/dev/null
 log "starting the release server on 127.0.0.1:$port (data in $e2e_data)"
 # The browser tests sign in many times from one address: lift the per-IP
-# sign-in limit (its behaviour is covered by the Rust tests).
+# sign-in limit (its behaviour is covered by the Rust tests). The banner is
+# set so that every page is hydrated with it in place (shell.spec.ts).
 LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="$VANGUARD_ROOT/target/site" \
   VANGUARD_DATA_DIR="$e2e_data" DATABASE_URL="" VANGUARD_LOGIN_RATE_PER_MINUTE=1000 \
+  VANGUARD_ENVIRONMENT_BANNER="End-to-end test server: throwaway data" \
   "$(server_binary)" >"$e2e_data/server.log" 2>&1 &
 server_pid=$!
 cleanup() {

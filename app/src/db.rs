@@ -77,6 +77,11 @@ const WRITE_PROBE_BYTES: usize = 6_000;
 /// How long a writer waits for SQLite's write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// Each SQLite connection's page cache, in KiB (`PRAGMA cache_size`). A miss
+/// is a read from the OS page cache (microseconds), and the pool's caches
+/// count against the process's memory budget.
+const SQLITE_CACHE_KIB: u32 = 512;
+
 /// Which engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -238,6 +243,63 @@ pub enum IdentityChange {
     Everyone,
 }
 
+/// A pool on `url` with the connection hooks every handle needs.
+async fn open_pool(url: &DatabaseUrl, settings: &PoolSettings) -> Result<AnyPool, ConnectError> {
+    let engine = url.engine();
+    let mut options = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            // See "No ping per checkout" in the module docs.
+            .test_before_acquire(false)
+            .after_release(move |conn, _meta| {
+                Box::pin(async move {
+                    // SQLite's worker applies a queued rollback (and updates
+                    // the depth) in order with later commands: a ping waits
+                    // for it. PostgreSQL updates the depth when it queues the
+                    // rollback, and sqlx pings after this hook anyway.
+                    if engine == Engine::Sqlite {
+                        conn.ping().await?;
+                    }
+                    let clean = !conn.is_in_transaction();
+                    if !clean {
+                        tracing::warn!(
+                            "closing a database connection whose rollback failed (transaction state unknown)"
+                        );
+                    }
+                    Ok(clean)
+                })
+            })
+            .before_acquire(|conn, _meta| Box::pin(async move { Ok(!conn.is_in_transaction()) }));
+    if engine == Engine::Sqlite {
+        options = options.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                // WAL lets readers run beside the writer; FULL syncs the
+                // WAL on every commit so an acknowledged write survives
+                // an OS crash, not only an application crash.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
+                    .await?;
+                // Each connection has a page cache of its own, inside
+                // this process: at SQLite's default (2 MB) a pool of 16
+                // holds 32 MB of copies of pages the OS caches anyway.
+                conn.execute(format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}").as_str())
+                    .await?;
+                Ok(())
+            })
+        });
+    }
+    options
+        .connect(&url.connect_string())
+        .await
+        .map_err(|source| ConnectError::Connect {
+            url: url.redacted(),
+            source,
+        })
+}
+
 /// The database handle every feature uses: a pool plus the engine it runs on.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -267,55 +329,7 @@ impl Db {
         }
 
         let engine = url.engine();
-        let mut options = AnyPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            // See "No ping per checkout" in the module docs.
-            .test_before_acquire(false)
-            .after_release(move |conn, _meta| {
-                Box::pin(async move {
-                    // SQLite's worker applies a queued rollback (and updates
-                    // the depth) in order with later commands: a ping waits
-                    // for it. PostgreSQL updates the depth when it queues the
-                    // rollback, and sqlx pings after this hook anyway.
-                    if engine == Engine::Sqlite {
-                        conn.ping().await?;
-                    }
-                    let clean = !conn.is_in_transaction();
-                    if !clean {
-                        tracing::warn!(
-                            "closing a database connection whose rollback failed (transaction state unknown)"
-                        );
-                    }
-                    Ok(clean)
-                })
-            })
-            .before_acquire(|conn, _meta| Box::pin(async move { Ok(!conn.is_in_transaction()) }));
-        if engine == Engine::Sqlite {
-            options = options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    use sqlx::Executor;
-                    // WAL lets readers run beside the writer; FULL syncs the
-                    // WAL on every commit so an acknowledged write survives
-                    // an OS crash, not only an application crash.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = FULL").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute(
-                        format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = options
-            .connect(&url.connect_string())
-            .await
-            .map_err(|source| ConnectError::Connect {
-                url: url.redacted(),
-                source,
-            })?;
+        let pool = open_pool(url, settings).await?;
         let (identity, _) = tokio::sync::broadcast::channel(IDENTITY_BACKLOG);
         let db = Self {
             pool,
@@ -328,6 +342,27 @@ impl Db {
             tokio::spawn(listen_for_identity_changes(db.clone(), url.to_string()));
         }
         Ok(db)
+    }
+
+    /// A second handle on the same database with a pool of its own: the
+    /// workflow workers', so that web requests and workers never queue for
+    /// each other's connections (a worker asks for one per step, a request
+    /// for one per request; sharing a pool, a busy web tier left a worker a
+    /// seventeenth of the connections and the pipeline fell behind). It
+    /// shares this handle's SQLite write turns, identity announcements and
+    /// known sequences.
+    pub async fn with_own_pool(
+        &self,
+        url: &DatabaseUrl,
+        settings: &PoolSettings,
+    ) -> Result<Self, ConnectError> {
+        Ok(Self {
+            pool: open_pool(url, settings).await?,
+            engine: self.engine,
+            writer: Arc::clone(&self.writer),
+            identity: self.identity.clone(),
+            sequences: self.sequences.clone(),
+        })
     }
 
     /// Identity changes from now on (see [`WriteTx::identity_changed`]).

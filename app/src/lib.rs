@@ -75,6 +75,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Rendered by the server only, so it can name the versioned bundle the
     // server serves as immutable (server/src/assets.rs).
     let stylesheet = format!("/pkg/{}.css", options.output_name);
+    let banner = environment_banner();
+    let body_class = banner.is_some().then_some("has-environment-banner");
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -88,10 +90,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options />
                 <MetaTags />
             </head>
-            <body>
+            <body class=body_class>
                 <App />
+                // After <App />, outside what the browser hydrates: the
+                // banner is the server's alone and needs no WASM.
+                {banner
+                    .map(|text| {
+                        view! {
+                            <aside class="environment-banner" aria-label="Environment">
+                                {text.to_string()}
+                            </aside>
+                        }
+                    })}
             </body>
         </html>
+    }
+}
+
+/// The text of the banner every page shows in this deployment
+/// (`VANGUARD_ENVIRONMENT_BANNER`, e.g. "Preview pr-42: demo data"), from
+/// the server's state; `None` in production and in the browser.
+fn environment_banner() -> Option<std::sync::Arc<str>> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<state::AppState>().and_then(|state| state.environment_banner.clone())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
 }
 

@@ -36,6 +36,10 @@ pub struct AppState {
     pub webhooks: WebhookClient,
     /// Wakes this process's workflow workers when a job is enqueued.
     pub jobs: JobSignal,
+    /// Shown at the foot of every page (`VANGUARD_ENVIRONMENT_BANNER`): a
+    /// preview or staging deployment says so, so nobody mistakes it for
+    /// production.
+    pub environment_banner: Option<Arc<str>>,
 }
 
 impl AppState {

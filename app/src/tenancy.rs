@@ -32,6 +32,18 @@ pub fn restrict(filter: &mut Filter, scope: &Scope, column: &str) {
     }
 }
 
+/// Whether `row`, whose `partner_id` column is its owner, is visible under
+/// `scope`; an owner that does not decode is visible to nobody scoped.
+pub fn sees_row(scope: &Scope, row: &sqlx::any::AnyRow) -> bool {
+    use sqlx::Row as _;
+    scope.sees(
+        row.try_get::<Option<String>, _>("partner_id")
+            .ok()
+            .flatten()
+            .as_deref(),
+    )
+}
+
 /// A kind of record that a by-id route names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owned {

@@ -29,6 +29,20 @@ test("the dashboard hydrates and the navigation toggle works", async ({ page }) 
   expect(errors).toEqual([]);
 });
 
+test("the environment banner survives hydration and client-side navigation", async ({ page }) => {
+  // scripts/test.sh starts the server with VANGUARD_ENVIRONMENT_BANNER set.
+  const errors = watchForErrors(page);
+  await page.goto("/");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+
+  const banner = page.getByRole("complementary", { name: "Environment" });
+  await expect(banner).toHaveText("End-to-end test server: throwaway data");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Claims" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Claims");
+  await expect(banner).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
 test("the system panel is loaded through a server function", async ({ page }) => {
   const errors = watchForErrors(page);
 

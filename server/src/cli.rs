@@ -389,7 +389,7 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
 async fn worker(mut config: Config) -> anyhow::Result<()> {
     config.workers.concurrency = config.workers.concurrency.max(1);
     let state = startup::build_state(&config).await?;
-    let mut workers = app::workflow::ssr::spawn_workers(&state, &config.workers);
+    let mut workers = startup::spawn_workers(&state, &config).await?;
     workers.extend(startup::spawn_sealer(&state, &config));
     tracing::info!(
         workers = workers.len(),

@@ -173,6 +173,9 @@ pub struct Config {
     pub security: SecuritySettings,
     pub workers: app::workflow::ssr::WorkerSettings,
     pub retention: app::retention::RetentionSettings,
+    /// A line shown at the foot of every page (`VANGUARD_ENVIRONMENT_BANNER`),
+    /// e.g. on a preview: `railway.json` sets it for pull-request environments.
+    pub environment_banner: Option<String>,
 }
 
 /// Sessions, tokens, rate limits and the proxies we trust.
@@ -518,6 +521,9 @@ impl Config {
             security: SecuritySettings::from_lookup(&get, environment)?,
             workers: worker_settings(&get)?,
             retention: retention_settings(&get)?,
+            environment_banner: get("VANGUARD_ENVIRONMENT_BANNER")
+                .map(|raw| environment_banner(&raw))
+                .transpose()?,
         })
     }
 
@@ -577,6 +583,20 @@ fn default_origin(addr: SocketAddr) -> url::Origin {
         // An IP and a port always make a valid URL; an opaque origin (which
         // matches no request) is the safe answer if that ever changed.
         .unwrap_or_else(|_| url::Origin::new_opaque())
+}
+
+/// The longest environment banner, in characters: one line on a phone.
+const BANNER_MAX_CHARS: usize = 120;
+
+fn environment_banner(raw: &str) -> Result<String, ConfigError> {
+    let text = raw.trim();
+    if text.chars().count() > BANNER_MAX_CHARS || text.chars().any(char::is_control) {
+        return Err(ConfigError::new(
+            "VANGUARD_ENVIRONMENT_BANNER",
+            format!("must be one line of at most {BANNER_MAX_CHARS} characters"),
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 fn parse_origin(raw: &str) -> Result<url::Origin, ConfigError> {
@@ -728,6 +748,22 @@ mod tests {
         );
         assert_eq!(config.storage, StorageUrl::Local("data/objects".into()));
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_environment_banner_is_one_short_line_or_nothing() {
+        assert_eq!(config_from(&[]).unwrap().environment_banner, None);
+        let config =
+            config_from(&[("VANGUARD_ENVIRONMENT_BANNER", "  Preview pr-42: demo data ")]).unwrap();
+        assert_eq!(
+            config.environment_banner.as_deref(),
+            Some("Preview pr-42: demo data")
+        );
+        for bad in ["two\nlines", &"x".repeat(121)] {
+            let error = config_from(&[("VANGUARD_ENVIRONMENT_BANNER", bad)]).unwrap_err();
+            assert_eq!(error.variable, "VANGUARD_ENVIRONMENT_BANNER");
+            assert!(error.rule.contains("120 characters"), "{}", error.rule);
+        }
     }
 
     #[test]

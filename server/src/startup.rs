@@ -109,7 +109,7 @@ impl Application {
             trusted_proxies: config.security.trusted_proxies.clone(),
         };
         spawn_maintenance(state.db.clone(), config.retention.clone());
-        let mut workers = workflow::spawn_workers(&state, &config.workers);
+        let mut workers = spawn_workers(&state, config).await?;
         workers.extend(spawn_sealer(&state, config));
         Ok(Self {
             router: middleware::apply(router(state.clone(), &cookie), policy),
@@ -252,7 +252,31 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             config.security.webhook_allow_hosts.clone(),
         ))?,
         jobs: JobSignal::default(),
+        environment_banner: config.environment_banner.as_deref().map(Arc::from),
     })
+}
+
+/// Starts this process's workflow workers (none when
+/// `VANGUARD_WORKERS=0`) on a database pool of their own, sized for them, so
+/// that they and the web requests never wait for each other's connections.
+pub async fn spawn_workers(
+    state: &AppState,
+    config: &Config,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    if config.workers.concurrency == 0 {
+        return Ok(Vec::new());
+    }
+    let pool = app::db::PoolSettings {
+        max_connections: config.workers.connections_needed(),
+        ..config.pool.clone()
+    };
+    let mut workers_state = state.clone();
+    workers_state.db = state
+        .db
+        .with_own_pool(&config.database_url, &pool)
+        .await
+        .context("cannot open the workflow workers' database pool")?;
+    Ok(workflow::spawn_workers(&workers_state, &config.workers))
 }
 
 /// The audit checkpoint signer: `VANGUARD_AUDIT_SIGNING_KEY`, or else a key

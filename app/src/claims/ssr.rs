@@ -163,14 +163,7 @@ async fn policy_by_number(
     .bind(number)
     .fetch_optional(&mut *conn)
     .await?
-    .filter(|row| {
-        scope.sees(
-            row.try_get::<Option<String>, _>("partner_id")
-                .ok()
-                .flatten()
-                .as_deref(),
-        )
-    })
+    .filter(|row| tenancy::sees_row(scope, row))
     .ok_or_else(|| {
         FieldErrors::from(FieldError::new(
             "policy_number",

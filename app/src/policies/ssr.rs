@@ -78,14 +78,7 @@ async fn insert(
         .bind(&policy.customer_id)
         .fetch_optional(&mut *tx)
         .await?
-        .filter(|row| {
-            scope.sees(
-                row.try_get::<Option<String>, _>("partner_id")
-                    .ok()
-                    .flatten()
-                    .as_deref(),
-            )
-        })
+        .filter(|row| tenancy::sees_row(scope, row))
         .ok_or_else(|| {
             FieldErrors::from(FieldError::new(
                 "customer_id",

@@ -293,3 +293,30 @@ async fn the_admin_page_gives_other_roles_its_403_and_no_forms_beside_it() {
     assert!(has_form_for::<app::webhooks::CreateWebhook>(&html));
     assert!(!html.contains("Not shown:"), "an admin misses nothing");
 }
+
+#[tokio::test]
+async fn a_deployment_with_an_environment_banner_shows_it_on_every_page_and_others_show_none() {
+    let preview = crate::helpers::spawn_app_with(|config| {
+        config.environment_banner = Some("Preview pr-42: demo data, not production".into());
+    })
+    .await;
+    let (_, adjuster) = preview.signed_in(Role::Adjuster).await;
+    let banner = r#"<aside class="environment-banner" aria-label="Environment">Preview pr-42: demo data, not production</aside>"#;
+
+    for (client, path) in [
+        (&preview.client, "/login"),
+        (&adjuster, "/claims"),
+        (&adjuster, "/no/such/page"),
+    ] {
+        let html = preview.get_with(client, path).await.text().await.unwrap();
+        assert!(html.contains(banner), "{path} shows the banner:\n{html}");
+        assert!(
+            html.contains(r#"<body class="has-environment-banner">"#),
+            "{path} pads the page for it"
+        );
+    }
+
+    let production = spawn_app().await;
+    let html = production.get("/login").await.text().await.unwrap();
+    assert!(!html.contains("environment-banner"), "no banner unless set");
+}

@@ -126,6 +126,15 @@ impl Default for WorkerSettings {
     }
 }
 
+impl WorkerSettings {
+    /// Connections the workers use at most: each prepares
+    /// [`PREPARE_CONCURRENCY`] steps at once and then records them in one
+    /// transaction. The size of their own pool ([`crate::db::Db::with_own_pool`]).
+    pub fn connections_needed(&self) -> u32 {
+        u32::try_from(self.concurrency * (PREPARE_CONCURRENCY + 1)).unwrap_or(u32::MAX)
+    }
+}
+
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// Steps of a batch whose slow half runs at once. Each holds a pooled
@@ -216,11 +225,13 @@ pub async fn run_batch(
 }
 
 /// The write half of [`run_batch`], in one transaction that then leases
-/// the next batch (the steps just enqueued among them). Steps that write
-/// nothing but their completion are completed together in a few
-/// statements ([`queue::complete_all`]); each step with writes of its own
-/// commits in a savepoint (a failure rolls back only that job, which is
-/// then recorded as failed).
+/// the next batch (the steps just enqueued among them). The leases of the
+/// steps with writes of their own are locked first ([`queue::hold_leases`]);
+/// each writes in a savepoint (a failure rolls back only that job, which is
+/// then recorded as failed); then every completion is recorded together in
+/// a few statements ([`queue::complete_all`]), whatever the batch's size:
+/// on PostgreSQL each statement is a round trip, and under load a round
+/// trip waits its turn for the CPU, so a batch's cost is its statements.
 async fn record_batch(
     state: &AppState,
     settings: &WorkerSettings,
@@ -238,24 +249,31 @@ async fn record_batch(
         }
     }
     let mut tx = state.db.begin_write().await?;
-    for job in queue::complete_all(&mut tx, &plain, worker).await? {
-        // Another worker took the lease over (this one was too slow): the
-        // step stays with it, and nothing of this attempt is written.
-        tracing::warn!(job = %job.id, step = %job.step, %worker, "lease lost before the step was recorded");
-    }
+    let writers: Vec<&Job> = with_writes.iter().map(|(job, _, _)| *job).collect();
+    let held = queue::hold_leases(&mut tx, state.db.engine(), worker, &writers).await?;
     let mut records = Vec::new();
     for (job, step, work) in with_writes {
+        if !held.contains(&job.id) {
+            lease_lost(job, worker);
+            continue;
+        }
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        match steps::commit(&mut savepoint, job, worker, step, work).await {
+        match steps::commit(&mut savepoint, job, work).await {
             Ok(record) => {
                 savepoint.commit().await?;
                 records.extend(record);
+                plain.push((job, step));
             }
             Err(error) => {
                 savepoint.rollback().await?;
                 failed.push((job, StepError::from(error).0));
             }
         }
+    }
+    // Every completion in three statements, the steps with writes among
+    // them (their leases are held, so none of those is lost here).
+    for job in queue::complete_all(&mut tx, &plain, worker).await? {
+        lease_lost(job, worker);
     }
     for (job, error) in &failed {
         tracing::warn!(job = %job.id, step = %job.step, attempt = job.attempts, %error, "workflow step failed");
@@ -272,6 +290,12 @@ async fn record_batch(
     };
     tx.commit().await?;
     Ok(next)
+}
+
+/// Another worker took the lease over (this one was too slow): the step
+/// stays with it, and nothing of this attempt is written.
+fn lease_lost(job: &Job, worker: &str) {
+    tracing::warn!(job = %job.id, step = %job.step, %worker, "lease lost before the step was recorded");
 }
 
 /// Runs workers until the process starts draining; each finishes the batch

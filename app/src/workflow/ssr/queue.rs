@@ -160,26 +160,36 @@ pub(super) async fn release(db: &Db, worker: &str, jobs: &[Job]) -> Result<(), s
     tx.commit().await
 }
 
-/// Marks the job done and enqueues the next step (or completes the
-/// execution), in the step's transaction. Fails when the lease was lost to
-/// another worker, so the work of a step is committed at most once.
-pub(super) async fn complete(
+/// Of `jobs`, the ids still leased by `worker`, locked until the caller's
+/// transaction ends (on PostgreSQL; SQLite's write lock already keeps every
+/// other worker out), so that no other worker can take one over between a
+/// step's writes and its completion: the work of a step is committed at
+/// most once. One statement for the whole batch.
+pub(super) async fn hold_leases(
     tx: &mut sqlx::AnyConnection,
-    job: &Job,
+    engine: Engine,
     worker: &str,
-    step: Step,
-) -> Result<(), AppError> {
-    if complete_all(tx, &[(job, step)], worker).await?.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Conflict(format!(
-            "job {} is no longer leased by {worker}",
-            job.id
-        )))
+    jobs: &[&Job],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(std::collections::HashSet::new());
     }
+    let lock = match engine {
+        Engine::Postgres => " FOR UPDATE",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT id FROM jobs WHERE state = 'running' AND locked_by = $1 AND id IN ({}){lock}",
+        crate::db::placeholders(2, jobs.len())
+    );
+    let mut select = sqlx::query_scalar::<_, String>(&sql).bind(worker);
+    for job in jobs {
+        select = select.bind(&job.id);
+    }
+    Ok(select.fetch_all(&mut *tx).await?.into_iter().collect())
 }
 
-/// [`complete`] for many jobs in three statements whatever their number
+/// Marks many jobs done in three statements whatever their number
 /// (on PostgreSQL each statement is a round trip, and most steps write
 /// nothing but their completion): the jobs still leased by `worker` are
 /// marked done, each one's next step is enqueued, and the executions whose

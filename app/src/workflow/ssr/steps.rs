@@ -8,7 +8,7 @@
 use serde_json::json;
 use shared::triage::{Assessment, RuleBook, TriageRules};
 
-use super::{Job, Step, queue};
+use super::{Job, Step};
 use crate::{
     audit::ssr::{self as audit, AuditContext},
     claims::ssr as claims,
@@ -126,17 +126,16 @@ async fn snapshot(state: &AppState, job: &Job) -> Result<(), StepError> {
     Ok(())
 }
 
-/// The atomic half: the step's writes and the job's completion (which
-/// enqueues the next step), in the caller's transaction. Returns the
-/// step's audit record, which the caller appends before it commits.
+/// The atomic half: the step's writes, in the caller's transaction, which
+/// holds the job's lease and then completes it with the rest of its batch.
+/// Returns the step's audit record, which the caller appends before it
+/// commits.
 pub(super) async fn commit(
     tx: &mut sqlx::AnyConnection,
     job: &Job,
-    worker: &str,
-    step: Step,
     work: Work,
 ) -> Result<Option<audit::Pending>, AppError> {
-    let record = match work {
+    Ok(match work {
         Work::Triage {
             assessment,
             candidates,
@@ -148,7 +147,5 @@ pub(super) async fn commit(
             )
         }
         Work::Complete => None,
-    };
-    queue::complete(tx, job, worker, step).await?;
-    Ok(record)
+    })
 }
