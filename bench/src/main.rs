@@ -25,6 +25,7 @@ mod replicas;
 mod report;
 mod server;
 mod site;
+mod statements;
 mod stats;
 mod write_ceiling;
 
@@ -588,6 +589,13 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
             ),
             loaded.bare_read.describe("req"),
         ),
+        Figure::info(
+            "SQL statements per request (sqlx's log; BEGIN, COMMIT included)",
+            format!(
+                "`GET /api/v1/claims/{{id}}` {:.1} · `POST /api/v1/claims` {:.1} (bare server: 1)",
+                loaded.statements.read, loaded.statements.ingest
+            ),
+        ),
         Figure::new(
             "Claim read / bare axum + sqlx",
             format!("{read_share:.0} %"),
@@ -772,6 +780,7 @@ struct Loaded {
     bare_read: Summary,
     /// PostgreSQL: ingestion through one replica, then through two.
     replicas: Option<(Summary, Summary)>,
+    statements: statements::PerRequest,
     ssr: Summary,
     /// The same requests, to the answer's headers.
     ssr_first_byte: Summary,
@@ -880,7 +889,7 @@ async fn load_phases(
         &bare_url,
         launch.pool_size,
         load_client()?,
-        ids,
+        Arc::clone(&ids),
         (plan.clients, plan.warmup, plan.window),
     )
     .await?;
@@ -913,12 +922,15 @@ async fn load_phases(
         Engine::Postgres => Some(one_vs_two_replicas(target, &feed, plan, launch).await?),
         Engine::Sqlite => None,
     };
+    eprintln!("bench:   SQL statements per request");
+    let statements = statements::count(target, launch, &feed, &ids, plan).await?;
     Ok(Loaded {
         ingest,
         half,
         read,
         bare_read,
         replicas,
+        statements,
         ssr,
         ssr_first_byte,
         ssr_fresh,

@@ -253,6 +253,11 @@ const HOW_TO_READ: &str = "## How to read this
   authentication, on the same database with a native sqlx pool of the same size, loaded the same
   way over the same claims right after. *Claim read / bare axum + sqlx* is Vanguard's share of what
   its own framework does on this machine (budget ≥ 50 %).
+- **SQL statements per request**: a server of its own on the loaded database with sqlx's statement
+  log on (`RUST_LOG=...,sqlx::query=debug`), sent 20 claim reads and then 20 ingestions one at a
+  time after one of each that is not counted; the `sqlx::query` lines its log has inside a
+  request's span (so background tasks do not count), over the requests. `BEGIN` and `COMMIT`
+  count; sqlx's connection pings are not logged and do not.
 - **SSR claims list**: `GET /claims?per_page=50` rendered on the server for a signed-in member of
   staff (one client, one request at a time: page latency, not throughput), with thousands of claims
   stored: on a kept-alive connection, as a browser navigates (the budget applies to this one), to
