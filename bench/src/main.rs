@@ -224,6 +224,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         if args.smoke { " (smoke)" } else { "" }
     );
 
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "bench: warning: a debug build; the load generator and the bare read baseline are \
+             unoptimised (use --release for figures)"
+        );
+    }
     let engines: &[Engine] = match args.engine {
         EngineChoice::Sqlite => &[Engine::Sqlite],
         EngineChoice::Postgres => &[Engine::Postgres],
@@ -259,7 +265,18 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
-    vec![
+    let mut settings = Vec::new();
+    if cfg!(debug_assertions) {
+        // The bare read baseline is this binary: unoptimised, it flatters
+        // "Claim read / bare axum + sqlx".
+        settings.push(
+            "**the bench binary is a debug build**: its load generator and the bare axum + sqlx \
+             server (this binary re-executed) are unoptimised, so the read baseline is too low \
+             (run with `--release`)"
+                .to_owned(),
+        );
+    }
+    settings.extend([
         "rate limits lifted (`VANGUARD_API_RATE_PER_MINUTE=1000000`, `VANGUARD_LOGIN_RATE_PER_MINUTE=10000`)".into(),
         format!(
             "`VANGUARD_DB_MAX_CONNECTIONS={}` (default 10), like the ceiling's pool",
@@ -283,7 +300,8 @@ fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
             plan.ssr_window.as_secs_f64()
         ),
         plan.pipeline.describe(),
-    ]
+    ]);
+    settings
 }
 
 /// The databases of one engine: the loaded server's, the ceiling's, and
