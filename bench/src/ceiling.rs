@@ -1,6 +1,9 @@
-//! The database ceiling: the SQL of one idempotent claim ingestion, run
-//! straight through sqlx with no HTTP, JSON, authentication or encryption
-//! around it, by the same number of concurrent tasks as the HTTP load.
+//! Vanguard's ingestion SQL replayed: the SQL of one idempotent claim
+//! ingestion, run straight through sqlx with no HTTP, JSON, authentication
+//! or encryption around it, by the same number of concurrent tasks as the
+//! HTTP load. Not the ceiling (that is the engine's own, `write_ceiling`):
+//! an info figure that tells whether ingestion's cost is in its statements
+//! or around them.
 //!
 //! The statements copy, in order, what `POST /api/v1/claims` sends with an
 //! `Idempotency-Key` and a claimant (`app/src/claims/ssr.rs` `ingest` and
@@ -107,7 +110,7 @@ pub async fn run(
 /// The caller the idempotency keys are scoped to (there is no foreign key).
 const CALLER: &str = "bench-ceiling";
 
-fn now_micros() -> i64 {
+pub fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))

@@ -231,6 +231,14 @@ impl ClaimFeed {
         })
     }
 
+    /// The same API client and claims, sent to another replica of the same
+    /// database (its token is as valid there).
+    pub fn to(&self, server: &Server) -> Self {
+        let mut other = self.clone();
+        other.api.base = server.origin();
+        other
+    }
+
     /// Submits the claim on policy `index` (modulo their count) under the
     /// key `bench-<run>-<tag>`: a tag is used once per feed. The claim's id.
     pub async fn submit(&self, index: usize, tag: &str) -> anyhow::Result<String> {

@@ -13,6 +13,7 @@
 //! A missed budget is reported, not fatal; an error (a non-2xx answer, a
 //! server that does not start or exit cleanly) exits non-zero.
 
+mod bare;
 mod ceiling;
 mod fixtures;
 mod list_scale;
@@ -20,10 +21,13 @@ mod load;
 mod machine;
 mod pg;
 mod pipeline;
+mod replicas;
 mod report;
 mod server;
 mod site;
+mod statements;
 mod stats;
+mod write_ceiling;
 
 use std::{
     path::{Path, PathBuf},
@@ -105,6 +109,13 @@ struct Args {
     /// working on list pages; not a BENCHMARKS.md run.
     #[arg(long, conflicts_with_all = ["write", "pipeline_only"])]
     list_scale_only: bool,
+    /// Internal: run as the bare axum + sqlx read baseline on this
+    /// database (the harness starts it so, as a process of its own).
+    #[arg(long = "serve-bare-reads", value_name = "DATABASE_URL", hide = true)]
+    serve_bare_reads: Option<String>,
+    /// Internal: the bare server's pool size.
+    #[arg(long, default_value_t = 16, hide = true)]
+    bare_pool: u32,
 }
 
 /// How long each phase lasts.
@@ -153,6 +164,10 @@ impl Plan {
 
 /// Budgets from issue 7.
 const CEILING_SHARE_MIN: f64 = 60.0;
+/// Issue 16: a claim read at half the bare axum + sqlx server or better.
+const BARE_READ_SHARE_MIN: f64 = 50.0;
+/// Issue 16: two web replicas ingest at least 1.8 times what one does.
+const TWO_REPLICAS_MIN: f64 = 1.8;
 const HALF_LOAD_P99_MAX: Duration = Duration::from_millis(20);
 const SSR_P99_MAX: Duration = Duration::from_millis(15);
 const RSS_MAX_MB: f64 = 60.0;
@@ -163,6 +178,15 @@ const SSR_ROWS: usize = 50;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if let Some(database_url) = &args.serve_bare_reads {
+        return match bare::serve(database_url, args.bare_pool).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("bench: bare server: error: {error:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     match run(&args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -200,6 +224,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         if args.smoke { " (smoke)" } else { "" }
     );
 
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "bench: warning: a debug build; the load generator and the bare read baseline are \
+             unoptimised (use --release for figures)"
+        );
+    }
     let engines: &[Engine] = match args.engine {
         EngineChoice::Sqlite => &[Engine::Sqlite],
         EngineChoice::Postgres => &[Engine::Postgres],
@@ -235,7 +265,18 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
-    vec![
+    let mut settings = Vec::new();
+    if cfg!(debug_assertions) {
+        // The bare read baseline is this binary: unoptimised, it flatters
+        // "Claim read / bare axum + sqlx".
+        settings.push(
+            "**the bench binary is a debug build**: its load generator and the bare axum + sqlx \
+             server (this binary re-executed) are unoptimised, so the read baseline is too low \
+             (run with `--release`)"
+                .to_owned(),
+        );
+    }
+    settings.extend([
         "rate limits lifted (`VANGUARD_API_RATE_PER_MINUTE=1000000`, `VANGUARD_LOGIN_RATE_PER_MINUTE=10000`)".into(),
         format!(
             "`VANGUARD_DB_MAX_CONNECTIONS={}` (default 10), like the ceiling's pool",
@@ -259,7 +300,8 @@ fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
             plan.ssr_window.as_secs_f64()
         ),
         plan.pipeline.describe(),
-    ]
+    ]);
+    settings
 }
 
 /// The databases of one engine: the loaded server's, the ceiling's, and
@@ -424,9 +466,30 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
     ceiling_target.run(launch, &["migrate"], &[]).await?;
     ceiling_target.run(launch, &["seed-demo"], &[]).await?;
     let pool = ceiling::pool(engine, &targets.ceiling_url, launch.pool_size).await?;
-    let ceiling = ceiling::run(engine, pool.clone(), plan.clients, plan.warmup, plan.window).await;
+    let replayed = ceiling::run(engine, pool.clone(), plan.clients, plan.warmup, plan.window).await;
     pool.close().await;
-    let ceiling = ceiling.context("the database ceiling")?;
+    let replayed = replayed.context("Vanguard's ingestion SQL replayed")?;
+    eprintln!("bench:   write ceiling: one claim-sized INSERT per transaction");
+    let write_ceiling = match engine {
+        Engine::Postgres => {
+            write_ceiling::postgres(
+                &targets.ceiling_url,
+                &ceiling_target.data_dir,
+                plan.clients,
+                plan.window,
+            )
+            .await
+        }
+        Engine::Sqlite => write_ceiling::sqlite(
+            &ceiling_target.data_dir.join("write-ceiling.db"),
+            plan.clients,
+            plan.warmup,
+            plan.window,
+        )
+        .await
+        .map(Some),
+    }
+    .context("the engine's write ceiling")?;
 
     // Cold starts: one on the empty database, then restarts.
     eprintln!("bench:   cold starts");
@@ -474,26 +537,52 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
              this engine was measured (0 is ideal; above about 0.2 the figures are pessimistic)."
         ));
     }
-    let share = if ceiling.rate() > 0.0 {
-        loaded.ingest.rate() / ceiling.rate() * 100.0
-    } else {
-        0.0
-    };
+    section.figures.push(Figure::info(
+        format!("Claim ingestion, {} clients", plan.clients),
+        loaded.ingest.describe("req"),
+    ));
+    section.figures.extend(ceiling_figures(
+        engine,
+        plan,
+        &loaded,
+        write_ceiling.as_ref(),
+        &replayed,
+    ));
+    if write_ceiling.is_none() {
+        section.notes.push(
+            "No `pgbench` on this machine (Debian's `postgresql-client` has it): the PostgreSQL \
+             write ceiling was not measured, so neither was ingestion's share of it."
+                .into(),
+        );
+    }
+    if let Some((one, two)) = &loaded.replicas {
+        let factor = if one.rate() > 0.0 {
+            two.rate() / one.rate()
+        } else {
+            0.0
+        };
+        section.figures.extend([
+            Figure::info(
+                format!("Claim ingestion, 1 replica, {} clients", plan.clients),
+                one.describe("req"),
+            ),
+            Figure::info(
+                format!(
+                    "Claim ingestion, 2 replicas on one database, {} clients split",
+                    plan.clients
+                ),
+                two.describe("req"),
+            ),
+            Figure::new(
+                "2 replicas / 1",
+                format!("{factor:.2}x"),
+                format!("≥ {TWO_REPLICAS_MIN:.1}x"),
+                Status::of(factor >= TWO_REPLICAS_MIN),
+            ),
+        ]);
+    }
+    let read_share = percent(loaded.read.rate(), loaded.bare_read.rate());
     section.figures.extend([
-        Figure::info(
-            format!("Claim ingestion, {} clients", plan.clients),
-            loaded.ingest.describe("req"),
-        ),
-        Figure::info(
-            format!("Database ceiling, {} tasks", plan.clients),
-            ceiling.describe("tx"),
-        ),
-        Figure::new(
-            "Ingestion / ceiling",
-            format!("{share:.0} %"),
-            format!("≥ {CEILING_SHARE_MIN:.0} %"),
-            Status::of(share >= CEILING_SHARE_MIN),
-        ),
         Figure::new(
             format!(
                 "p99 at 50 % load ({:.0} req/s, open loop)",
@@ -510,6 +599,26 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
         Figure::info(
             format!("Claim read, {} clients", plan.clients),
             loaded.read.describe("req"),
+        ),
+        Figure::info(
+            format!(
+                "Bare axum + sqlx, `GET /claims/{{id}}` (one SELECT), {} clients",
+                plan.clients
+            ),
+            loaded.bare_read.describe("req"),
+        ),
+        Figure::info(
+            "SQL statements per request (sqlx's log; BEGIN, COMMIT included)",
+            format!(
+                "`GET /api/v1/claims/{{id}}` {:.1} · `POST /api/v1/claims` {:.1} (bare server: 1)",
+                loaded.statements.read, loaded.statements.ingest
+            ),
+        ),
+        Figure::new(
+            "Claim read / bare axum + sqlx",
+            format!("{read_share:.0} %"),
+            format!("≥ {BARE_READ_SHARE_MIN:.0} %"),
+            Status::of(read_share >= BARE_READ_SHARE_MIN),
         ),
         Figure::new(
             format!(
@@ -574,14 +683,15 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
             millis(loaded.ssr_fresh.p99())
         ));
     }
-    if engine == Engine::Sqlite && ceiling.p99() > ceiling.p50() * 10 {
+    if engine == Engine::Sqlite && replayed.p99() > replayed.p50() * 10 {
         section.notes.push(format!(
-            "The SQLite tails (ingestion p99 {}, ceiling p99 {}) come from the engine's locking: a \
-             writer that finds the write lock taken sleeps in SQLite's busy handler and retries \
-             (in steps of 1, 2, 5, 10 … 100 ms), so with {} concurrent writers a few wait for \
-             hundreds of milliseconds. The ceiling, with no HTTP at all, shows the same tail.",
+            "The SQLite tails (ingestion p99 {}, replayed SQL p99 {}) come from the engine's \
+             locking: a writer that finds the write lock taken sleeps in SQLite's busy handler and \
+             retries (in steps of 1, 2, 5, 10 … 100 ms), so with {} concurrent writers a few wait \
+             for hundreds of milliseconds. The replayed SQL, with no HTTP at all, shows the same \
+             tail.",
             millis(loaded.ingest.p99()),
-            millis(ceiling.p99()),
+            millis(replayed.p99()),
             plan.clients
         ));
     }
@@ -609,10 +719,86 @@ async fn measure_engine(targets: &Targets, plan: Plan, launch: &Launch) -> anyho
     Ok(section)
 }
 
+/// `part` as a percentage of `whole` (0 when there is no whole).
+fn percent(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        part / whole * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// The write ceiling, ingestion's share of it (the budget), and the replay
+/// of Vanguard's own ingestion transaction, which locates the bottleneck:
+/// a share of the replay far above the share of the ceiling means the cost
+/// is in Vanguard's SQL, not in its HTTP layer.
+fn ceiling_figures(
+    engine: Engine,
+    plan: Plan,
+    loaded: &Loaded,
+    write_ceiling: Option<&write_ceiling::WriteCeiling>,
+    replayed: &Summary,
+) -> Vec<Figure> {
+    let name = match engine {
+        Engine::Postgres => format!(
+            "Write ceiling: one claim-sized INSERT per transaction, pgbench, {} clients",
+            plan.clients
+        ),
+        Engine::Sqlite => format!(
+            "Write ceiling: one claim-sized INSERT per transaction, bare sqlx loop, {} tasks",
+            plan.clients
+        ),
+    };
+    let budget = format!("≥ {CEILING_SHARE_MIN:.0} %");
+    let ingest = loaded.ingest.rate();
+    let mut figures = match write_ceiling {
+        Some(ceiling) => {
+            let share = percent(ingest, ceiling.rate);
+            vec![
+                Figure::info(name, ceiling.described.clone()),
+                Figure::new(
+                    "Ingestion / ceiling",
+                    format!("{share:.0} %"),
+                    budget,
+                    Status::of(share >= CEILING_SHARE_MIN),
+                ),
+            ]
+        }
+        None => vec![
+            Figure::new(name, "pgbench not found", "—", Status::Skipped),
+            Figure::new(
+                "Ingestion / ceiling",
+                "not measured",
+                budget,
+                Status::Skipped,
+            ),
+        ],
+    };
+    figures.extend([
+        Figure::info(
+            format!(
+                "Vanguard's ingestion SQL replayed, no HTTP, {} tasks",
+                plan.clients
+            ),
+            replayed.describe("tx"),
+        ),
+        Figure::info(
+            "Ingestion / replayed SQL",
+            format!("{:.0} %", percent(ingest, replayed.rate())),
+        ),
+    ]);
+    figures
+}
+
 struct Loaded {
     ingest: Summary,
     half: Summary,
     read: Summary,
+    /// The same reads from the bare axum + sqlx server.
+    bare_read: Summary,
+    /// PostgreSQL: ingestion through one replica, then through two.
+    replicas: Option<(Summary, Summary)>,
+    statements: statements::PerRequest,
     ssr: Summary,
     /// The same requests, to the answer's headers.
     ssr_first_byte: Summary,
@@ -665,26 +851,9 @@ async fn load_phases(
     let ids = Arc::new(Mutex::new(Vec::<String>::new()));
 
     eprintln!("bench:   ingestion, {} clients", plan.clients);
-    let ingest = {
-        let (feed, ids) = (feed.clone(), Arc::clone(&ids));
-        load::closed_loop(
-            plan.clients,
-            plan.warmup,
-            plan.window,
-            move |client, seq| {
-                let (feed, ids) = (feed.clone(), Arc::clone(&ids));
-                async move {
-                    let id = feed.submit(client, &format!("{client}-{seq}")).await?;
-                    ids.lock()
-                        .map_err(|_| anyhow::anyhow!("the id list is poisoned"))?
-                        .push(id);
-                    Ok(())
-                }
-            },
-        )
+    let ingest = replicas::ingest(vec![feed.clone()], "one", plan, Arc::clone(&ids))
         .await
-        .context("claim ingestion")?
-    };
+        .context("claim ingestion")?;
 
     let half_rate = ingest.rate() / 2.0;
     eprintln!("bench:   open loop at {half_rate:.0} req/s");
@@ -714,26 +883,34 @@ async fn load_phases(
     let claims = ids.len() + half.count;
 
     eprintln!("bench:   claim reads, {} clients", plan.clients);
+    let ids = Arc::new(ids);
     let read = {
-        let (api, ids) = (feed.api.clone(), Arc::new(ids));
+        let (api, ids) = (feed.api.clone(), Arc::clone(&ids));
         load::closed_loop(
             plan.clients,
             plan.warmup,
             plan.window,
             move |client, seq| {
                 let (api, ids) = (api.clone(), Arc::clone(&ids));
-                async move {
-                    // Spread over the claims, different for every client.
-                    let n = usize::try_from(seq).unwrap_or_default();
-                    let index = (client * 7_919 + n * 104_729) % ids.len();
-                    let id = ids.get(index).context("no claim id")?;
-                    api.read(id).await.map(drop)
-                }
+                async move { api.read(bare::spread(&ids, client, seq)?).await.map(drop) }
             },
         )
         .await
         .context("claim reads")?
     };
+    eprintln!("bench:   bare axum + sqlx reads, {} clients", plan.clients);
+    let bare_url = target
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", target.data_dir.join("vanguard.db").display()));
+    let bare_read = bare::measure(
+        &bare_url,
+        launch.pool_size,
+        load_client()?,
+        Arc::clone(&ids),
+        (plan.clients, plan.warmup, plan.window),
+    )
+    .await?;
 
     eprintln!("bench:   SSR /claims");
     let page_url = server.url(&format!("/claims?per_page={SSR_ROWS}"));
@@ -759,10 +936,19 @@ async fn load_phases(
         .map(|(_, rss)| rss)
         .max()
         .unwrap_or_default();
+    let replicas = match target.engine {
+        Engine::Postgres => Some(one_vs_two_replicas(target, &feed, plan, launch).await?),
+        Engine::Sqlite => None,
+    };
+    eprintln!("bench:   SQL statements per request");
+    let statements = statements::count(target, launch, &feed, &ids, plan).await?;
     Ok(Loaded {
         ingest,
         half,
         read,
+        bare_read,
+        replicas,
+        statements,
         ssr,
         ssr_first_byte,
         ssr_fresh,
@@ -770,6 +956,35 @@ async fn load_phases(
         claims,
         rss_peak,
     })
+}
+
+/// Ingestion through `feed`'s server alone, then through it and a second replica
+/// started on the same database, the clients split between the two: back
+/// to back, so the two figures see the same database.
+async fn one_vs_two_replicas(
+    target: &Target,
+    feed: &ClaimFeed,
+    plan: Plan,
+    launch: &Launch,
+) -> anyhow::Result<(Summary, Summary)> {
+    let discard = || Arc::new(Mutex::new(Vec::new()));
+    eprintln!("bench:   ingestion through 1 replica, then 2");
+    let one = replicas::ingest(vec![feed.clone()], "replica1", plan, discard())
+        .await
+        .context("ingestion through 1 replica")?;
+    let (mut second, _) = Server::start(target, launch, &probe_client()?, "replica2").await?;
+    let two = replicas::ingest(
+        vec![feed.clone(), feed.to(&second)],
+        "replica2",
+        plan,
+        discard(),
+    )
+    .await;
+    if two.is_err() {
+        explain_failure(&mut second);
+    }
+    second.stop().await?;
+    Ok((one, two.context("ingestion through 2 replicas")?))
 }
 
 /// One client fetching `page_url` page after page: the whole page, and

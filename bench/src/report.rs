@@ -220,17 +220,44 @@ const HOW_TO_READ: &str = "## How to read this
   (sealed by the PII vault) and two lines, spread over as many active policies as clients. After a short warm-up
   that is not counted, throughput is the answers per second over the measured window; p50/p99 are
   per request.
-- **Database ceiling**: the same SQL one ingestion runs (the key look-up, then one write transaction:
-  key, policy, data key, counter, claim, lines, execution, job, audit head and hash-chained record,
-  stored answer), sent by as many tasks as there are clients straight through sqlx (`Any` driver, a
-  pool of that size, the server's SQLite pragmas) against a separate fresh database migrated by `server migrate` and
-  seeded by `server seed-demo`. No HTTP, JSON, token check or encryption: the most the database
-  can take of this workload. *Ingestion / ceiling* is how much of that the whole server delivers.
+- **Write ceiling** (issue 16): the engine's own limit, with none of Vanguard's code or SQL: one
+  INSERT of a claim-sized row (text UUID key, unique claim number from a sequence, policy, status,
+  date, money, ~300 bytes of JSON-ish details, two timestamps) per transaction, into a table of its
+  own. On PostgreSQL `pgbench -n -M prepared -c 16 -j 2 -T <window>` with a custom script, on the
+  ceiling's scratch database (`tps` without the initial connection time; pgbench has no warm-up
+  and counts whole seconds); on SQLite a bare loop of the same prepared INSERT through sqlx's
+  native driver by as many tasks as there are clients, on a fresh file with the server's pragmas
+  (WAL, `synchronous=FULL`, busy timeout 5 s). *Ingestion / ceiling* is how much of that the whole
+  server delivers; the budget (≥ 60 %) applies to it.
+- **Vanguard's ingestion SQL replayed, no HTTP**: the SQL one ingestion runs (the key look-up, then
+  one write transaction: key, policy, data key, counter, claim, lines, execution, job, audit
+  record, stored answer), sent by as many tasks as there are clients straight through sqlx (`Any`
+  driver, a pool of that size, the server's SQLite pragmas) against a separate fresh database
+  migrated by `server migrate` and seeded by `server seed-demo`. It has no budget: it locates the
+  bottleneck. Ingestion close to the replay but far below the write ceiling means the cost is in
+  Vanguard's statements (their number, hot rows, round trips), not in HTTP, JSON or encryption.
+- **1 vs 2 replicas** (PostgreSQL; issue 16): after the other load phases, the same ingestion loop
+  through the loaded server alone, then at once through it and a second `server serve` started on
+  the same database and data directory, client *c* sending to replica *c* mod 2. Both windows run
+  back to back, so they see the same database; *2 replicas / 1* is the ratio of their rates
+  (budget ≥ 1.8x). On a 2-core machine the load generator, PostgreSQL and both servers share the
+  cores, so a ratio below 2 is expected even without a hot row; a ratio near 1 means the
+  replicas wait on the database, not on their CPU.
 - **p99 at 50 % load**: an open loop at half the measured ingestion rate: requests leave on a fixed
   schedule whatever the answers do, and each latency counts from the scheduled moment, so queueing
   is not hidden (no coordinated omission).
 - **Claim read**: `GET /api/v1/claims/{id}` (the claim page's data: lines, notes, masked claimant,
   pipeline runs, timeline) by 16 clients over the ingested claims, each claim fetched in full.
+  *Bare axum + sqlx* is the read baseline (issue 16): a separate process (the bench binary
+  re-executed) serving `GET /claims/{id}` with one SELECT of the claim's own row as JSON, no
+  authentication, on the same database with a native sqlx pool of the same size, loaded the same
+  way over the same claims right after. *Claim read / bare axum + sqlx* is Vanguard's share of what
+  its own framework does on this machine (budget ≥ 50 %).
+- **SQL statements per request**: a server of its own on the loaded database with sqlx's statement
+  log on (`RUST_LOG=...,sqlx::query=debug`), sent 20 claim reads and then 20 ingestions one at a
+  time after one of each that is not counted; the `sqlx::query` lines its log has inside a
+  request's span (so background tasks do not count), over the requests. `BEGIN` and `COMMIT`
+  count; sqlx's connection pings are not logged and do not.
 - **SSR claims list**: `GET /claims?per_page=50` rendered on the server for a signed-in member of
   staff (one client, one request at a time: page latency, not throughput), with thousands of claims
   stored: on a kept-alive connection, as a browser navigates (the budget applies to this one), to
@@ -266,7 +293,7 @@ const HOW_TO_READ: &str = "## How to read this
 - **WASM**: `target/site/pkg/vanguard.wasm` as built by `cargo leptos build --release`, raw,
   gzip (best level) and brotli (quality 11), as the browser downloads it.
 - Units: ms are milliseconds; MB and KB are decimal (10^6 and 10^3 bytes). PASS/MISS compare each
-  figure with its budget from issue 7; a MISS does not fail the run (this is a measurement, not a
+  figure with its budget from issue 7 or 16; a MISS does not fail the run (this is a measurement, not a
   test), an error does (any non-2xx answer, a server that does not start or does not exit 0).
 
 ## Notes

@@ -161,6 +161,17 @@ impl Server {
         probe: &reqwest::Client,
         label: &str,
     ) -> anyhow::Result<(Self, Duration)> {
+        Self::start_with(target, launch, probe, label, &[]).await
+    }
+
+    /// [`Server::start`] with more environment variables (e.g. `RUST_LOG`).
+    pub async fn start_with(
+        target: &Target,
+        launch: &Launch,
+        probe: &reqwest::Client,
+        label: &str,
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<(Self, Duration)> {
         let port = free_port()?;
         let log = target.data_dir.join(format!("server-{label}.log"));
         let stderr = target.data_dir.join(format!("server-{label}.stderr"));
@@ -172,6 +183,7 @@ impl Server {
         let child = target
             .command(launch)
             .arg("serve")
+            .envs(envs.iter().copied())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .stdout(Stdio::from(log_file))
             .stderr(Stdio::from(stderr_file))
@@ -246,10 +258,15 @@ impl Server {
 
     /// How many lines of the server's log (its stdout) contain `needle`.
     pub fn log_lines_with(&self, needle: &str) -> usize {
+        self.log_lines_with_all(&[needle])
+    }
+
+    /// How many lines of the server's log contain every one of `needles`.
+    pub fn log_lines_with_all(&self, needles: &[&str]) -> usize {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .filter(|line| line.contains(needle))
+            .filter(|line| needles.iter().all(|needle| line.contains(needle)))
             .count()
     }
 
