@@ -301,7 +301,7 @@ async fn a_deployment_with_an_environment_banner_shows_it_on_every_page_and_othe
     })
     .await;
     let (_, adjuster) = preview.signed_in(Role::Adjuster).await;
-    let banner = r#"<aside class="environment-banner" aria-label="Environment">Preview pr-42: demo data, not production</aside>"#;
+    let banner = r#"<aside aria-label="Environment" class="environment-banner">Preview pr-42: demo data, not production</aside>"#;
 
     for (client, path) in [
         (&preview.client, "/login"),

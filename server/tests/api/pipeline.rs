@@ -47,6 +47,15 @@ async fn job_of(app: &TestApp, claim_id: &str, step: &str) -> (String, String, O
     row
 }
 
+async fn status_of(app: &TestApp, claim_id: &str) -> String {
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM claims WHERE id = $1")
+        .bind(claim_id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    status
+}
+
 /// Runs `jobs` (leased by `test-worker`), then each batch its commit
 /// leased, until nothing is due.
 async fn drain_from(app: &TestApp, settings: &WorkerSettings, mut jobs: Vec<Job>) {
@@ -434,4 +443,87 @@ async fn retention_prunes_old_done_jobs_and_idempotency_keys_and_keeps_failed_pi
     .await;
     assert_eq!(again.status(), 202);
     assert_eq!(again.headers().get("idempotent-replayed"), None);
+}
+
+#[tokio::test]
+async fn a_triage_whose_lease_was_taken_over_writes_nothing_and_is_left_to_its_new_worker() {
+    let app = app_without_workers().await;
+    let ids = claims(&app, 2).await;
+    let settings = WorkerSettings::default();
+    // Past the coverage check: the next batch is the two triages.
+    let next = run_batch(
+        &app.state,
+        &settings,
+        "test-worker",
+        lease_batch(&app.state.db, "test-worker", &settings)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(next.iter().all(|job| job.step == "triage"), "{next:?}");
+    sqlx::query(
+        "UPDATE jobs SET locked_by = 'other-worker' WHERE claim_id = $1 AND step = 'triage'",
+    )
+    .bind(&ids[0])
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+
+    run_batch(&app.state, &settings, "test-worker", next).await;
+
+    assert_eq!(
+        status_of(&app, &ids[0]).await,
+        "submitted",
+        "the lost triage wrote nothing"
+    );
+    assert_eq!(job_of(&app, &ids[0], "triage").await.1, "running");
+    assert_ne!(
+        status_of(&app, &ids[1]).await,
+        "submitted",
+        "the other triage committed"
+    );
+    assert_eq!(job_of(&app, &ids[1], "triage").await.1, "done");
+}
+
+#[tokio::test]
+async fn the_workers_keep_going_while_every_web_connection_is_taken() {
+    // One worker and a web pool of two connections, both held below: the
+    // workers have a pool of their own.
+    let app = spawn_app_with(|config| {
+        config.workers.concurrency = 1;
+        config.pool.max_connections = 2;
+    })
+    .await;
+    let _held = [
+        app.state.db.pool().acquire().await.unwrap(),
+        app.state.db.pool().acquire().await.unwrap(),
+    ];
+    // Claims come in through a replica without workers.
+    let intake = app
+        .spawn_replica_with(|config| {
+            config.workers.concurrency = 0;
+            config.pool.max_connections = 10;
+        })
+        .await;
+    let ids = claims(&intake, 2).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let completed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM executions WHERE state = 'completed' AND claim_id IN ($1, $2)",
+        )
+        .bind(&ids[0])
+        .bind(&ids[1])
+        .fetch_one(intake.state.db.pool())
+        .await
+        .unwrap();
+        if completed == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pipeline stalled behind the web pool ({completed} of 2 completed)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
