@@ -34,6 +34,12 @@ fi
 # fetch time: date HEAD too, or a fresh copy would always look fresh.
 touch -d "$snapshot_date" "$db/.git/HEAD"
 
+# cargo-deny reads the metadata of every platform's dependencies (Windows,
+# Android, WASI ones too), which a build on this machine never downloads:
+# fetch them first, or `--offline` fails on a new machine.
+log "fetching every platform's crates for cargo-deny"
+cargo fetch --locked --quiet
+
 log "cargo deny (advisories from the snapshot of $snapshot_date; licences, bans, sources)"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
