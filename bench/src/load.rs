@@ -88,7 +88,9 @@ where
 
 /// `op(sequence)` at `rate` per second for `window`, each request on its
 /// own task; a request's latency runs from its scheduled send time to its
-/// answer.
+/// answer. A request that fails (an error answer, a timeout) is counted in
+/// [`Summary::failed`] and the load goes on: an overloaded server is a
+/// finding to report, not a reason to stop measuring.
 pub async fn open_loop<F, Fut>(rate: f64, window: Duration, op: F) -> anyhow::Result<Summary>
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
@@ -101,6 +103,7 @@ where
     let started = tokio::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let mut latencies = Vec::with_capacity(usize::try_from(total).unwrap_or_default());
+    let mut failures = Failures::default();
     for sequence in 0..total {
         let due = started + interval.mul_f64(sequence as f64);
         tokio::time::sleep_until(due).await;
@@ -109,15 +112,42 @@ where
             op(sequence).await?;
             anyhow::Ok(due.elapsed())
         });
-        // Reap finished requests as we go so errors surface early.
+        // Reap finished requests as we go.
         while let Some(joined) = tasks.try_join_next() {
-            latencies.push(joined.context("an open-loop request panicked")??);
+            failures.reap(joined, &mut latencies)?;
         }
     }
     while let Some(joined) = tasks.join_next().await {
-        latencies.push(joined.context("an open-loop request panicked")??);
+        failures.reap(joined, &mut latencies)?;
     }
-    Ok(Summary::new(latencies, interval.mul_f64(total as f64)))
+    let mut summary = Summary::new(latencies, interval.mul_f64(total as f64));
+    summary.failed = failures.count;
+    summary.first_failure = failures.first;
+    Ok(summary)
+}
+
+/// The failed requests of an open loop: how many, and the first one's error.
+#[derive(Default)]
+struct Failures {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Failures {
+    fn reap(
+        &mut self,
+        joined: Result<anyhow::Result<Duration>, tokio::task::JoinError>,
+        latencies: &mut Vec<Duration>,
+    ) -> anyhow::Result<()> {
+        match joined.context("an open-loop request panicked")? {
+            Ok(latency) => latencies.push(latency),
+            Err(error) => {
+                self.count += 1;
+                self.first.get_or_insert_with(|| format!("{error:#}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Calls `sample` every `period` on a task of its own until stopped, and

@@ -647,6 +647,22 @@ fn soak_figures(out: &mut Outcome, plan: Plan, soak: &Soak, drain: &Drain) {
         ),
         None => ("bounded".to_owned(), Status::Skipped),
     };
+    // Requests that timed out or failed mean the soak's rate was more than
+    // the server could take: not a bounded outbox, whatever it shows.
+    let status = if soak.ingest.failed > 0 {
+        out.notes.push(format!(
+            "{} of the soak's requests failed (the first: {}): the server could not take the \
+             soak's rate alongside its pipeline.",
+            soak.ingest.failed,
+            soak.ingest
+                .first_failure
+                .as_deref()
+                .unwrap_or("no error kept")
+        ));
+        Status::Miss
+    } else {
+        status
+    };
     out.figures.push(Figure::new(
         format!(
             "Soak: outbox backlog (pending + running), every {:.2} s",

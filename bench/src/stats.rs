@@ -11,6 +11,10 @@ pub struct Summary {
     pub window: Duration,
     /// Latencies, sorted ascending.
     sorted: Vec<Duration>,
+    /// Requests that failed (open loops only; a closed loop stops at the
+    /// first), and the first one's error.
+    pub failed: usize,
+    pub first_failure: Option<String>,
 }
 
 impl Summary {
@@ -20,6 +24,8 @@ impl Summary {
             count: latencies.len(),
             window,
             sorted: latencies,
+            failed: 0,
+            first_failure: None,
         }
     }
 
@@ -51,14 +57,24 @@ impl Summary {
         self.percentile(99.0)
     }
 
-    /// `812 req/s · p50 12.3 ms · p99 40.1 ms`.
+    /// `812 req/s · p50 12.3 ms · p99 40.1 ms` (and ` · 3 failed`).
     pub fn describe(&self, unit: &str) -> String {
         format!(
-            "{:.0} {unit}/s · p50 {} · p99 {}",
+            "{:.0} {unit}/s · p50 {} · p99 {}{}",
             self.rate(),
             millis(self.p50()),
-            millis(self.p99())
+            millis(self.p99()),
+            self.failures()
         )
+    }
+
+    /// ` · 3 failed`, or nothing when none did.
+    pub fn failures(&self) -> String {
+        if self.failed > 0 {
+            format!(" · {} failed", self.failed)
+        } else {
+            String::new()
+        }
     }
 }
 

@@ -389,8 +389,7 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
 async fn worker(mut config: Config) -> anyhow::Result<()> {
     config.workers.concurrency = config.workers.concurrency.max(1);
     let state = startup::build_state(&config).await?;
-    let mut workers = startup::spawn_workers(&state, &config).await?;
-    workers.extend(startup::spawn_sealer(&state, &config));
+    let workers = startup::spawn_workers(&state, &config).await?;
     tracing::info!(
         workers = workers.len(),
         database = %config.database_url.redacted(),

@@ -109,8 +109,7 @@ impl Application {
             trusted_proxies: config.security.trusted_proxies.clone(),
         };
         spawn_maintenance(state.db.clone(), config.retention.clone());
-        let mut workers = spawn_workers(&state, config).await?;
-        workers.extend(spawn_sealer(&state, config));
+        let workers = spawn_workers(&state, config).await?;
         Ok(Self {
             router: middleware::apply(router(state.clone(), &cookie), policy),
             listener,
@@ -256,9 +255,12 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     })
 }
 
-/// Starts this process's workflow workers (none when
-/// `VANGUARD_WORKERS=0`) on a database pool of their own, sized for them, so
-/// that they and the web requests never wait for each other's connections.
+/// The background work of a process that runs workers (web server or
+/// `server worker`): the pipeline's workers and the audit sealer, on a
+/// database pool of their own, so that web requests that take every web
+/// connection cannot stall them. On SQLite that matters twice over: a
+/// writer waits for its connection holding the write turn, so a sealer
+/// waiting on an exhausted web pool would have held up every worker.
 pub async fn spawn_workers(
     state: &AppState,
     config: &Config,
@@ -267,16 +269,19 @@ pub async fn spawn_workers(
         return Ok(Vec::new());
     }
     let pool = app::db::PoolSettings {
-        max_connections: config.workers.connections_needed(),
+        // One more for the sealer.
+        max_connections: config.workers.connections_needed() + 1,
         ..config.pool.clone()
     };
-    let mut workers_state = state.clone();
-    workers_state.db = state
+    let mut background = state.clone();
+    background.db = state
         .db
         .with_own_pool(&config.database_url, &pool)
         .await
         .context("cannot open the workflow workers' database pool")?;
-    Ok(workflow::spawn_workers(&workers_state, &config.workers))
+    let mut handles = workflow::spawn_workers(&background, &config.workers);
+    handles.extend(spawn_sealer(&background, config));
+    Ok(handles)
 }
 
 /// The audit checkpoint signer: `VANGUARD_AUDIT_SIGNING_KEY`, or else a key
@@ -294,19 +299,17 @@ pub fn audit_signer(config: &Config) -> anyhow::Result<AuditSigner> {
     Ok(AuditSigner::derived_from_master_key(master_key.expose()))
 }
 
-/// The audit sealer, in a process that runs workers (web server or
-/// `server worker`) unless sealing is switched off for it.
-pub fn spawn_sealer(state: &AppState, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+/// Audit records are sealed into checkpoints by the processes that run
+/// workers, unless sealing is switched off for them.
+fn spawn_sealer(state: &AppState, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
     let interval = config.audit_seal_interval?;
-    (config.workers.concurrency > 0).then(|| {
-        app::audit::seal::spawn_sealer(
-            state.db.clone(),
-            Arc::clone(&state.audit),
-            state.storage.clone(),
-            state.lifecycle.clone(),
-            interval,
-        )
-    })
+    Some(app::audit::seal::spawn_sealer(
+        state.db.clone(),
+        Arc::clone(&state.audit),
+        state.storage.clone(),
+        state.lifecycle.clone(),
+        interval,
+    ))
 }
 
 /// Lets each worker finish the step it is on (bounded by `timeout`; a step

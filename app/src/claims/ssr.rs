@@ -12,11 +12,11 @@ use shared::{
     },
     confirm::Irreversible,
     contact::{Email, PersonName, Phone},
-    dates::{Date, DateRange},
+    dates::Date,
     money::{Currency, Money, MoneyInput},
     pagination::{Page, PageRequest},
-    policy::{LineOfBusiness, PolicyStatus},
-    triage::{Assessment, ClaimFacts, FlagCode, FraudFlag},
+    policy::LineOfBusiness,
+    triage::{FlagCode, FraudFlag},
 };
 use sqlx::{Row as _, any::AnyRow};
 
@@ -26,7 +26,7 @@ use super::{ClaimFilters, ClaimReceipt, ClaimStats, ClaimSummary, ClaimantView};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
-    batch::{Arg, Batch, bind_all},
+    batch::Batch,
     clock::today,
     db::{Db, Filter, new_id, now_micros},
     error::AppError,
@@ -40,8 +40,16 @@ use crate::{
     workflow::ssr as workflow,
 };
 
+mod snapshot;
 mod sort;
+mod triage;
 mod view;
+
+pub use self::snapshot::{Snapshot, snapshots};
+pub(crate) use self::triage::link_claims;
+pub use self::triage::{
+    Facts, Outcome, TRIAGE_CANDIDATES, TriageFacts, claim_facts, record_triage, triage_facts,
+};
 
 const TABLE: &str = "claims";
 
@@ -778,7 +786,8 @@ async fn current(
     })
 }
 
-/// Moves the claim to `next` (and bumps its version), then audits `action`.
+/// Moves the claim to `next` (and bumps its version) if it is still at the
+/// version read, then audits `action`.
 async fn record_transition(
     tx: &mut sqlx::AnyConnection,
     context: &AuditContext,
@@ -788,67 +797,55 @@ async fn record_transition(
     next: ClaimStatus,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
-    let record = transition(tx, context, id, current, action, next, details, Vec::new()).await?;
-    audit::append_all(tx, &[record]).await?;
-    Ok(())
-}
-
-/// [`record_transition`] with its audit record returned, not appended: the
-/// caller appends it, with others, later in the same transaction. `also`
-/// sets more columns in the same UPDATE (triage's outcome), so a step
-/// writes the claim row once.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the parts of one write, each from a different layer"
-)]
-async fn transition(
-    tx: &mut sqlx::AnyConnection,
-    context: &AuditContext,
-    id: &str,
-    current: &Current,
-    action: ClaimAction,
-    next: ClaimStatus,
-    details: serde_json::Value,
-    also: Vec<(&str, Arg)>,
-) -> Result<audit::Pending, AppError> {
-    let extra: String = also
-        .iter()
-        .enumerate()
-        .map(|(n, (column, _))| format!(", {column} = ${}", n + 5))
-        .collect();
-    let sql = format!(
-        "UPDATE claims SET status = $1, version = version + 1, updated_at = $2{extra} \
-         WHERE id = $3 AND version = $4"
-    );
-    let mut args: Vec<Arg> = vec![
-        next.as_str().into(),
-        now_micros().into(),
-        id.into(),
-        current.version.into(),
-    ];
-    args.extend(also.into_iter().map(|(_, value)| value));
-    let updated = bind_all(sqlx::query(&sql), args)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let updated = sqlx::query(
+        "UPDATE claims SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4",
+    )
+    .bind(next.as_str())
+    .bind(now_micros())
+    .bind(id)
+    .bind(current.version)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if updated == 0 {
         return Err(AppError::PreconditionFailed(
             "The claim changed while this was being saved; reload and try again.".into(),
         ));
     }
-    let mut details = details;
+    let record = transition_record(
+        context,
+        id,
+        (current.status, current.version),
+        action,
+        next,
+        details,
+    );
+    audit::append_all(tx, &[record]).await?;
+    Ok(())
+}
+
+/// The audit record of a transition from `(status, version)` to `next`:
+/// `details` with the status and version before and after added.
+fn transition_record(
+    context: &AuditContext,
+    id: &str,
+    (status, version): (ClaimStatus, i64),
+    action: ClaimAction,
+    next: ClaimStatus,
+    mut details: serde_json::Value,
+) -> audit::Pending {
     if let Some(object) = details.as_object_mut() {
         object.insert(
             "before".into(),
-            json!({ "status": current.status, "version": current.version }),
+            json!({ "status": status, "version": version }),
         );
         let after = object.entry("after").or_insert_with(|| json!({}));
         if let Some(after) = after.as_object_mut() {
             after.insert("status".into(), json!(next));
-            after.insert("version".into(), json!(current.version + 1));
+            after.insert("version".into(), json!(version + 1));
         }
     }
-    Ok(audit::Pending::new(
+    audit::Pending::new(
         context,
         AuditEvent {
             action: &format!("claim.{}", action.as_str()),
@@ -856,7 +853,7 @@ async fn transition(
             entity_id: Some(id),
             details,
         },
-    ))
+    )
 }
 
 /// A workflow step other than triage and the three decisions: start
@@ -1166,213 +1163,6 @@ pub async fn add_note(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// How many other claims triage looks at as possible duplicates, and counts
-/// as prior claims: enough for every rule (two prior claims already flag a
-/// repeat claimant; one duplicate already routes to review), bounded so a
-/// policy with thousands of claims on one day costs the same as any other.
-pub const TRIAGE_CANDIDATES: i64 = 10;
-
-/// The claim's policy id and facts, as the coverage check and triage read
-/// them (no claim history). `None` when the claim no longer waits for triage
-/// (the step already ran). Runs on any connection: the pipeline reads it
-/// outside the write lock.
-pub async fn claim_facts(
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-) -> Result<Option<(String, ClaimFacts)>, AppError> {
-    let row = sqlx::query(
-        "SELECT cl.status, cl.policy_id, cl.incident_date, cl.currency, cl.total_claimed, p.line, \
-         p.status AS policy_status, p.starts_on, p.ends_on, p.coverage_limit, p.deductible, \
-         p.currency AS policy_currency FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| AppError::NotFound("The claim".into()))?;
-    if row.try_get::<String, _>("status")? != ClaimStatus::Submitted.as_str() {
-        return Ok(None);
-    }
-    let text = |column: &str| row.try_get::<String, _>(column);
-    let internal = AppError::internal_message;
-    let policy_currency =
-        Currency::from_stored("policy_currency", &text("policy_currency")?).map_err(internal)?;
-    let policy_id = row.try_get("policy_id")?;
-    Ok(Some((
-        policy_id,
-        ClaimFacts {
-            possible_duplicates: Vec::new(),
-            total_claimed: Money::new(
-                row.try_get("total_claimed")?,
-                Currency::from_stored("currency", &text("currency")?).map_err(internal)?,
-            ),
-            incident_date: Date::parse("incident_date", &text("incident_date")?)
-                .map_err(internal)?,
-            line: LineOfBusiness::parse("line", &text("line")?).map_err(internal)?,
-            policy_status: PolicyStatus::parse("policy_status", &text("policy_status")?)
-                .map_err(internal)?,
-            policy_term: DateRange::parse(&text("starts_on")?, &text("ends_on")?)
-                .map_err(|e| AppError::internal_message(e.to_string()))?,
-            coverage_limit: Money::new(row.try_get("coverage_limit")?, policy_currency),
-            deductible: Money::new(row.try_get("deductible")?, policy_currency),
-            prior_claims_in_year: 0,
-        },
-    )))
-}
-
-/// Everything triage needs: [`claim_facts`] plus the claim history (prior
-/// claims in the year before the incident and possible duplicates, each
-/// capped at [`TRIAGE_CANDIDATES`] and read through the
-/// (policy, incident date, claim number) index).
-pub async fn triage_facts(
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-) -> Result<Option<TriageFacts>, AppError> {
-    let Some((policy_id, mut facts)) = claim_facts(conn, id).await? else {
-        return Ok(None);
-    };
-    let incident_date = facts.incident_date;
-    let year_before = incident_date.add_days(-365).unwrap_or(incident_date);
-    let prior: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE policy_id = $1 AND id <> $2 \
-         AND incident_date >= $3 AND incident_date <= $4 LIMIT $5) AS prior",
-    )
-    .bind(&policy_id)
-    .bind(id)
-    .bind(year_before.to_string())
-    .bind(incident_date.to_string())
-    .bind(TRIAGE_CANDIDATES)
-    .fetch_one(&mut *conn)
-    .await?;
-    facts.prior_claims_in_year = u32::try_from(prior).unwrap_or(u32::MAX);
-    let candidates = duplicate_candidates(conn, id, &policy_id, incident_date).await?;
-    let (ids, numbers) = candidates.into_iter().unzip();
-    facts.possible_duplicates = numbers;
-    Ok(Some(TriageFacts {
-        facts,
-        candidates: ids,
-    }))
-}
-
-/// What triage decides on, and the ids of the possible duplicates it names
-/// (the claims [`record_triage`] links, should the rules flag them).
-#[derive(Debug)]
-pub struct TriageFacts {
-    pub facts: ClaimFacts,
-    pub candidates: Vec<String>,
-}
-
-/// The ids and claim numbers of other claims for the same loss (same policy
-/// and day, an item code in common), the first [`TRIAGE_CANDIDATES`].
-async fn duplicate_candidates(
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-    policy_id: &str,
-    incident_date: Date,
-) -> Result<Vec<(String, String)>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT o.id, o.claim_number FROM claims o WHERE o.policy_id = $1 AND o.incident_date = $2 AND o.id <> $3 \
-         AND EXISTS (SELECT 1 FROM claim_lines a JOIN claim_lines b ON a.code = b.code \
-         WHERE a.claim_id = o.id AND b.claim_id = $3) ORDER BY o.claim_number LIMIT $4",
-    )
-    .bind(policy_id)
-    .bind(incident_date.to_string())
-    .bind(id)
-    .bind(TRIAGE_CANDIDATES)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
-/// Stores triage's outcome and moves the claim to `triaged`; returns the
-/// audit record of the pipeline's work, for the caller to append (with the
-/// rest of its batch's) in the same transaction.
-pub async fn record_triage(
-    tx: &mut sqlx::AnyConnection,
-    context: &AuditContext,
-    id: &str,
-    assessment: &Assessment,
-    candidates: &[String],
-) -> Result<audit::Pending, AppError> {
-    let current = current(tx, id, None).await?;
-    let next = current
-        .status
-        .apply(ClaimAction::Triage, None)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
-    let mut flags: Vec<FraudFlag> = serde_json::from_str(&current.fraud_flags).unwrap_or_default();
-    flags.extend(assessment.flags.iter().cloned());
-    let now = now_micros();
-    let fraud_flags = serde_json::to_string(&flags).map_err(|e| AppError::internal(&e))?;
-    if let Some(flag) = assessment
-        .flags
-        .iter()
-        .find(|f| f.code == FlagCode::PossibleDuplicate)
-    {
-        // The candidates triage read outside the write lock: a claim filed
-        // since is not linked to this one now, but this one is linked to it
-        // when that claim is triaged.
-        link_claims(tx, id, candidates, &flag.reason, now).await?;
-    }
-    transition(
-        tx,
-        context,
-        id,
-        &current,
-        ClaimAction::Triage,
-        next,
-        json!({ "after": {
-            "priority": assessment.priority,
-            "coverage": assessment.coverage.as_str(),
-            "fraud_flags": assessment.flags.iter().map(|f| f.code).collect::<Vec<_>>(),
-        }}),
-        // Triage's outcome in the same UPDATE as the status: one write of
-        // the claim row per triage, not two.
-        vec![
-            ("priority", assessment.priority.as_str().into()),
-            ("fraud_flags", fraud_flags.into()),
-            ("coverage", assessment.coverage.as_str().into()),
-            ("coverage_note", assessment.coverage.note().into()),
-            ("triaged_at", now.into()),
-        ],
-    )
-    .await
-}
-
-/// Links `id` and each of `others` both ways with `reason`; links that
-/// exist already are kept as they are.
-pub(crate) async fn link_claims(
-    tx: &mut sqlx::AnyConnection,
-    id: &str,
-    others: &[String],
-    reason: &str,
-    now: i64,
-) -> Result<(), AppError> {
-    // Rows in one global order: two claims triaged at once by two workers
-    // then lock the same link rows in the same order and cannot deadlock.
-    let mut rows: Vec<(&str, &str)> = others
-        .iter()
-        .flat_map(|other| [(id, other.as_str()), (other.as_str(), id)])
-        .collect();
-    rows.sort_unstable();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    // One statement for all of them: on PostgreSQL a statement per link
-    // was a round trip each (twenty for a claim with ten look-alikes).
-    let values = (0..rows.len())
-        .map(|row| format!("(${}, ${}, $1, $2)", 3 + row * 2, 4 + row * 2))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO claim_links (claim_id, other_claim_id, reason, created_at) VALUES {values} \
-         ON CONFLICT (claim_id, other_claim_id) DO NOTHING"
-    );
-    let mut insert = sqlx::query(&sql).bind(reason).bind(now);
-    for (from, to) in rows {
-        insert = insert.bind(from).bind(to);
-    }
-    insert.execute(&mut *tx).await?;
     Ok(())
 }
 

@@ -496,24 +496,22 @@ fn describe(error: &reqwest::Error) -> String {
     }
 }
 
-/// The workflow's `notify` step: `claim.triaged` to every active endpoint
-/// that has not had it yet. The payload is fixed by the first attempt and
-/// resent as stored, so every retry and replay carries the same bytes.
-/// The inner `Err` names each endpoint that failed and how (what staff see
-/// on the pipeline panel); the step is then retried with backoff.
-pub async fn notify_claim_triaged(
+/// The workflow's `notify` step for a batch of `(event id, claim id)`:
+/// `claim.triaged` to every active endpoint that has not had it yet, one
+/// result per event in the order given. The endpoints are read (and their
+/// secrets unwrapped) once for the whole batch, and with none registered
+/// that read is all the step costs. The payload is fixed by the first
+/// attempt and resent as stored, so every retry and replay carries the same
+/// bytes. An inner `Err` names each endpoint that failed and how (what
+/// staff see on the pipeline panel); that step is then retried with backoff.
+pub async fn notify_claims_triaged(
     state: &AppState,
-    event_id: &str,
-    claim_id: &str,
-) -> Result<Result<(), String>, AppError> {
+    events: &[(&str, &str)],
+) -> Result<Vec<Result<Result<(), String>, AppError>>, AppError> {
     let kind = WebhookEvent::ClaimTriaged;
-    // The insurer's own endpoints, and the claim's partner's: never another
-    // partner's (their endpoints would learn of claims they may not see).
-    let targets = sqlx::query(&format!(
-        "{ENDPOINT_COLUMNS} WHERE active = 1 AND (partner_id IS NULL OR partner_id = \
-         (SELECT partner_id FROM claims WHERE id = $1)) ORDER BY created_at"
+    let endpoints: Vec<(Option<String>, Result<Target, String>)> = sqlx::query(&format!(
+        "{ENDPOINT_COLUMNS} WHERE active = 1 ORDER BY created_at"
     ))
-    .bind(claim_id)
     .fetch_all(state.db.pool())
     .await?
     .iter()
@@ -521,8 +519,57 @@ pub async fn notify_claim_triaged(
         row.try_get::<String, _>("events")
             .is_ok_and(|events| events.split(',').any(|e| e == kind.as_str()))
     })
-    .map(|row| target(state, row))
-    .collect::<Result<Vec<_>, _>>()?;
+    .map(|row| {
+        Ok((
+            row.try_get("partner_id")?,
+            target(state, row).map_err(|e| e.cause()),
+        ))
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    if endpoints.is_empty() || events.is_empty() {
+        return Ok(events.iter().map(|_| Ok(Ok(()))).collect());
+    }
+    let sql = format!(
+        "SELECT id, partner_id FROM claims WHERE id IN ({})",
+        crate::db::placeholders(1, events.len())
+    );
+    let mut select = sqlx::query(&sql);
+    for (_, claim_id) in events {
+        select = select.bind(*claim_id);
+    }
+    let partner_of: std::collections::HashMap<String, Option<String>> = select
+        .fetch_all(state.db.pool())
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("partner_id")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let mut results = Vec::with_capacity(events.len());
+    for (event_id, claim_id) in events {
+        // The insurer's own endpoints, and the claim's partner's: never
+        // another partner's (their endpoints would learn of claims they may
+        // not see).
+        let partner = partner_of.get(*claim_id).cloned().flatten();
+        let targets: Result<Vec<&Target>, AppError> = endpoints
+            .iter()
+            .filter(|(owner, _)| owner.is_none() || *owner == partner)
+            .map(|(_, target)| target.as_ref().map_err(AppError::internal_message))
+            .collect();
+        results.push(match targets {
+            Ok(targets) => notify_one(state, kind, event_id, claim_id, &targets).await,
+            Err(error) => Err(error),
+        });
+    }
+    Ok(results)
+}
+
+/// One event of [`notify_claims_triaged`] to its endpoints.
+async fn notify_one(
+    state: &AppState,
+    kind: WebhookEvent,
+    event_id: &str,
+    claim_id: &str,
+    targets: &[&Target],
+) -> Result<Result<(), String>, AppError> {
     if targets.is_empty() {
         return Ok(Ok(()));
     }

@@ -484,3 +484,108 @@ async fn a_triage_whose_lease_was_taken_over_writes_nothing_and_is_left_to_its_n
     );
     assert_eq!(job_of(&app, &ids[1], "triage").await.1, "done");
 }
+
+#[tokio::test]
+async fn the_workers_keep_going_while_every_web_connection_is_taken() {
+    // One worker and a web pool of two connections, both held below: the
+    // workers, and the audit sealer beside them, have a pool of their own.
+    // (With the sealer on the web pool, on SQLite it took the write turn
+    // and then waited for a web connection, and every worker waited on it.)
+    let app = spawn_app_with(|config| {
+        config.workers.concurrency = 1;
+        config.pool.max_connections = 2;
+    })
+    .await;
+    let _held = [
+        app.state.db.pool().acquire().await.unwrap(),
+        app.state.db.pool().acquire().await.unwrap(),
+    ];
+    // Claims come in through a replica without workers.
+    let intake = app
+        .spawn_replica_with(|config| {
+            config.workers.concurrency = 0;
+            config.pool.max_connections = 10;
+        })
+        .await;
+    let ids = claims(&intake, 2).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let completed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM executions WHERE state = 'completed' AND claim_id IN ($1, $2)",
+        )
+        .bind(&ids[0])
+        .bind(&ids[1])
+        .fetch_one(intake.state.db.pool())
+        .await
+        .unwrap();
+        if completed == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pipeline stalled behind the web pool ({completed} of 2 completed)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Makes the database refuse every update of claim `id`, as a constraint
+/// or a damaged page would: the statement that tries fails as a whole.
+async fn refuse_updates_of(app: &TestApp, id: &str) {
+    let statements = match app.state.db.engine() {
+        Engine::Sqlite => vec![format!(
+            "CREATE TRIGGER refuse_claim BEFORE UPDATE ON claims WHEN OLD.id = '{id}' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )],
+        Engine::Postgres => vec![
+            "CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER refuse_claim BEFORE UPDATE ON claims FOR EACH ROW \
+                 WHEN (OLD.id = '{id}') EXECUTE FUNCTION refuse_claim()"
+            ),
+        ],
+    };
+    for statement in statements {
+        sqlx::query(&statement)
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_claim_whose_write_breaks_the_batch_statement_fails_alone_and_the_rest_of_its_batch_is_triaged()
+ {
+    let app = app_without_workers().await;
+    let ids = claims(&app, 3).await;
+    let settings = WorkerSettings::default();
+    // Past the coverage check: the next batch is the three triages, whose
+    // claims are written by one statement.
+    let next = run_batch(
+        &app.state,
+        &settings,
+        "test-worker",
+        lease_batch(&app.state.db, "test-worker", &settings)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(next.len(), 3, "{next:?}");
+    assert!(next.iter().all(|job| job.step == "triage"), "{next:?}");
+    refuse_updates_of(&app, &ids[1]).await;
+
+    run_batch(&app.state, &settings, "test-worker", next).await;
+
+    for id in [&ids[0], &ids[2]] {
+        assert_ne!(status_of(&app, id).await, "submitted", "triaged alone");
+        assert_eq!(job_of(&app, id, "triage").await.1, "done");
+    }
+    assert_eq!(status_of(&app, &ids[1]).await, "submitted");
+    let (_, state, error) = job_of(&app, &ids[1], "triage").await;
+    assert_eq!(state, "pending", "retried later");
+    let error = error.unwrap_or_default();
+    assert!(error.contains("refused by the test"), "{error}");
+}

@@ -2,13 +2,14 @@
 //! workers lease and run them in batches, and the pipeline's read side.
 //!
 //! A worker leases a batch of due jobs in one statement ([`lease_batch`]),
-//! runs the slow half of every job at once outside any write transaction
-//! ([`steps::prepare`]), then records every outcome in one write
-//! transaction, each job in a savepoint of its own so one failure does not
-//! undo the others ([`steps::commit`]). Under load the batches fill up, and
-//! a batch of N steps costs one lease and one commit instead of N of each:
-//! that is what lets the pipeline keep up with ingestion on SQLite, where
-//! every commit is an fsync under the single write lock.
+//! runs the slow half of every job outside any write transaction, the jobs
+//! of each step read together in a few statements ([`steps::prepare_all`]),
+//! then records every outcome in one write transaction of a dozen
+//! statements whatever the batch's size ([`record_batch`]). Under load the
+//! batches fill up, and a batch of N steps costs about what one step does:
+//! that is what lets the pipeline keep up with ingestion, on SQLite where
+//! every commit is an fsync under the single write lock, and on PostgreSQL
+//! where every statement is a round trip.
 
 mod queue;
 mod steps;
@@ -137,11 +138,9 @@ impl WorkerSettings {
 
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// Steps of a batch whose slow half runs at once. Each holds a pooled
-/// connection while it reads; a step's reads take a millisecond or so, so
-/// four keep a worker's commits fed while leaving the pool to the web
-/// requests.
-const PREPARE_CONCURRENCY: usize = 4;
+/// Connections a worker's slow halves hold at once: one per step, whose
+/// jobs are read together ([`steps::prepare_all`]).
+const PREPARE_CONCURRENCY: usize = Step::ALL.len();
 
 /// The delay before attempt `attempts + 1`: doubling from `base`, capped,
 /// with up to a quarter of jitter so retries of many jobs spread out.
@@ -168,110 +167,121 @@ pub async fn run_batch(
     worker: &str,
     jobs: Vec<Job>,
 ) -> Vec<Job> {
-    use tracing::Instrument as _;
     let started = std::time::Instant::now();
-    use futures_util::StreamExt as _;
-    let slow_halves: Vec<_> = jobs
+    // A span per job, open while its batch runs: a trace search for the
+    // request that filed a claim finds the steps it caused.
+    let spans: Vec<tracing::Span> = jobs
         .iter()
         .map(|job| {
-            let span = tracing::info_span!(
+            tracing::info_span!(
                 "workflow_step",
                 step = %job.step,
                 job = %job.id,
                 claim_id = %job.claim_id,
                 attempt = job.attempts,
                 correlation_id = job.correlation_id.as_deref().unwrap_or_default(),
-            );
-            async move {
-                match Step::parse(&job.step) {
-                    None => Err(StepError(format!("unknown step {}", job.step))),
-                    Some(step) => steps::prepare(state, job, step).await,
-                }
-            }
-            .instrument(span)
+            )
         })
         .collect();
-    let prepared = futures_util::stream::iter(slow_halves)
-        // A few at a time, in order: each holds a pooled connection, and a
-        // whole batch at once took every connection from the web requests.
-        .buffered(PREPARE_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
+    let prepared = steps::prepare_all(state, &jobs).await;
     let prepare_ms = started.elapsed().as_millis() as u64;
-    match record_batch(state, settings, worker, &jobs, prepared).await {
-        Ok(next) => {
-            tracing::info!(
-                %worker, jobs = jobs.len(), prepare_ms, elapsed_ms = started.elapsed().as_millis() as u64,
-                "workflow batch done"
-            );
-            next
-        }
-        Err(error) => {
-            // The batch's transaction is gone, with every outcome in it.
-            // Each job is put back for a retry on its own, so none waits for
-            // its lease to run out; a job whose failure cannot be recorded
-            // either is taken over when its lease expires.
-            tracing::error!(%worker, %error, jobs = jobs.len(), "could not record a workflow batch");
-            let message = format!("could not record the outcome: {}", StepError::from(error).0);
-            for job in &jobs {
-                if let Err(db_error) = queue::fail(&state.db, settings, job, worker, &message).await
+    let next = match record_batch(state, settings, worker, &jobs, &prepared, true).await {
+        Ok(next) => next,
+        Err(StepError(error)) => {
+            // The batch's transaction is gone, with every outcome in it: one
+            // failing statement fails the whole batch. Each job is recorded
+            // again in a transaction of its own, so a claim that breaks a
+            // statement fails only its own step (and none waits for its
+            // lease to run out).
+            tracing::error!(%worker, %error, jobs = jobs.len(), "could not record a workflow batch; recording its jobs one by one");
+            for (job, outcome) in jobs.iter().zip(prepared) {
+                let alone = std::slice::from_ref(job);
+                if let Err(StepError(error)) =
+                    record_batch(state, settings, worker, alone, &[outcome], false).await
                 {
-                    tracing::error!(job = %job.id, error = %db_error, "could not record the failure");
+                    let message = format!("could not record the outcome: {error}");
+                    if let Err(db_error) =
+                        queue::fail(&state.db, settings, job, worker, &message).await
+                    {
+                        tracing::error!(job = %job.id, error = %db_error, "could not record the failure");
+                    }
                 }
             }
             Vec::new()
         }
+    };
+    tracing::info!(
+        %worker, jobs = jobs.len(), prepare_ms, elapsed_ms = started.elapsed().as_millis() as u64,
+        "workflow batch done"
+    );
+    for (span, job) in spans.iter().zip(&jobs) {
+        span.in_scope(|| tracing::debug!(step = %job.step, "workflow step recorded"));
     }
+    next
 }
 
 /// The write half of [`run_batch`], in one transaction that then leases
-/// the next batch (the steps just enqueued among them). The leases of the
-/// steps with writes of their own are locked first ([`queue::hold_leases`]);
-/// each writes in a savepoint (a failure rolls back only that job, which is
-/// then recorded as failed); then every completion is recorded together in
-/// a few statements ([`queue::complete_all`]), whatever the batch's size:
-/// on PostgreSQL each statement is a round trip, and under load a round
-/// trip waits its turn for the CPU, so a batch's cost is its statements.
+/// the next batch (the steps just enqueued among them) when `lease_next`.
+/// The leases of the triage jobs (the only step with writes of its own) are
+/// locked first ([`queue::hold_leases`]); their writes go in together
+/// ([`steps::commit_triage`]); a triage its claim refuses (changed
+/// meanwhile, or no longer waiting for triage) writes nothing and is
+/// recorded as failed; then every completion is recorded together
+/// ([`queue::complete_all`]). Whatever the batch's size that is a dozen
+/// statements: on PostgreSQL each statement is a round trip, and under load
+/// a round trip waits its turn for the CPU, so a batch's cost is its
+/// statements.
 async fn record_batch(
     state: &AppState,
     settings: &WorkerSettings,
     worker: &str,
     jobs: &[Job],
-    prepared: Vec<Result<Work, StepError>>,
-) -> Result<Vec<Job>, sqlx::Error> {
-    let (mut plain, mut with_writes, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    prepared: &[Result<Work, StepError>],
+    lease_next: bool,
+) -> Result<Vec<Job>, StepError> {
+    let (mut plain, mut triage, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     for (job, outcome) in jobs.iter().zip(prepared) {
         match (outcome, Step::parse(&job.step)) {
             (Ok(Work::Complete), Some(step)) => plain.push((job, step)),
-            (Ok(work), Some(step)) => with_writes.push((job, step, work)),
+            (
+                Ok(Work::Triage {
+                    assessment,
+                    candidates,
+                }),
+                Some(step),
+            ) => triage.push((job, step, &**assessment, candidates.as_slice())),
             (Ok(_), None) => failed.push((job, format!("unknown step {}", job.step))),
-            (Err(StepError(error)), _) => failed.push((job, error)),
+            (Err(StepError(error)), _) => failed.push((job, error.clone())),
         }
     }
     let mut tx = state.db.begin_write().await?;
-    let writers: Vec<&Job> = with_writes.iter().map(|(job, _, _)| *job).collect();
+    let writers: Vec<&Job> = triage.iter().map(|(job, ..)| *job).collect();
     let held = queue::hold_leases(&mut tx, state.db.engine(), worker, &writers).await?;
+    let (triage, lost): (Vec<_>, Vec<_>) = triage
+        .into_iter()
+        .partition(|(job, ..)| held.contains(&job.id));
+    for (job, ..) in lost {
+        lease_lost(job, worker);
+    }
+    let writes: Vec<_> = triage
+        .iter()
+        .map(|(job, _, assessment, candidates)| (*job, *assessment, *candidates))
+        .collect();
     let mut records = Vec::new();
-    for (job, step, work) in with_writes {
-        if !held.contains(&job.id) {
-            lease_lost(job, worker);
-            continue;
-        }
-        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        match steps::commit(&mut savepoint, job, work).await {
+    for ((job, step, ..), outcome) in triage
+        .iter()
+        .zip(steps::commit_triage(&mut tx, &writes).await?)
+    {
+        match outcome {
             Ok(record) => {
-                savepoint.commit().await?;
-                records.extend(record);
-                plain.push((job, step));
+                records.push(record);
+                plain.push((*job, *step));
             }
-            Err(error) => {
-                savepoint.rollback().await?;
-                failed.push((job, StepError::from(error).0));
-            }
+            Err(error) => failed.push((*job, StepError::from(error).0)),
         }
     }
-    // Every completion in three statements, the steps with writes among
-    // them (their leases are held, so none of those is lost here).
+    // Every completion in three statements, the triage jobs among them
+    // (their leases are held, so none of those is lost here).
     for job in queue::complete_all(&mut tx, &plain, worker).await? {
         lease_lost(job, worker);
     }
@@ -279,14 +289,12 @@ async fn record_batch(
         tracing::warn!(job = %job.id, step = %job.step, attempt = job.attempts, %error, "workflow step failed");
         queue::record_failure(&mut tx, settings, job, worker, error).await?;
     }
-    // The steps' audit records last, in one append: on PostgreSQL the
-    // chain's head row is locked from here to the commit, not from the
-    // first triage of the batch on (every writer that audits waits on it).
+    // The steps' audit records last, in one append.
     audit::append_all(&mut tx, &records).await?;
-    let next = if state.lifecycle.is_draining() {
-        Vec::new()
-    } else {
+    let next = if lease_next && !state.lifecycle.is_draining() {
         queue::lease_in(&mut tx, state.db.engine(), worker, settings).await?
+    } else {
+        Vec::new()
     };
     tx.commit().await?;
     Ok(next)
