@@ -63,6 +63,10 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     })
     .expect("test configuration is valid");
     config.database_url = database.url.clone();
+    // Tests run many applications at once against one PostgreSQL: one
+    // worker each (not PostgreSQL's default four) keeps them all within its
+    // connection limit.
+    config.workers.concurrency = 1;
     customize(&mut config);
     start(config, database, data_dir).await
 }
