@@ -73,6 +73,22 @@ async fn drain_from(app: &TestApp, settings: &WorkerSettings, mut jobs: Vec<Job>
     panic!("the pipeline did not drain");
 }
 
+/// Runs the first batch (the coverage checks of the `claims` just filed)
+/// and returns the batch its commit leased: their triages.
+async fn past_the_coverage_check(
+    app: &TestApp,
+    settings: &WorkerSettings,
+    claims: usize,
+) -> Vec<Job> {
+    let first = lease_batch(&app.state.db, "test-worker", settings)
+        .await
+        .unwrap();
+    let next = run_batch(&app.state, settings, "test-worker", first).await;
+    assert_eq!(next.len(), claims, "{next:?}");
+    assert!(next.iter().all(|job| job.step == "triage"), "{next:?}");
+    next
+}
+
 /// Leases and runs batches until nothing is due.
 async fn drain(app: &TestApp, settings: &WorkerSettings) {
     drain_from(app, settings, Vec::new()).await;
@@ -450,17 +466,7 @@ async fn a_triage_whose_lease_was_taken_over_writes_nothing_and_is_left_to_its_n
     let app = app_without_workers().await;
     let ids = claims(&app, 2).await;
     let settings = WorkerSettings::default();
-    // Past the coverage check: the next batch is the two triages.
-    let next = run_batch(
-        &app.state,
-        &settings,
-        "test-worker",
-        lease_batch(&app.state.db, "test-worker", &settings)
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert!(next.iter().all(|job| job.step == "triage"), "{next:?}");
+    let next = past_the_coverage_check(&app, &settings, 2).await;
     sqlx::query(
         "UPDATE jobs SET locked_by = 'other-worker' WHERE claim_id = $1 AND step = 'triage'",
     )
@@ -562,19 +568,8 @@ async fn a_claim_whose_write_breaks_the_batch_statement_fails_alone_and_the_rest
     let app = app_without_workers().await;
     let ids = claims(&app, 3).await;
     let settings = WorkerSettings::default();
-    // Past the coverage check: the next batch is the three triages, whose
-    // claims are written by one statement.
-    let next = run_batch(
-        &app.state,
-        &settings,
-        "test-worker",
-        lease_batch(&app.state.db, "test-worker", &settings)
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(next.len(), 3, "{next:?}");
-    assert!(next.iter().all(|job| job.step == "triage"), "{next:?}");
+    // The three triages' claims are written by one statement.
+    let next = past_the_coverage_check(&app, &settings, 3).await;
     refuse_updates_of(&app, &ids[1]).await;
 
     run_batch(&app.state, &settings, "test-worker", next).await;

@@ -99,7 +99,7 @@ pub(super) async fn prepare_all(state: &AppState, jobs: &[Job]) -> Vec<Result<Wo
 }
 
 /// A group's outcomes by job id; a failure of the whole group (its read
-/// failed) is every job's.
+/// failed) is every job's. An empty group's work is never started.
 async fn group<'a>(
     jobs: &[&'a Job],
     work: impl Future<Output = Result<Vec<Result<Work, StepError>>, StepError>>,
@@ -130,9 +130,6 @@ async fn check_coverage(
     state: &AppState,
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut conn = state.db.pool().acquire().await?;
     Ok(claims::claim_facts(&mut conn, &claim_ids(jobs))
         .await?
@@ -148,9 +145,6 @@ async fn triage_all(
     state: &AppState,
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut conn = state.db.pool().acquire().await?;
     Ok(
         claims::triage_facts(&mut conn, state.db.engine(), &claim_ids(jobs))
@@ -180,9 +174,6 @@ async fn snapshot_all(
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
     use futures_util::StreamExt as _;
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
     let snapshots = claims::snapshots(&state.db, &claim_ids(jobs)).await?;
     // The writes, made up front (a stream's `map` to an async block trips
     // the worker task's `Send` bound), then run a few at a time, in order.
@@ -236,9 +227,6 @@ async fn notify_all(
     state: &AppState,
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
-    if jobs.is_empty() {
-        return Ok(Vec::new());
-    }
     let events: Vec<(&str, &str)> = jobs
         .iter()
         .map(|job| (job.execution_id.as_str(), job.claim_id.as_str()))
