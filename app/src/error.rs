@@ -54,6 +54,11 @@ pub enum AppError {
     /// to work when retried shortly.
     #[error("The service is temporarily unavailable; please try again shortly.")]
     Unavailable,
+    /// `503 Service Unavailable` with `Retry-After`: the claims pipeline is
+    /// too far behind to take more claims now (the message says how far);
+    /// nothing was stored, and the same request is taken once it catches up.
+    #[error("{0}")]
+    Backlogged(String),
     /// `507 Insufficient Storage` with `Retry-After`: the database or file
     /// storage is full. Nothing was saved; retry once space is freed.
     #[error(
@@ -86,7 +91,7 @@ impl AppError {
             Self::TooLarge(_) => 413,
             Self::Validation(_) => 422,
             Self::RateLimited(_) => 429,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::Backlogged(_) => 503,
             Self::StorageFull => 507,
             Self::Internal(..) => 500,
             Self::ServerFn(ServerFnErrorErr::Request(_)) => 503,
@@ -126,6 +131,7 @@ impl AppError {
         match self {
             Self::RateLimited(seconds) => Some(*seconds),
             Self::Unavailable => Some(RETRY_UNAVAILABLE_SECONDS),
+            Self::Backlogged(_) => Some(RETRY_BACKLOGGED_SECONDS),
             Self::StorageFull => Some(RETRY_STORAGE_FULL_SECONDS),
             _ => None,
         }
@@ -134,6 +140,9 @@ impl AppError {
 
 /// A busy or restarting database is usually back within seconds.
 pub const RETRY_UNAVAILABLE_SECONDS: u64 = 2;
+/// A backlog over the intake limit drains at thousands of steps a second:
+/// a few seconds bring it back under.
+pub const RETRY_BACKLOGGED_SECONDS: u64 = 5;
 /// Freeing storage takes an operator: ask clients to back off longer.
 pub const RETRY_STORAGE_FULL_SECONDS: u64 = 30;
 

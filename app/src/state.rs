@@ -36,6 +36,8 @@ pub struct AppState {
     pub webhooks: WebhookClient,
     /// Wakes this process's workflow workers when a job is enqueued.
     pub jobs: JobSignal,
+    /// Refuses new claims while the pipeline is too far behind.
+    pub admission: crate::workflow::ssr::Admission,
     /// Shown at the foot of every page (`VANGUARD_ENVIRONMENT_BANNER`): a
     /// preview or staging deployment says so, so nobody mistakes it for
     /// production.

@@ -286,7 +286,7 @@ fn settings(launch: &Launch, plan: Plan) -> Vec<String> {
             "{}{} outside the pipeline phase",
             pipeline::workers_setting(launch.workers),
             if launch.workers == Some(0) {
-                " (web-only replica)"
+                " (web-only replica, `VANGUARD_INTAKE_MAX_BACKLOG=0`: nothing drains its outbox)"
             } else {
                 ""
             }

@@ -50,8 +50,9 @@ pub struct Launch {
 }
 
 /// The environment variables the bench sets on every server and command,
-/// beyond the database and data directory: rate limits lifted, a pool as
-/// large as the client count, tokens that outlive the run.
+/// beyond the database and data directory: rate limits lifted (and the
+/// intake limit, on a replica without workers), a pool as large as the
+/// client count, tokens that outlive the run.
 pub fn lifted_limits(launch: &Launch) -> Vec<(&'static str, String)> {
     let mut envs = vec![
         ("VANGUARD_LOGIN_RATE_PER_MINUTE", "10000".into()),
@@ -63,6 +64,12 @@ pub fn lifted_limits(launch: &Launch) -> Vec<(&'static str, String)> {
     ];
     if let Some(workers) = launch.workers {
         envs.push(("VANGUARD_WORKERS", workers.to_string()));
+        if workers == 0 {
+            // Nothing drains a web-only replica's outbox in the bench (in
+            // production a worker service does): its jobs only pile up, and
+            // intake's back-pressure would refuse the load being measured.
+            envs.push(("VANGUARD_INTAKE_MAX_BACKLOG", "0".into()));
+        }
     }
     envs
 }

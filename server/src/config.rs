@@ -176,6 +176,9 @@ pub struct Config {
     /// A line shown at the foot of every page (`VANGUARD_ENVIRONMENT_BANNER`),
     /// e.g. on a preview: `railway.json` sets it for pull-request environments.
     pub environment_banner: Option<String>,
+    /// Pending pipeline steps above which intake answers 503
+    /// (`VANGUARD_INTAKE_MAX_BACKLOG`; 0: no limit).
+    pub intake_max_backlog: Option<u64>,
 }
 
 /// Sessions, tokens, rate limits and the proxies we trust.
@@ -301,6 +304,11 @@ fn parse_bool(
         },
     }
 }
+
+/// Pending steps intake lets queue before it refuses claims: at the
+/// drain rates measured (2,800 to 3,500 steps/s) about half a minute of
+/// work, far more than a burst leaves behind while the workers keep up.
+const DEFAULT_INTAKE_MAX_BACKLOG: u64 = 100_000;
 
 /// Workers a process runs unless `VANGUARD_WORKERS` says otherwise. SQLite
 /// has one writer, and one worker's batches already keep up with what it
@@ -536,6 +544,15 @@ impl Config {
             security: SecuritySettings::from_lookup(&get, environment)?,
             workers,
             retention: retention_settings(&get)?,
+            intake_max_backlog: match parse_number(
+                &get,
+                "VANGUARD_INTAKE_MAX_BACKLOG",
+                DEFAULT_INTAKE_MAX_BACKLOG,
+                0..=100_000_000,
+            )? {
+                0 => None,
+                limit => Some(limit),
+            },
             environment_banner: get("VANGUARD_ENVIRONMENT_BANNER")
                 .map(|raw| environment_banner(&raw))
                 .transpose()?,
@@ -763,6 +780,15 @@ mod tests {
         );
         assert_eq!(config.storage, StorageUrl::Local("data/objects".into()));
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn intake_queues_at_most_100_000_steps_unless_told_and_0_lifts_the_limit() {
+        assert_eq!(config_from(&[]).unwrap().intake_max_backlog, Some(100_000));
+        let lifted = [("VANGUARD_INTAKE_MAX_BACKLOG", "0")];
+        assert_eq!(config_from(&lifted).unwrap().intake_max_backlog, None);
+        let error = config_from(&[("VANGUARD_INTAKE_MAX_BACKLOG", "-1")]).unwrap_err();
+        assert_eq!(error.variable, "VANGUARD_INTAKE_MAX_BACKLOG");
     }
 
     #[test]

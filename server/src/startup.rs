@@ -109,6 +109,7 @@ impl Application {
             trusted_proxies: config.security.trusted_proxies.clone(),
         };
         spawn_maintenance(state.db.clone(), config.retention.clone());
+        workflow::spawn_counter(state.db.clone(), state.admission.clone());
         let workers = spawn_workers(&state, config).await?;
         Ok(Self {
             router: middleware::apply(router(state.clone(), &cookie), policy),
@@ -251,6 +252,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             config.security.webhook_allow_hosts.clone(),
         ))?,
         jobs: JobSignal::default(),
+        admission: workflow::Admission::new(config.intake_max_backlog),
         environment_banner: config.environment_banner.as_deref().map(Arc::from),
     })
 }

@@ -397,6 +397,8 @@ pub async fn ingest(
     source: Source,
     idempotency: Option<(&str, &str)>,
 ) -> Result<Ingested, AppError> {
+    // Before anything is read or stored: a refused claim costs nothing.
+    state.admission.check()?;
     let Some((caller, key)) = idempotency else {
         return Ok(Ingested::Created(
             submit(state, context, scope, input, source).await?,

@@ -584,3 +584,58 @@ async fn a_claim_whose_write_breaks_the_batch_statement_fails_alone_and_the_rest
     let error = error.unwrap_or_default();
     assert!(error.contains("refused by the test"), "{error}");
 }
+
+/// Waits (up to 5 s) for the process's once-a-second count of pending jobs
+/// to refuse intake (`over`) or to take it again.
+async fn until_admission(app: &TestApp, over: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while app.state.admission.check().is_err() != over {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backlog count did not change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn claim_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM claims")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn intake_answers_503_while_the_backlog_is_over_its_limit_and_takes_claims_again_once_it_drains()
+ {
+    let app = spawn_app_with(|config| {
+        config.workers.concurrency = 0;
+        config.intake_max_backlog = Some(2);
+    })
+    .await;
+    claims(&app, 3).await;
+    until_admission(&app, true).await;
+    let token = app.api_token(Role::ApiClient).await;
+    let policy_number = active_policy(&app, &token, "backlog").await;
+    let before = claim_count(&app).await;
+
+    let refused = ingest(&app, &token, &claim(&policy_number, 40_000), Some("over")).await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let problem: Value = refused.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("pipeline is behind") && detail.contains("Nothing was stored"),
+        "{problem}"
+    );
+    assert_eq!(claim_count(&app).await, before, "nothing was stored");
+
+    drain(&app, &WorkerSettings::default()).await;
+    until_admission(&app, false).await;
+    let taken = ingest(&app, &token, &claim(&policy_number, 40_000), Some("over")).await;
+    assert_eq!(
+        taken.status(),
+        202,
+        "the same request, taken once caught up"
+    );
+}

@@ -11,8 +11,11 @@
 //! every commit is an fsync under the single write lock, and on PostgreSQL
 //! where every statement is a round trip.
 
+mod admission;
 mod queue;
 mod steps;
+
+pub use admission::{Admission, count_pending, spawn_counter};
 
 use std::{sync::Arc, time::Duration};
 
