@@ -11,6 +11,7 @@ pub mod auth;
 pub mod claims;
 pub mod customers;
 pub mod dashboard;
+pub mod encoding;
 pub mod error;
 pub mod format;
 pub mod forms;

@@ -76,7 +76,7 @@ impl Frontier {
     pub fn encode(&self) -> String {
         self.subtrees
             .iter()
-            .map(|h| super::ssr::hex(h))
+            .map(|h| crate::encoding::hex(h))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -176,7 +176,7 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, path: &[Hash], root:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::ssr::hex;
+    use crate::encoding::hex;
 
     /// The leaves of RFC 6962's reference tests (certificate-transparency
     /// `merkle_tree_test.cc`, also used by Trillian).

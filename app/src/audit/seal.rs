@@ -18,10 +18,11 @@ use sqlx::Row as _;
 use super::{
     merkle::Frontier,
     signing::{AuditSigner, ORIGIN, checkpoint_note},
-    ssr::{RECORD_COLUMNS, StoredRecord, hex},
+    ssr::{RECORD_COLUMNS, StoredRecord},
 };
 use crate::{
     db::{Db, Engine, now_micros},
+    encoding::hex,
     state::Lifecycle,
     storage::Storage,
 };

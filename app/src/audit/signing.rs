@@ -104,7 +104,7 @@ impl AuditSigner {
 }
 
 fn key_id(key: &VerifyingKey) -> String {
-    super::ssr::hex(&Sha256::digest(key.as_bytes())[..8])
+    crate::encoding::hex(&Sha256::digest(key.as_bytes())[..8])
 }
 
 #[cfg(test)]

@@ -70,16 +70,6 @@ pub struct AuditEvent<'a> {
     pub details: serde_json::Value,
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
-
 /// An audit record to append later in the same transaction, with others
 /// ([`append_all`]): a batch of pipeline steps appends its records in one
 /// statement at the end.

@@ -18,9 +18,9 @@ use sqlx::Row as _;
 use super::{
     merkle::{self, Frontier, Hash},
     signing::checkpoint_note,
-    ssr::{RECORD_COLUMNS, StoredRecord, hex},
+    ssr::{RECORD_COLUMNS, StoredRecord},
 };
-use crate::db::Db;
+use crate::{db::Db, encoding::hex};
 
 /// Rows read per round trip.
 const BATCH: i64 = 5_000;

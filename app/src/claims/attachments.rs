@@ -173,7 +173,7 @@ pub mod ssr {
         let this_number: String = claim.try_get("claim_number")?;
         let (bytes, kind, sha256) = tokio::task::spawn_blocking(move || {
             let kind = attachment::check(&bytes, max_bytes)?;
-            let sha256 = audit::hex(&Sha256::digest(&bytes));
+            let sha256 = crate::encoding::hex(&Sha256::digest(&bytes));
             Ok::<_, AttachmentError>((bytes, kind, sha256))
         })
         .await

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     auth::CurrentUser,
-    customers::pages::urlencode,
+    encoding::urlencode,
     error::ErrorPanel,
     format::instant,
     forms::{Field, FormAlert, FormErrors, NotPermitted},

@@ -447,7 +447,7 @@ pub async fn ingest(
 /// make the same request look different.
 fn request_hash(input: &NewClaimInput) -> Result<String, AppError> {
     let canonical = serde_json::to_vec(input).map_err(|e| AppError::internal(&e))?;
-    Ok(audit::hex(&Sha256::digest(canonical)))
+    Ok(crate::encoding::hex(&Sha256::digest(canonical)))
 }
 
 /// Deletes stored idempotent responses created before `before`

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::{
     auth::CurrentUser,
+    encoding::urlencode,
     error::ErrorPanel,
     format::instant,
     forms::{ConfirmLink, ConfirmStep, ConfirmSubmit, Field, FormAlert, FormErrors, confirming},
@@ -70,19 +71,6 @@ pub fn CustomersPage() -> impl IntoView {
         </section>
         <NewCustomerForm />
     }
-}
-
-/// Percent-encodes a query value (the browser bundle has no URL crate).
-pub fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -85,7 +85,7 @@ pub fn PoliciesPage() -> impl IntoView {
             {move || customer().map(|_| view! { <p class="muted">"One customer's policies. "<a href="/policies">"Show all"</a></p> })}
             <p class="export-link">
                 <a rel="external" download="policies.csv" id="export-policies" href=move || {
-                    let encode = crate::customers::pages::urlencode;
+                    let encode = crate::encoding::urlencode;
                     format!(
                         "/policies/export.csv?line={}&status={}&expiring_within_days={}",
                         encode(&line().unwrap_or_default()),

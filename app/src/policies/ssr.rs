@@ -497,29 +497,3 @@ pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError>
         expiring,
     })
 }
-
-/// Parses the `If-Match` value `"v7"` (or `v7`, or `7`) into a version.
-pub fn parse_etag(raw: &str) -> Option<i64> {
-    raw.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .trim_start_matches('v')
-        .parse()
-        .ok()
-}
-
-pub fn etag(version: i64) -> String {
-    format!("\"v{version}\"")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn etags_round_trip() {
-        assert_eq!(parse_etag(&etag(7)), Some(7));
-        assert_eq!(parse_etag("W/\"v3\""), Some(3));
-        assert_eq!(parse_etag("nonsense"), None);
-    }
-}

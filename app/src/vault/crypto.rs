@@ -23,7 +23,7 @@ use hkdf::Hkdf;
 use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 
-use crate::audit::ssr::hex;
+use crate::encoding::hex;
 
 /// The envelope format this code writes.
 pub const FORMAT_V1: u8 = 1;

@@ -81,7 +81,7 @@ impl WebhookClient {
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!(
         "t={timestamp},v1={}",
-        audit::hex(&mac(secret, timestamp, body))
+        crate::encoding::hex(&mac(secret, timestamp, body))
     )
 }
 

@@ -20,8 +20,8 @@ use app::{
         ClaimFilters, ClaimSummary, redact,
         ssr::{self as claims, DecisionRequest, Ingested, Source},
     },
+    encoding::etag,
     error::AppError,
-    policies::ssr::etag,
     request::CorrelationId,
     state::AppState,
     tenancy::Owned,
@@ -35,7 +35,7 @@ use shared::{
     pagination::{Page, PageRequest},
 };
 
-use super::{ApiError, Caller, customers::json_body, if_match};
+use super::{ApiError, Caller, if_match, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -16,19 +16,18 @@ use serde_json::json;
 use app::{
     auth::ssr::audit_context,
     customers::ssr::{self as customers, Search},
+    encoding::etag,
     error::AppError,
-    policies::ssr::etag,
     state::AppState,
     tenancy::Owned,
 };
 use shared::{
-    FieldError, FieldErrors,
     auth::Permission,
     customer::{CustomerView, NewCustomerInput},
     pagination::{Page, PageRequest},
 };
 
-use super::{ApiError, Caller, if_match};
+use super::{ApiError, Caller, if_match, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,17 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/customers/{id}", get(show).patch(update))
         .route("/api/v1/customers/{id}/reveal", post(reveal))
         .route("/api/v1/customers/{id}/erasure", post(erase))
-}
-
-/// A JSON body, or a 422 naming `body` and what was wrong with it.
-pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| {
-        AppError::from(FieldErrors::from(FieldError::new(
-            "body",
-            format!("must be a JSON object of the documented shape ({error})"),
-        )))
-        .into()
-    })
 }
 
 async fn create(

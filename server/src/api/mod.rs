@@ -144,12 +144,23 @@ async fn me(caller: Caller) -> Json<serde_json::Value> {
     }))
 }
 
+/// A JSON body, or a 422 naming `body` and what was wrong with it.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        AppError::from(shared::FieldErrors::from(shared::FieldError::new(
+            "body",
+            format!("must be a JSON object of the documented shape ({error})"),
+        )))
+        .into()
+    })
+}
+
 /// The `If-Match` of an update: `None` when absent, 422 when it is not an
 /// ETag we issued (`"v3"`).
 pub fn if_match(headers: &HeaderMap, entity: &str) -> Result<Option<i64>, ApiError> {
     match headers
         .get(header::IF_MATCH)
-        .map(|v| v.to_str().ok().and_then(app::policies::ssr::parse_etag))
+        .map(|v| v.to_str().ok().and_then(app::encoding::parse_etag))
     {
         None => Ok(None),
         Some(Some(version)) => Ok(Some(version)),

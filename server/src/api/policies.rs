@@ -13,10 +13,11 @@ use serde::Deserialize;
 
 use app::{
     auth::ssr::audit_context,
+    encoding::etag,
     error::AppError,
     policies::{
         PolicyView,
-        ssr::{self as policies, Filters, QuoteChanges, etag},
+        ssr::{self as policies, Filters, QuoteChanges},
     },
     state::AppState,
     tenancy::Owned,
@@ -27,7 +28,7 @@ use shared::{
     policy::NewPolicyInput,
 };
 
-use super::{ApiError, Caller, customers::json_body, if_match};
+use super::{ApiError, Caller, if_match, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

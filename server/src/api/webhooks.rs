@@ -18,7 +18,7 @@ use app::{
 };
 use shared::auth::Permission;
 
-use super::{ApiError, Caller, customers::json_body};
+use super::{ApiError, Caller, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

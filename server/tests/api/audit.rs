@@ -235,7 +235,7 @@ async fn a_record_rewritten_with_its_leaf_hash_and_root_recomputed_in_sql_fails_
         .map(|h| merkle::parse_hash(h).unwrap())
         .collect();
     sqlx::query("UPDATE audit_checkpoints SET root_hash = $1 WHERE tree_size = 5")
-        .bind(audit::hex(&merkle::root_of(&leaves)))
+        .bind(app::encoding::hex(&merkle::root_of(&leaves)))
         .execute(db.pool())
         .await
         .unwrap();
@@ -287,7 +287,7 @@ async fn forge_leaf(db: &Db, seq: i64, index: i64) {
         .unwrap();
     sqlx::query("UPDATE audit_log SET leaf_index = $1, leaf_hash = $2 WHERE seq = $3")
         .bind(index)
-        .bind(audit::hex(&leaf))
+        .bind(app::encoding::hex(&leaf))
         .bind(seq)
         .execute(db.pool())
         .await

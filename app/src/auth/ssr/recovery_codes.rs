@@ -15,8 +15,9 @@ use tower_sessions::Session;
 
 use super::totp;
 use crate::{
-    audit::ssr::{self as audit, AuditContext, AuditEvent, hex},
+    audit::ssr::{self as audit, AuditContext, AuditEvent},
     db::{Db, new_id, now_micros},
+    encoding::hex,
     error::AppError,
     state::AppState,
     vault::{

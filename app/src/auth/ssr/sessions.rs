@@ -15,8 +15,8 @@ use tower_sessions::{
 };
 
 use crate::{
-    audit::ssr::hex,
     db::{Db, now_micros},
+    encoding::hex,
 };
 
 /// The session key under which a signed-in user is recorded.

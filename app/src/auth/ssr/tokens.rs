@@ -15,8 +15,8 @@ use shared::auth::Role;
 use sqlx::Row as _;
 
 use crate::{
-    audit::ssr::hex,
     db::{Db, new_id, now_micros},
+    encoding::hex,
 };
 
 pub const ISSUER: &str = "vanguard";
