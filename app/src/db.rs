@@ -1,6 +1,6 @@
 //! The one place that knows Vanguard runs on two database engines.
 //!
-//! # Why the `Any` driver (design (a) of DESIGN.md)
+//! # Why the `Any` driver
 //!
 //! Every feature writes one SQL text and runs it through one pool type, one
 //! transaction type and one row type (`AnyPool`, `Transaction<'_, Any>`,

@@ -166,6 +166,34 @@ impl PiiField {
     }
 }
 
+/// Why someone reveals a masked value. It goes into the audit trail next to
+/// the reveal, so it must say something (at least [`Self::MIN_CHARS`]
+/// characters once trimmed) and stay a reason, not a document (at most
+/// [`Self::MAX_CHARS`], no control characters). Customers and claimants
+/// share the rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct RevealReason(String);
+
+impl RevealReason {
+    pub const MIN_CHARS: usize = 10;
+    pub const MAX_CHARS: usize = 1_000;
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        if raw.trim().chars().count() < Self::MIN_CHARS {
+            return Err(FieldError::new(
+                field,
+                format!("must say why, in at least {} characters", Self::MIN_CHARS),
+            ));
+        }
+        crate::validation::text(field, raw, Self::MIN_CHARS, Self::MAX_CHARS, true).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Masks a stored date of birth: the year only.
 pub fn mask_date_of_birth(date: &Date) -> String {
     format!("{:04}-**-**", date.year())
@@ -235,6 +263,26 @@ mod tests {
             address: None,
             national_id: Some("123-45-6789".into()),
         }
+    }
+
+    #[test]
+    fn a_reveal_reason_must_say_why_briefly_and_in_plain_text() {
+        assert_eq!(
+            RevealReason::parse("reason", "  Claimant called to confirm  ")
+                .unwrap()
+                .as_str(),
+            "Claimant called to confirm"
+        );
+        let rule = |raw: &str| RevealReason::parse("reason", raw).unwrap_err().message;
+        assert_eq!(
+            rule("  because  "),
+            "must say why, in at least 10 characters"
+        );
+        assert_eq!(rule(&"x".repeat(1_001)), "must be at most 1000 characters");
+        assert_eq!(
+            rule("Call from the\u{7}claimant"),
+            "must not contain control characters"
+        );
     }
 
     #[test]

@@ -4,10 +4,13 @@
 
 use serde_json::json;
 use shared::{
-    FieldError, FieldErrors,
+    FieldErrors,
     confirm::Irreversible,
     contact::{Address, Email, NationalId, PersonName, Phone, mask_name},
-    customer::{CustomerView, ERASED, NewCustomer, NewCustomerInput, PiiField, mask_date_of_birth},
+    customer::{
+        CustomerView, ERASED, NewCustomer, NewCustomerInput, PiiField, RevealReason,
+        mask_date_of_birth,
+    },
     dates::Date,
     pagination::{Page, PageRequest},
 };
@@ -430,9 +433,9 @@ pub async fn reveal(
 ) -> Result<Option<String>, AppError> {
     let mut errors = FieldErrors::new();
     let field = errors.check(PiiField::parse("field", raw_field));
-    let reason = errors.check(reveal_reason(reason)).unwrap_or_default();
+    let reason = errors.check(RevealReason::parse("reason", reason));
     errors.clone().into_result()?;
-    let Some(field) = field else {
+    let (Some(field), Some(reason)) = (field, reason) else {
         return Err(errors.into());
     };
 
@@ -487,19 +490,6 @@ pub async fn reveal(
     .await?;
     tx.commit().await?;
     Ok(value)
-}
-
-/// The rule for the reason given to reveal personal data: it goes to the
-/// audit trail, so it must say something.
-pub fn reveal_reason(reason: &str) -> Result<&str, FieldError> {
-    let reason = reason.trim();
-    if reason.chars().count() < 10 {
-        return Err(FieldError::new(
-            "reason",
-            "must say why, in at least 10 characters",
-        ));
-    }
-    Ok(reason)
 }
 
 /// Erasure (right to be forgotten): destroys the data key and the blind

@@ -1,5 +1,6 @@
 //! Errors of the JSON API as `application/problem+json` (RFC 9457), with
-//! the 422 field list DESIGN.md promises: `errors: [{ field, message }]`.
+//! the 422 field list every client relies on: `errors: [{ field, message }]`
+//! (README, "Claims and the pipeline"; the OpenAPI `Problem` schema).
 
 use axum::{
     http::{HeaderValue, StatusCode, header},

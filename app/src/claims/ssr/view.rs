@@ -17,12 +17,12 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, de::DeserializeOwned};
 use shared::{
-    claim::{ClaimStatus, max_payable},
+    claim::{ClaimAction, ClaimStatus, max_payable},
     money::{Currency, Money},
 };
 use sqlx::Row as _;
 
-use super::{COLUMNS, FROM, claimant_of, decode, staff_actions, summary_from_row, timeline_detail};
+use super::{COLUMNS, FROM, claimant::claimant_of, decode, summary_from_row};
 use crate::{
     claims::{
         ClaimLineView, ClaimView, NoteView, RelatedClaim, TimelineEntry,
@@ -310,4 +310,57 @@ pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppEr
             .collect(),
         summary,
     }))
+}
+
+/// Triage belongs to the pipeline, and the three decisions have their own
+/// form; the rest are buttons.
+fn staff_actions(actions: Vec<ClaimAction>) -> Vec<ClaimAction> {
+    actions.into_iter().filter(|a| a.is_manual()).collect()
+}
+
+/// The one line worth showing from an audit record's details.
+fn timeline_detail(details: &serde_json::Value) -> Option<String> {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    if let Some(reason) = details.get("reason").and_then(text) {
+        return Some(reason);
+    }
+    let after = details.get("after")?;
+    if let Some(amount) = after
+        .get("approved_amount")
+        .and_then(|m| serde_json::from_value::<Money>(m.clone()).ok())
+    {
+        return Some(format!("Approved {amount}"));
+    }
+    let mut parts = Vec::new();
+    if let Some(priority) = after.get("priority").and_then(text) {
+        parts.push(format!("priority {priority}"));
+    }
+    if let Some(status) = after.get("status").and_then(text) {
+        parts.push(format!("status {}", status.replace('_', " ")));
+    }
+    if let Some(assignee) = after.get("assignee").and_then(text) {
+        parts.push(format!("assigned to {assignee}"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_timeline_shows_the_reason_or_the_change() {
+        assert_eq!(
+            timeline_detail(&json!({ "reason": "Missing receipts for item 2" })).as_deref(),
+            Some("Missing receipts for item 2")
+        );
+        assert_eq!(
+            timeline_detail(&json!({ "after": { "priority": "urgent", "status": "triaged" } }))
+                .as_deref(),
+            Some("priority urgent, status triaged")
+        );
+        assert_eq!(timeline_detail(&json!({ "pii_fields": "all" })), None);
+    }
 }

@@ -1,0 +1,139 @@
+//! Every SQL statement on claims, their lines and notes, and the services
+//! the server functions, the JSON API and the pipeline share, one file per
+//! concern: intake and idempotency, the page (view), the list, the claimant's
+//! details, decisions and workflow actions, notes, the dashboard's figures,
+//! and the pipeline's triage and snapshots. This file holds what they all
+//! read: the summary row and how a claim arrived.
+
+use shared::{
+    claim::{ClaimStatus, Priority},
+    money::{Currency, Money},
+    policy::LineOfBusiness,
+    triage::FraudFlag,
+};
+use sqlx::{Row as _, any::AnyRow};
+
+use super::ClaimSummary;
+use crate::{db::now_micros, error::AppError, state::AppState};
+
+mod claimant;
+mod decisions;
+mod intake;
+mod list;
+mod notes;
+mod snapshot;
+mod sort;
+mod stats;
+mod triage;
+mod view;
+
+pub use self::claimant::reveal_claimant;
+pub(crate) use self::decisions::add_flag;
+pub use self::decisions::{ADJUSTER_AUTHORITY, DecisionRequest, apply_action, assign_to, decide};
+pub use self::intake::{
+    IdempotencyRecord, Ingested, ingest, insert, prune_idempotency_keys, submit,
+};
+pub use self::list::list;
+pub use self::notes::{NOTE_MAX_CHARS, add_note};
+pub use self::snapshot::{Snapshot, snapshots};
+pub use self::stats::stats;
+pub(crate) use self::triage::link_claims;
+pub use self::triage::{
+    Facts, Outcome, TRIAGE_CANDIDATES, TriageFacts, claim_facts, record_triage, triage_facts,
+};
+pub use self::view::view;
+
+const TABLE: &str = "claims";
+
+/// How a claim arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The new-claim form.
+    Staff,
+    /// `POST /api/v1/claims`.
+    Api,
+    /// `POST /orchestrate`, the legacy partner payload.
+    Legacy,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Staff => "staff",
+            Source::Api => "api",
+            Source::Legacy => "legacy",
+        }
+    }
+}
+
+const COLUMNS: &str = "SELECT cl.id, cl.claim_number, cl.policy_id, p.policy_number, cl.customer_id, \
+    c.customer_number, p.line, cl.status, cl.priority, cl.incident_date, cl.currency, cl.total_claimed, \
+    cl.approved_amount, cl.paid_amount, cl.fraud_flags, cl.assignee_id, u.display_name AS assignee_name, \
+    cl.source, cl.version, cl.created_at, cl.triaged_at";
+const FROM: &str = " FROM claims cl JOIN policies p ON p.id = cl.policy_id \
+    JOIN customers c ON c.id = cl.customer_id LEFT JOIN users u ON u.id = cl.assignee_id";
+
+/// A summary row: [`COLUMNS`] [`FROM`] (the list's filters go after).
+fn select() -> String {
+    format!("{COLUMNS}{FROM}")
+}
+
+fn decode(error: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(error.to_string().into())
+}
+
+fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
+    let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
+        .map_err(decode)?;
+    let money = |column: &str| -> Result<Option<Money>, sqlx::Error> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .map(|amount| Money::new(amount, currency)))
+    };
+    let priority = row
+        .try_get::<Option<String>, _>("priority")?
+        .map(|raw| Priority::parse("priority", &raw))
+        .transpose()
+        .map_err(decode)?;
+    let triaged_at: Option<i64> = row.try_get("triaged_at")?;
+    let status =
+        ClaimStatus::parse("status", &row.try_get::<String, _>("status")?).map_err(decode)?;
+    let review_due_at = triaged_at
+        .zip(priority)
+        .map(|(at, p)| at + i64::from(p.sla_hours()) * 3_600_000_000);
+    let fraud_flags: Vec<FraudFlag> =
+        serde_json::from_str(&row.try_get::<String, _>("fraud_flags")?).map_err(decode)?;
+    Ok(ClaimSummary {
+        id: row.try_get("id")?,
+        claim_number: row.try_get("claim_number")?,
+        policy_id: row.try_get("policy_id")?,
+        policy_number: row.try_get("policy_number")?,
+        customer_id: row.try_get("customer_id")?,
+        customer_number: row.try_get("customer_number")?,
+        line: LineOfBusiness::parse("line", &row.try_get::<String, _>("line")?).map_err(decode)?,
+        status,
+        priority,
+        incident_date: row.try_get("incident_date")?,
+        total_claimed: Money::new(row.try_get("total_claimed")?, currency),
+        approved_amount: money("approved_amount")?,
+        paid_amount: money("paid_amount")?,
+        fraud_flags,
+        assignee_id: row.try_get("assignee_id")?,
+        assignee_name: row.try_get("assignee_name")?,
+        source: row.try_get("source")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        triaged_at,
+        review_due_at,
+        sla_breached: status == ClaimStatus::Triaged
+            && review_due_at.is_some_and(|due| due < now_micros()),
+    })
+}
+
+pub async fn find(state: &AppState, id: &str) -> Result<Option<ClaimSummary>, AppError> {
+    let row = sqlx::query(&format!("{} WHERE cl.id = $1", select()))
+        .bind(id)
+        .fetch_optional(state.db.pool())
+        .await?;
+    Ok(row.as_ref().map(summary_from_row).transpose()?)
+}
