@@ -300,6 +300,25 @@ async fn open_pool(url: &DatabaseUrl, settings: &PoolSettings) -> Result<AnyPool
         })
 }
 
+/// Names of database objects this process has seen exist (shared by the
+/// clones of a [`Db`]), so that the check that one exists (and its creation)
+/// runs once per process rather than once per use. It lives here, not with its user, so
+/// that `Db` depends on no feature.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct KnownNames(Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
+
+impl KnownNames {
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.0.lock().is_ok_and(|known| known.contains(name))
+    }
+
+    pub(crate) fn insert(&self, name: &str) {
+        if let Ok(mut known) = self.0.lock() {
+            known.insert(name.to_owned());
+        }
+    }
+}
+
 /// The database handle every feature uses: a pool plus the engine it runs on.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -311,7 +330,7 @@ pub struct Db {
     /// those other processes announced on [`IDENTITY_CHANNEL`].
     identity: tokio::sync::broadcast::Sender<IdentityChange>,
     /// Which number sequences exist in this database (PostgreSQL).
-    sequences: crate::numbering::KnownSequences,
+    sequences: KnownNames,
 }
 
 impl Db {
@@ -336,7 +355,7 @@ impl Db {
             engine,
             writer: Arc::default(),
             identity,
-            sequences: crate::numbering::KnownSequences::default(),
+            sequences: KnownNames::default(),
         };
         if let DatabaseUrl::Postgres(url) = url {
             tokio::spawn(listen_for_identity_changes(db.clone(), url.to_string()));
@@ -392,7 +411,8 @@ impl Db {
         self.engine
     }
 
-    pub(crate) fn known_sequences(&self) -> &crate::numbering::KnownSequences {
+    /// The number sequences known to exist (see `crate::numbering`).
+    pub(crate) fn known_sequences(&self) -> &KnownNames {
         &self.sequences
     }
 

@@ -14,6 +14,18 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// The bytes of lower- or upper-case hex; `None` for an odd length or a
+/// character that is not a hex digit.
+pub fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Percent-encodes a query value (the browser bundle has no URL crate).
 pub fn urlencode(value: &str) -> String {
     value
@@ -56,6 +68,10 @@ mod tests {
     #[test]
     fn hex_is_two_lower_case_digits_per_byte() {
         assert_eq!(hex(&[0x00, 0xab, 0x7f]), "00ab7f");
+        assert_eq!(from_hex("00ab7F"), Some(vec![0x00, 0xab, 0x7f]));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("é"), None);
     }
 
     #[test]

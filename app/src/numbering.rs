@@ -27,31 +27,9 @@
 //!   of its own wherever it sits in the transaction, and a rolled-back
 //!   transaction takes its number back with it.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-};
-
 use sqlx::Connection as _;
 
 use crate::db::{Db, Engine};
-
-/// The counters whose sequences exist in one database, as far as this
-/// process knows (shared by the clones of a [`Db`]).
-#[derive(Debug, Default, Clone)]
-pub struct KnownSequences(Arc<Mutex<HashSet<String>>>);
-
-impl KnownSequences {
-    fn contains(&self, name: &str) -> bool {
-        self.0.lock().is_ok_and(|known| known.contains(name))
-    }
-
-    fn insert(&self, name: &str) {
-        if let Ok(mut known) = self.0.lock() {
-            known.insert(name.to_owned());
-        }
-    }
-}
 
 /// A counter ready to hand out numbers: from [`Numbers::prepare`], before
 /// the business transaction starts; [`Counter::next`] inside it.

@@ -118,18 +118,9 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now_seconds: i64) -> bool
     let expected = mac(secret, timestamp, body);
     candidates.iter().any(|candidate| {
         use subtle::ConstantTimeEq as _;
-        decode_hex(candidate).is_some_and(|bytes| bool::from(bytes.as_slice().ct_eq(&expected)))
+        crate::encoding::from_hex(candidate)
+            .is_some_and(|bytes| bool::from(bytes.as_slice().ct_eq(&expected)))
     })
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The secret as administrators copy it: `whsec_` and the key in base64url.
