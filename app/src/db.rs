@@ -54,16 +54,24 @@
 //! the 503 after a restart.
 
 use std::{
-    path::{Path, PathBuf},
-    str::FromStr,
+    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use sqlx::{
-    Any, AnyPool, Connection as _, Row as _, Transaction,
+    Any, AnyPool, Connection as _, Transaction,
     any::{AnyPoolOptions, install_default_drivers},
     migrate::{MigrateError, Migrator},
+};
+
+mod filter;
+mod identity;
+mod url;
+
+pub use self::{
+    filter::{FetchedPage, Filter, KeyValue},
+    url::DatabaseUrl,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -96,106 +104,6 @@ impl Engine {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
         }
-    }
-}
-
-/// A validated `DATABASE_URL`.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    /// An SQLite database file, created on first use.
-    Sqlite(PathBuf),
-    /// A PostgreSQL connection URL (kept whole: it may carry TLS options).
-    Postgres(url::Url),
-}
-
-// The URL may carry a password: never print it.
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-impl DatabaseUrl {
-    /// The default database: `vanguard.db` in the data directory.
-    pub fn default_sqlite(data_dir: &Path) -> Self {
-        Self::Sqlite(data_dir.join("vanguard.db"))
-    }
-
-    /// Parses `sqlite:PATH`, `sqlite://PATH`, `postgres://...` or
-    /// `postgresql://...`. The error says what was wrong, without echoing
-    /// the value (it may contain a password).
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        if let Some(rest) = raw.strip_prefix("sqlite:") {
-            let path = rest.strip_prefix("//").unwrap_or(rest);
-            // Query parameters are ours to set (mode=rwc); drop any given.
-            let path = path.split('?').next().unwrap_or_default();
-            if path.is_empty() || path == ":memory:" {
-                return Err("an SQLite URL needs a file path, e.g. sqlite://data/vanguard.db (in-memory databases lose acknowledged writes)".into());
-            }
-            return Ok(Self::Sqlite(PathBuf::from(path)));
-        }
-        let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
-        match url.scheme() {
-            "postgres" | "postgresql" => {
-                if url.host_str().is_none_or(str::is_empty) {
-                    return Err(
-                        "a PostgreSQL URL needs a host, e.g. postgres://user@localhost/vanguard"
-                            .into(),
-                    );
-                }
-                Ok(Self::Postgres(url))
-            }
-            other => Err(format!(
-                "unsupported scheme `{other}` (expected postgres://, postgresql:// or sqlite://)"
-            )),
-        }
-    }
-
-    pub fn engine(&self) -> Engine {
-        match self {
-            Self::Sqlite(_) => Engine::Sqlite,
-            Self::Postgres(_) => Engine::Postgres,
-        }
-    }
-
-    /// The URL with any password replaced, for logs and error messages.
-    pub fn redacted(&self) -> String {
-        match self {
-            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
-            Self::Postgres(url) => {
-                let mut url = url.clone();
-                if url.password().is_some() {
-                    // Setting a password on a URL that already has one cannot fail.
-                    let _ = url.set_password(Some("***"));
-                }
-                url.to_string()
-            }
-        }
-    }
-
-    fn connect_string(&self) -> String {
-        match self {
-            // `mode=rwc` creates the file on first run; `%`-encode the
-            // characters the SQLite URL parser treats specially.
-            Self::Sqlite(path) => {
-                let encoded = path
-                    .to_string_lossy()
-                    .replace('%', "%25")
-                    .replace('?', "%3F")
-                    .replace('#', "%23");
-                format!("sqlite://{encoded}?mode=rwc")
-            }
-            Self::Postgres(url) => url.to_string(),
-        }
-    }
-}
-
-impl FromStr for DatabaseUrl {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
     }
 }
 
@@ -358,7 +266,10 @@ impl Db {
             sequences: KnownNames::default(),
         };
         if let DatabaseUrl::Postgres(url) = url {
-            tokio::spawn(listen_for_identity_changes(db.clone(), url.to_string()));
+            tokio::spawn(identity::listen_for_identity_changes(
+                db.clone(),
+                url.to_string(),
+            ));
         }
         Ok(db)
     }
@@ -578,301 +489,9 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
-/// One value of a keyset cursor (see [`Filter::after`]).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum KeyValue {
-    Int(i64),
-    Text(String),
-}
-
-/// A keyset condition: the sort key, (expression, descending) from first to
-/// last, and the values of the row the page follows.
-type Keyset = (Vec<(String, bool)>, Vec<KeyValue>);
-
-/// The `WHERE` clause of a list query, built from optional filters: each
-/// condition gets the next `$n` placeholder for its (text) value.
-#[derive(Debug, Default)]
-pub struct Filter {
-    conditions: Vec<String>,
-    binds: Vec<String>,
-    /// The keyset condition: it narrows the page, not the count. Its
-    /// placeholders follow the filter's (`$n` is `binds.len() + n`).
-    after: Option<Keyset>,
-}
-
-/// A page of rows and what is known about the rest.
-pub struct FetchedPage {
-    pub rows: Vec<sqlx::any::AnyRow>,
-    /// Matching rows (the filter's, whatever the cursor), counted up to
-    /// the page request's count limit.
-    pub total: u64,
-    /// A row follows the last one of `rows`.
-    pub more: bool,
-}
-
-impl Filter {
-    /// Adds `column = $n` bound to `value`.
-    pub fn equals(&mut self, column: &str, value: String) {
-        self.compare(column, "=", value);
-    }
-
-    /// Adds `column <op> $n` bound to `value`.
-    pub fn compare(&mut self, column: &str, op: &str, value: String) {
-        self.binds.push(value);
-        self.conditions
-            .push(format!("{column} {op} ${}", self.binds.len()));
-    }
-
-    /// Adds a condition without a value.
-    pub fn literal(&mut self, condition: &str) {
-        self.conditions.push(condition.to_owned());
-    }
-
-    /// Keeps only the rows after the one whose sort key is `values`, in the
-    /// order `keys` (expression, descending) sorts them: keyset pagination,
-    /// which reads a later page from the index at the cursor instead of
-    /// skipping every earlier row as `OFFSET` does. The keys end with a
-    /// unique column, so no two rows tie.
-    pub fn after(&mut self, keys: &[(&str, bool)], values: Vec<KeyValue>) {
-        self.after = Some((
-            keys.iter()
-                .map(|(expression, descending)| ((*expression).to_owned(), *descending))
-                .collect(),
-            values,
-        ));
-    }
-
-    fn clause(&self) -> String {
-        if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.conditions.join(" AND "))
-        }
-    }
-
-    /// The keyset condition, its placeholders from `$first` on. One
-    /// direction: a row comparison, which both engines answer with an
-    /// index range. Mixed directions: the same in expanded form, behind a
-    /// bound on the first key so that the index still narrows the scan.
-    fn keyset(&self, first: usize) -> Option<String> {
-        let (keys, values) = self.after.as_ref()?;
-        let value = |i: usize| match values.get(i) {
-            Some(KeyValue::Int(_)) => format!("CAST(${} AS BIGINT)", first + i),
-            _ => format!("${}", first + i),
-        };
-        let op = |descending: bool, strict: bool| match (descending, strict) {
-            (true, true) => "<",
-            (true, false) => "<=",
-            (false, true) => ">",
-            (false, false) => ">=",
-        };
-        let descending = keys.first().is_some_and(|(_, d)| *d);
-        if keys.iter().all(|(_, d)| *d == descending) {
-            let columns = keys.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>();
-            let bound = (0..keys.len()).map(value).collect::<Vec<_>>();
-            return Some(format!(
-                "({}) {} ({})",
-                columns.join(", "),
-                op(descending, true),
-                bound.join(", ")
-            ));
-        }
-        let alternatives = (0..keys.len())
-            .map(|i| {
-                let mut parts = (0..i)
-                    .map(|j| format!("{} = {}", keys[j].0, value(j)))
-                    .collect::<Vec<_>>();
-                parts.push(format!(
-                    "{} {} {}",
-                    keys[i].0,
-                    op(keys[i].1, true),
-                    value(i)
-                ));
-                format!("({})", parts.join(" AND "))
-            })
-            .collect::<Vec<_>>();
-        Some(format!(
-            "{} {} {} AND ({})",
-            keys[0].0,
-            op(keys[0].1, false),
-            value(0),
-            alternatives.join(" OR ")
-        ))
-    }
-
-    /// Up to `limit` rows of `select` (ending with its FROM/JOIN clause)
-    /// under this filter, in `order_by` order: a list without a total.
-    pub async fn fetch_all(
-        &self,
-        db: &Db,
-        select: &str,
-        order_by: &str,
-        limit: i64,
-    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-        let sql = format!(
-            "{select}{} ORDER BY {order_by} LIMIT ${}",
-            self.clause(),
-            self.binds.len() + 1
-        );
-        let mut query = sqlx::query(&sql);
-        for bind in &self.binds {
-            query = query.bind(bind);
-        }
-        query.bind(limit).fetch_all(db.pool()).await
-    }
-
-    /// One page of `select` (see [`Filter::fetch`]) and the capped total.
-    pub async fn fetch_page(
-        &self,
-        db: &Db,
-        select: &str,
-        count_from: &str,
-        order_by: &str,
-        page: shared::pagination::PageRequest,
-    ) -> Result<(Vec<sqlx::any::AnyRow>, u64), sqlx::Error> {
-        let fetched = self.fetch(db, select, count_from, order_by, page).await?;
-        Ok((fetched.rows, fetched.total))
-    }
-
-    /// One page of `select` (which starts with `SELECT ` and ends with its
-    /// FROM/JOIN clause, the table aliased as in `count_from`) under this
-    /// filter, after the keyset cursor if any (then from the first row on,
-    /// whatever `page` says), and the number of matching rows counted up to
-    /// [`PageRequest::count_limit`](shared::pagination::PageRequest::count_limit):
-    /// one statement. The capped count is an uncorrelated sub-select in the
-    /// page's own select list (evaluated once, and it stops at the cap
-    /// instead of scanning every match); one row more than the page is
-    /// asked for, to know whether another follows. Only a page past the
-    /// end, which has no row to carry the count, costs a second statement.
-    pub async fn fetch(
-        &self,
-        db: &Db,
-        select: &str,
-        count_from: &str,
-        order_by: &str,
-        page: shared::pagination::PageRequest,
-    ) -> Result<FetchedPage, sqlx::Error> {
-        let clause = self.clause();
-        let n = self.binds.len();
-        let columns = select.strip_prefix("SELECT ").ok_or_else(|| {
-            sqlx::Error::Protocol("a page's select must start with `SELECT `".into())
-        })?;
-        let capped = |at: usize| {
-            format!(
-                "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM {count_from}{clause} LIMIT ${at}) capped)"
-            )
-        };
-        let after_values = self.after.as_ref().map_or(&[][..], |(_, v)| v.as_slice());
-        let k = after_values.len();
-        let page_clause = match self.keyset(n + 1) {
-            None => clause.clone(),
-            Some(keyset) if clause.is_empty() => format!(" WHERE {keyset}"),
-            Some(keyset) => format!("{clause} AND {keyset}"),
-        };
-        let offset = if self.after.is_some() {
-            0
-        } else {
-            page.offset()
-        };
-        let list_sql = format!(
-            "SELECT {} AS page_total, {columns}{page_clause} ORDER BY {order_by} LIMIT ${} OFFSET ${}",
-            capped(n + k + 1),
-            n + k + 2,
-            n + k + 3
-        );
-        let count_limit = i64::try_from(page.count_limit()).unwrap_or(i64::MAX);
-        let limit = usize::try_from(page.limit()).unwrap_or(usize::MAX);
-        let mut query = sqlx::query(&list_sql);
-        for bind in &self.binds {
-            query = query.bind(bind);
-        }
-        for value in after_values {
-            query = match value {
-                // Bound as text and cast in SQL, like every filter value.
-                KeyValue::Int(number) => query.bind(number.to_string()),
-                KeyValue::Text(text) => query.bind(text.clone()),
-            };
-        }
-        let mut rows = query
-            .bind(count_limit)
-            .bind(i64::from(page.limit()) + 1)
-            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-            .fetch_all(db.pool())
-            .await?;
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        let total = match rows.first() {
-            Some(row) => row.try_get::<i64, _>("page_total")?,
-            None if offset == 0 && self.after.is_none() => 0,
-            None => {
-                let count_sql = format!("SELECT {}", capped(n + 1));
-                let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-                for bind in &self.binds {
-                    count = count.bind(bind);
-                }
-                count.bind(count_limit).fetch_one(db.pool()).await?
-            }
-        };
-        Ok(FetchedPage {
-            rows,
-            total: u64::try_from(total).unwrap_or_default(),
-            more,
-        })
-    }
-}
-
 /// How many identity changes a slow cache may fall behind before it is told
 /// to forget everything instead.
 const IDENTITY_BACKLOG: usize = 1_024;
-
-/// How long the identity listener waits before reconnecting.
-const LISTEN_RETRY: Duration = Duration::from_secs(1);
-
-/// Forwards [`IDENTITY_CHANNEL`] announcements from other processes to this
-/// one's caches until the pool closes. Whenever the listening connection was
-/// (re)opened, announcements may have been missed in between: caches are
-/// told to forget everyone then.
-async fn listen_for_identity_changes(db: Db, url: String) {
-    use sqlx::postgres::PgListener;
-    while !db.pool.is_closed() {
-        let mut listener = match PgListener::connect(&url).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for identity changes; retrying");
-                tokio::time::sleep(LISTEN_RETRY).await;
-                continue;
-            }
-        };
-        if let Err(error) = listener.listen(IDENTITY_CHANNEL).await {
-            tracing::warn!(%error, "cannot listen for identity changes; retrying");
-            tokio::time::sleep(LISTEN_RETRY).await;
-            continue;
-        }
-        let _ = db.identity.send(IdentityChange::Everyone);
-        loop {
-            // Wakes now and then to notice a closed pool.
-            match tokio::time::timeout(LISTEN_RETRY, listener.try_recv()).await {
-                Err(_) if db.pool.is_closed() => return,
-                Err(_) => {}
-                Ok(Ok(Some(notification))) => {
-                    let _ = db
-                        .identity
-                        .send(IdentityChange::Subject(notification.payload().to_owned()));
-                }
-                // The connection dropped (try_recv reconnects on the next
-                // call, but what was sent meanwhile is lost).
-                Ok(Ok(None)) => {
-                    let _ = db.identity.send(IdentityChange::Everyone);
-                }
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "lost the identity-change listener; reconnecting");
-                    break;
-                }
-            }
-        }
-    }
-}
 
 /// Now, in the unit of every stored instant: microseconds since the Unix
 /// epoch, UTC.
@@ -908,63 +527,4 @@ pub enum PingError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_sqlite_urls_with_and_without_slashes() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://data/v.db"),
-            Ok(DatabaseUrl::Sqlite("data/v.db".into()))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:/tmp/v.db?mode=ro"),
-            Ok(DatabaseUrl::Sqlite("/tmp/v.db".into()))
-        );
-    }
-
-    #[test]
-    fn rejects_in_memory_sqlite_and_unknown_schemes() {
-        assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
-        let err = DatabaseUrl::parse("mysql://localhost/db").unwrap_err();
-        assert!(err.contains("unsupported scheme `mysql`"), "{err}");
-        assert!(
-            DatabaseUrl::parse("not a url")
-                .unwrap_err()
-                .contains("not a valid URL")
-        );
-    }
-
-    #[test]
-    fn redacts_the_password_of_a_postgres_url() {
-        let url = DatabaseUrl::parse("postgres://app:s3cret@db.internal:5432/vanguard").unwrap();
-        assert_eq!(url.engine(), Engine::Postgres);
-        assert!(!url.redacted().contains("s3cret"));
-        assert!(!format!("{url:?}").contains("s3cret"));
-    }
-
-    #[tokio::test]
-    async fn a_new_sqlite_file_is_created_in_wal_mode_with_foreign_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("nested/dir/v.db"));
-        let db = Db::connect(&url, &PoolSettings::default()).await.unwrap();
-        db.migrate().await.unwrap();
-
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
-        assert_eq!(mode, "wal");
-        assert_eq!(fk, 1);
-        assert_eq!(sync, 2, "2 = FULL");
-        assert!(dir.path().join("nested/dir/v.db").exists());
-    }
-}
+mod tests;

@@ -30,6 +30,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod db_failure;
 #[cfg(feature = "ssr")]
+pub mod lifecycle;
+#[cfg(feature = "ssr")]
 pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod numbering;
@@ -37,6 +39,8 @@ pub mod numbering;
 pub mod request;
 #[cfg(feature = "ssr")]
 pub mod retention;
+#[cfg(feature = "ssr")]
+pub mod server_call;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

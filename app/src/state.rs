@@ -1,20 +1,21 @@
 //! Server-wide state, shared by the axum router (`FromRef`) and the server
 //! functions (Leptos context).
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Instant,
-};
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::prelude::*;
 
 use crate::{
-    auth::ssr::AuthSettings, db::Db, error::AppError, storage::Storage, vault::Vault,
-    webhooks::ssr::WebhookClient, workflow::ssr::JobSignal,
+    auth::ssr::{Accounts, AuthSettings},
+    claims::ssr::Intake,
+    db::Db,
+    error::AppError,
+    lifecycle::Lifecycle,
+    storage::Storage,
+    vault::Vault,
+    webhooks::ssr::{WebhookClient, Webhooks},
+    workflow::ssr::{JobSignal, Pipeline},
 };
 
 #[derive(FromRef, Debug, Clone)]
@@ -33,7 +34,7 @@ pub struct AppState {
     /// The largest attachment accepted, in bytes (413 beyond).
     pub attachment_max_bytes: u64,
     /// Sends signed webhooks (one connection pool for the process).
-    pub webhooks: WebhookClient,
+    pub webhook_client: WebhookClient,
     /// Wakes this process's workflow workers when a job is enqueued.
     pub jobs: JobSignal,
     /// Refuses new claims while the pipeline is too far behind.
@@ -50,36 +51,44 @@ impl AppState {
         use_context::<Self>()
             .ok_or_else(|| AppError::internal_message("AppState missing from context"))
     }
-}
 
-/// Process lifecycle: when it started and whether it is shutting down.
-#[derive(Debug, Clone)]
-pub struct Lifecycle {
-    started_at: Instant,
-    draining: Arc<AtomicBool>,
-}
-
-impl Default for Lifecycle {
-    fn default() -> Self {
-        Self {
-            started_at: Instant::now(),
-            draining: Arc::new(AtomicBool::new(false)),
+    /// What claim intake needs from the state.
+    pub fn intake(&self) -> Intake<'_> {
+        Intake {
+            db: &self.db,
+            vault: &self.vault,
+            admission: &self.admission,
+            jobs: &self.jobs,
         }
     }
-}
 
-impl Lifecycle {
-    pub fn uptime(&self) -> std::time::Duration {
-        self.started_at.elapsed()
+    /// What the webhook services need from the state.
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks {
+            db: &self.db,
+            vault: &self.vault,
+            client: &self.webhook_client,
+        }
     }
 
-    /// Marks the process as shutting down: readiness answers 503 from now on
-    /// so the load balancer stops sending new requests.
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
+    /// What the workflow's workers need, cloned out of the state.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline {
+            db: self.db.clone(),
+            storage: self.storage.clone(),
+            vault: self.vault.clone(),
+            webhook_client: self.webhook_client.clone(),
+            jobs: self.jobs.clone(),
+            lifecycle: self.lifecycle.clone(),
+        }
     }
 
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
+    /// What identity's services need from the state.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts {
+            db: &self.db,
+            settings: &self.auth,
+            vault: &self.vault,
+        }
     }
 }

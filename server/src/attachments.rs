@@ -179,7 +179,8 @@ async fn api_upload(
     let (filename, bytes) = read_file(multipart, state.attachment_max_bytes).await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let uploaded = attachments::upload(
-        &state,
+        &state.db,
+        &state.storage,
         &context,
         &caller.principal,
         &id,
@@ -212,13 +213,14 @@ async fn api_download(
     caller.require(&state, Permission::ClaimsRead).await?;
     caller.guard(&state, Owned::Claim, &id).await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    let (attachment, bytes) = attachments::download(&state, &context, &id, &attachment_id).await?;
+    let (attachment, bytes) =
+        attachments::download(&state.db, &state.storage, &context, &id, &attachment_id).await?;
     Ok(download(&attachment, bytes))
 }
 
 /// 404 for a claim that does not exist, rather than an empty list.
 async fn exists(state: &AppState, id: &str) -> Result<(), AppError> {
-    app::claims::ssr::find(state, id)
+    app::claims::ssr::find(&state.db, id)
         .await?
         .map(|_| ())
         .ok_or_else(|| AppError::NotFound("The claim".into()))
@@ -240,7 +242,8 @@ async fn browser_upload(
         let (filename, bytes) = read_file(multipart, state.attachment_max_bytes).await?;
         let context = audit_context(Some(&principal), &meta);
         attachments::upload(
-            &state,
+            &state.db,
+            &state.storage,
             &context,
             &principal,
             &id,
@@ -273,7 +276,8 @@ async fn browser_download(
         authorize_session(&state, principal, &extensions, Permission::ClaimsRead).await?;
     let meta = RequestMeta::from_extensions(&extensions);
     let context = audit_context(Some(&principal), &meta);
-    let (attachment, bytes) = attachments::download(&state, &context, &id, &attachment_id).await?;
+    let (attachment, bytes) =
+        attachments::download(&state.db, &state.storage, &context, &id, &attachment_id).await?;
     Ok(download(&attachment, bytes))
 }
 

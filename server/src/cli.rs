@@ -247,7 +247,7 @@ async fn reset_mfa(config: Config, email: &str) -> anyhow::Result<()> {
 async fn verify_audit(config: Config) -> anyhow::Result<()> {
     let signer = startup::audit_signer(&config)?;
     let db = open_database(&config).await?;
-    let verification = app::audit::ssr::verify(&db, &signer.verifying_key()).await;
+    let verification = app::audit::verify::verify(&db, &signer.verifying_key()).await;
     db.close().await;
     let verification = verification.context("cannot read the audit log")?;
     match verification.first_broken {
@@ -275,9 +275,9 @@ fn audit_public_key(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn audit_proof(config: Config, seq: i64) -> anyhow::Result<()> {
-    use app::audit::ssr::ProofLookup;
+    use app::audit::verify::ProofLookup;
     let db = open_database(&config).await?;
-    let lookup = app::audit::ssr::proof(&db, seq).await;
+    let lookup = app::audit::verify::proof(&db, seq).await;
     db.close().await;
     match lookup.context("cannot read the audit log")? {
         ProofLookup::NotFound => anyhow::bail!("there is no audit record {seq}"),

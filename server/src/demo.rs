@@ -101,7 +101,8 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
     } in BOOK
     {
         let customer = match customers::create(
-            state,
+            &state.db,
+            &state.vault,
             &context,
             &Scope::All,
             &NewCustomerInput {
@@ -121,7 +122,7 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
         let starts = today.add_days(-120).unwrap_or(today);
         let ends = starts.add_days(364).unwrap_or(today);
         let policy = policies::create(
-            state,
+            &state.db,
             &context,
             &Scope::All,
             &NewPolicyInput {
@@ -136,11 +137,11 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
         )
         .await?;
         let policy =
-            policies::apply_action(state, &context, &policy.id, "activate", None, None).await?;
+            policies::apply_action(&state.db, &context, &policy.id, "activate", None, None).await?;
         for (code, amount, days_ago) in *claim_lines {
             let incident = today.add_days(-days_ago).unwrap_or(today);
             claims::submit(
-                state,
+                state.intake(),
                 &context,
                 &Scope::All,
                 &NewClaimInput {

@@ -137,8 +137,10 @@ async fn export_customers(
         "phone",
         "created_at",
     ]);
-    for c in
-        all_pages(|request| customers::list(&state, &principal.scope, &search, request)).await?
+    for c in all_pages(|request| {
+        customers::list(&state.db, &state.vault, &principal.scope, &search, request)
+    })
+    .await?
     {
         body.push_str(&row(&[
             &c.customer_number,
@@ -191,7 +193,7 @@ async fn export_policies(
         "deductible",
     ]);
     for p in
-        all_pages(|request| policies::list(&state, &principal.scope, &filters, request)).await?
+        all_pages(|request| policies::list(&state.db, &principal.scope, &filters, request)).await?
     {
         body.push_str(&row(&[
             &p.policy_number,
@@ -244,7 +246,7 @@ async fn export_claims(
     ]);
     let me = Some(principal.id.as_str());
     for c in
-        all_pages(|request| claims::list(&state, &principal.scope, &query, me, request)).await?
+        all_pages(|request| claims::list(&state.db, &principal.scope, &query, me, request)).await?
     {
         let money =
             |m: Option<shared::money::Money>| m.map(|m| m.format_major()).unwrap_or_default();

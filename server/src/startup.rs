@@ -19,9 +19,10 @@ use app::{
     audit::signing::AuditSigner,
     auth::ssr::{AuthSettings, sessions::SqlSessionStore, throttle},
     db::Db,
+    lifecycle::Lifecycle,
     retention::{Pruned, RetentionSettings},
     shell,
-    state::{AppState, Lifecycle},
+    state::AppState,
     storage::Storage,
     vault::Vault,
     webhooks::{ssr::WebhookClient, target::TargetPolicy},
@@ -248,7 +249,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         audit: Arc::new(audit),
         storage,
         attachment_max_bytes: config.attachment_max_bytes,
-        webhooks: WebhookClient::new(TargetPolicy::new(
+        webhook_client: WebhookClient::new(TargetPolicy::new(
             config.security.webhook_allow_hosts.clone(),
         ))?,
         jobs: JobSignal::default(),
@@ -281,7 +282,7 @@ pub async fn spawn_workers(
         .with_own_pool(&config.database_url, &pool)
         .await
         .context("cannot open the workflow workers' database pool")?;
-    let mut handles = workflow::spawn_workers(&background, &config.workers);
+    let mut handles = workflow::spawn_workers(&background.pipeline(), &config.workers);
     handles.extend(spawn_sealer(&background, config));
     Ok(handles)
 }
@@ -383,6 +384,7 @@ pub fn router(state: AppState, cookie: &CookiePolicy) -> Router {
         .merge(health::router())
         .merge(crate::metrics::routes())
         .merge(api::router())
+        .merge(attachments::api_routes())
         .merge(browser)
         .with_state(state)
 }

@@ -49,33 +49,27 @@ pub struct IssuedClient {
 
 #[server]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
-    use crate::{
-        auth::ssr::{authorize, users},
-        db::now_micros,
-        error::respond,
-    };
+    use crate::{auth::ssr::users, db::now_micros, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async {
-            let (state, _) = authorize(Permission::UsersManage).await?;
-            let now = now_micros();
-            Ok(users::list(state.db.pool())
-                .await?
-                .into_iter()
-                .map(|user| UserSummary {
-                    locked: user.is_locked(now),
-                    id: user.id,
-                    email: user.email,
-                    display_name: user.display_name,
-                    role: user.role,
-                    active: user.active,
-                    last_login_at: user.last_login_at,
-                    mfa_enabled: user.mfa_enabled,
-                })
-                .collect())
-        }
-        .await,
-    )
+    serve(Permission::UsersManage, |call| async move {
+        let state = &call.state;
+        let now = now_micros();
+        Ok(users::list(state.db.pool())
+            .await?
+            .into_iter()
+            .map(|user| UserSummary {
+                locked: user.is_locked(now),
+                id: user.id,
+                email: user.email,
+                display_name: user.display_name,
+                role: user.role,
+                active: user.active,
+                last_login_at: user.last_login_at,
+                mfa_enabled: user.mfa_enabled,
+            })
+            .collect())
+    })
+    .await
 }
 
 #[server]
@@ -85,21 +79,14 @@ pub async fn create_user(
     role: String,
     password: String,
 ) -> Result<(), AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::{auth::ssr as auth, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::UsersManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            auth::create_user(&state.db, &context, &email, &display_name, &role, &password).await?;
-            Ok(())
-        }
-        .await,
-    )
+    serve(Permission::UsersManage, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        auth::create_user(&state.db, context, &email, &display_name, &role, &password).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// `active` is a checkbox: present when ticked.
@@ -109,56 +96,37 @@ pub async fn update_user(
     role: String,
     active: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::{auth::ssr as auth, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::UsersManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            auth::update_user_access(&state.db, &context, &user_id, &role, active.is_some()).await
-        }
-        .await,
-    )
+    serve(Permission::UsersManage, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        auth::update_user_access(&state.db, context, &user_id, &role, active.is_some()).await
+    })
+    .await
 }
 
 /// Removes a user's second factors (a lost phone) and ends their sessions;
 /// audited as `auth.mfa_reset`. They enrol again at their next sign-in.
 #[server]
 pub async fn reset_user_mfa(user_id: String) -> Result<(), AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::{auth::ssr as auth, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::UsersManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            auth::mfa::reset(&state.db, &context, &user_id).await
-        }
-        .await,
-    )
+    serve(Permission::UsersManage, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        auth::mfa::reset(&state.db, context, &user_id).await
+    })
+    .await
 }
 
 #[server]
 pub async fn list_partners() -> Result<Vec<PartnerView>, AppError> {
-    use crate::{
-        auth::ssr::{authorize, partners},
-        error::respond,
-    };
+    use crate::{auth::ssr::partners, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async {
-            let (state, _) = authorize(Permission::ApiClientsManage).await?;
-            Ok(partners::list(state.db.pool()).await?)
-        }
-        .await,
-    )
+    serve(Permission::ApiClientsManage, |call| async move {
+        let state = &call.state;
+        Ok(partners::list(state.db.pool()).await?)
+    })
+    .await
 }
 
 /// `partner_name`, not `name`: the Admin page's client form already has a
@@ -169,67 +137,55 @@ pub async fn create_partner(
     partner_name: String,
     kind: String,
 ) -> Result<PartnerView, AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::{auth::ssr as auth, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::ApiClientsManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            auth::create_partner(
-                &state.db,
-                &context,
-                &slug,
-                &partner_name,
-                &kind,
-                Some(&admin.id),
-            )
-            .await
-        }
-        .await,
-    )
+    serve(Permission::ApiClientsManage, |call| async move {
+        let (state, admin, context) = (&call.state, &call.principal, &call.context);
+        auth::create_partner(
+            &state.db,
+            context,
+            &slug,
+            &partner_name,
+            &kind,
+            Some(&admin.id),
+        )
+        .await
+    })
+    .await
 }
 
 /// Every API client, or one partner's (`partner`: its id or slug).
 #[server]
 pub async fn list_api_clients(partner: Option<String>) -> Result<Vec<ApiClientSummary>, AppError> {
-    use crate::{
-        auth::ssr::{authorize, clients},
-        error::respond,
-    };
+    use crate::{auth::ssr::clients, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, _) = authorize(Permission::ApiClientsManage).await?;
-            let partner = match partner.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-                None => None,
-                Some(raw) => Some(
-                    crate::auth::ssr::partners::find(state.db.pool(), raw)
-                        .await?
-                        .ok_or_else(|| AppError::NotFound("The partner".into()))?
-                        .id,
-                ),
-            };
-            Ok(clients::list(state.db.pool(), partner.as_deref())
-                .await?
-                .into_iter()
-                .map(|client| ApiClientSummary {
-                    id: client.id,
-                    name: client.name,
-                    role: client.role,
-                    created_at: client.created_at,
-                    revoked_at: client.revoked_at,
-                    last_used_at: client.last_used_at,
-                    partner_id: client.partner_id,
-                    internal: client.internal,
-                })
-                .collect())
-        }
-        .await,
-    )
+    serve(Permission::ApiClientsManage, |call| async move {
+        let state = &call.state;
+        let partner = match partner.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(raw) => Some(
+                crate::auth::ssr::partners::find(state.db.pool(), raw)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound("The partner".into()))?
+                    .id,
+            ),
+        };
+        Ok(clients::list(state.db.pool(), partner.as_deref())
+            .await?
+            .into_iter()
+            .map(|client| ApiClientSummary {
+                id: client.id,
+                name: client.name,
+                role: client.role,
+                created_at: client.created_at,
+                revoked_at: client.revoked_at,
+                last_used_at: client.last_used_at,
+                partner_id: client.partner_id,
+                internal: client.internal,
+            })
+            .collect())
+    })
+    .await
 }
 
 /// `partner` (id or slug) or `internal` (a checkbox: present means granted);
@@ -241,50 +197,36 @@ pub async fn create_api_client(
     partner: Option<String>,
     internal: Option<String>,
 ) -> Result<IssuedClient, AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::{auth::ssr as auth, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::ApiClientsManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            let (client, secret) = auth::create_api_client(
-                &state.db,
-                &context,
-                &name,
-                &role,
-                partner.as_deref(),
-                internal.is_some(),
-                Some(&admin.id),
-            )
-            .await?;
-            Ok(IssuedClient {
-                client_id: client.id,
-                client_secret: secret,
-                name: client.name,
-            })
-        }
-        .await,
-    )
+    serve(Permission::ApiClientsManage, |call| async move {
+        let (state, admin, context) = (&call.state, &call.principal, &call.context);
+        let (client, secret) = auth::create_api_client(
+            &state.db,
+            context,
+            &name,
+            &role,
+            partner.as_deref(),
+            internal.is_some(),
+            Some(&admin.id),
+        )
+        .await?;
+        Ok(IssuedClient {
+            client_id: client.id,
+            client_secret: secret,
+            name: client.name,
+        })
+    })
+    .await
 }
 
 #[server]
 pub async fn revoke_api_client(client_id: String) -> Result<(), AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::{auth::ssr as auth, server_call::serve};
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::ApiClientsManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            auth::revoke_api_client(&state.db, &context, &client_id).await
-        }
-        .await,
-    )
+    serve(Permission::ApiClientsManage, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        auth::revoke_api_client(&state.db, context, &client_id).await
+    })
+    .await
 }

@@ -63,34 +63,29 @@ pub async fn list_audit_records(
     entity_id: Option<String>,
     page: Option<u32>,
 ) -> Result<Page<AuditRecordView>, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::{auth::Permission, pagination::PageRequest};
-    respond(
-        async move {
-            let (state, _) = authorize(Permission::AuditRead).await?;
-            let page = PageRequest::new(page.unwrap_or(1), 50)?;
-            let entity_id = entity_id.filter(|id| !id.trim().is_empty());
-            Ok(ssr::list(&state.db, entity_id.as_deref(), page).await?)
-        }
-        .await,
-    )
+    serve(Permission::AuditRead, |call| async move {
+        let page = PageRequest::new(page.unwrap_or(1), 50)?;
+        let entity_id = entity_id.filter(|id| !id.trim().is_empty());
+        Ok(ssr::list(&call.state.db, entity_id.as_deref(), page).await?)
+    })
+    .await
 }
 
 #[server]
 pub async fn verify_audit_chain() -> Result<ChainStatus, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, _) = authorize(Permission::AuditRead).await?;
-            let verification = ssr::verify(&state.db, &state.audit.verifying_key()).await?;
-            Ok(ChainStatus {
-                records: verification.records,
-                checkpoints: verification.checkpoints,
-                unsealed: verification.unsealed,
-                first_broken: verification.first_broken.map(|b| b.to_string()),
-            })
-        }
-        .await,
-    )
+    serve(Permission::AuditRead, |call| async move {
+        let state = &call.state;
+        let verification = verify::verify(&state.db, &state.audit.verifying_key()).await?;
+        Ok(ChainStatus {
+            records: verification.records,
+            checkpoints: verification.checkpoints,
+            unsealed: verification.unsealed,
+            first_broken: verification.first_broken.map(|b| b.to_string()),
+        })
+    })
+    .await
 }

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     db::{Db, Engine, now_micros},
     encoding::hex,
-    state::Lifecycle,
+    lifecycle::Lifecycle,
     storage::Storage,
 };
 

@@ -1,16 +1,10 @@
-//! Appending to and listing the audit trail; sealing, verification and
-//! proofs live in the sibling modules and are re-exported here.
+//! Appending to and listing the audit trail; sealing ([`super::seal`]),
+//! verification and proofs ([`super::verify`]) build on it and live beside it.
 
 use serde::Serialize;
 use sqlx::{AnyConnection, Row as _};
 
 use crate::db::{Db, new_id, now_micros};
-
-pub use super::{
-    seal::{Sealed, seal_once, spawn_sealer},
-    signing::AuditSigner,
-    verify::{BrokenLink, InclusionProof, ProofLookup, Verification, proof, verify},
-};
 
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq)]

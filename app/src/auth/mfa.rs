@@ -103,14 +103,14 @@ pub async fn get_mfa_setup() -> Result<MfaSetup, AppError> {
             let state = AppState::from_context()?;
             let session = super::extract_session().await?;
             let fresh_recovery_codes =
-                recovery_codes::take_fresh(&state, &session, &subject.user_id).await?;
-            let enabled = mfa::load(&state, &subject.user_id)
+                recovery_codes::take_fresh(&state.vault, &session, &subject.user_id).await?;
+            let enabled = mfa::load(state.accounts(), &subject.user_id)
                 .await?
                 .is_some_and(|factor| factor.confirmed);
             let enrolment = if enabled {
                 None
             } else {
-                let secret = mfa::begin_enrolment(&state, &subject.user_id).await?;
+                let secret = mfa::begin_enrolment(state.accounts(), &subject.user_id).await?;
                 let uri = totp::otpauth_uri(mfa::ISSUER, &subject.email, &secret);
                 Some(EnrolmentKey {
                     qr_svg: totp::qr_svg(&uri).map_err(|e| AppError::internal(&e))?,
@@ -143,15 +143,17 @@ pub async fn confirm_mfa(code: String) -> Result<String, AppError> {
             let state = AppState::from_context()?;
             let session = super::extract_session().await?;
             let codes =
-                mfa::confirm_enrolment(&state, &subject.context, &subject.user_id, &code).await?;
+                mfa::confirm_enrolment(state.accounts(), &subject.context, &subject.user_id, &code)
+                    .await?;
             if subject.completes_sign_in {
                 let user = users::find_by_id(state.db.pool(), &subject.user_id)
                     .await?
                     .ok_or(AppError::Unauthenticated)?;
-                signin::complete_after_enrolment(&state, &user, &RequestMeta::current()).await?;
+                signin::complete_after_enrolment(state.accounts(), &user, &RequestMeta::current())
+                    .await?;
                 ssr::start_session(&session, &user).await?;
             }
-            recovery_codes::stash_fresh(&state, &session, &subject.user_id, &codes).await?;
+            recovery_codes::stash_fresh(&state.vault, &session, &subject.user_id, &codes).await?;
             Ok(go_to(ACCOUNT_PATH.to_owned()))
         }
         .await,
@@ -172,7 +174,7 @@ pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
             let state = AppState::from_context()?;
             let session = super::extract_session().await?;
             let (user, _) = signin::verify_second_factor(
-                &state,
+                state.accounts(),
                 &pending.user_id,
                 &code,
                 &RequestMeta::current(),
@@ -188,36 +190,28 @@ pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
 /// New recovery codes (the old ones stop working), shown once.
 #[server]
 pub async fn regenerate_recovery_codes() -> Result<String, AppError> {
-    use super::ssr::{self, recovery_codes};
-    use crate::{error::respond, request::RequestMeta, state::AppState};
-    respond(
-        async {
-            let principal = ssr::signed_in()?;
-            let state = AppState::from_context()?;
-            let session = super::extract_session().await?;
-            let context = ssr::audit_context(Some(&principal), &RequestMeta::current());
-            let codes = recovery_codes::regenerate(&state, &context, &principal.id).await?;
-            recovery_codes::stash_fresh(&state, &session, &principal.id, &codes).await?;
-            Ok(go_to(ACCOUNT_PATH.to_owned()))
-        }
-        .await,
-    )
+    use super::ssr::{mfa, recovery_codes};
+    use crate::server_call::serve_own;
+    serve_own(|call| async move {
+        let (state, me) = (&call.state, &call.principal.id);
+        let session = super::extract_session().await?;
+        let codes = mfa::regenerate(state.accounts(), &call.context, me).await?;
+        recovery_codes::stash_fresh(&state.vault, &session, me, &codes).await?;
+        Ok(go_to(ACCOUNT_PATH.to_owned()))
+    })
+    .await
 }
 
 /// Switches one's own second factor off, with a current code (refused
 /// while MFA is required).
 #[server]
 pub async fn disable_mfa(code: String) -> Result<String, AppError> {
-    use super::ssr::{self, mfa};
-    use crate::{error::respond, request::RequestMeta, state::AppState};
-    respond(
-        async move {
-            let principal = ssr::signed_in()?;
-            let state = AppState::from_context()?;
-            let context = ssr::audit_context(Some(&principal), &RequestMeta::current());
-            mfa::disable_own(&state, &context, &principal.id, &code).await?;
-            Ok(go_to(ACCOUNT_PATH.to_owned()))
-        }
-        .await,
-    )
+    use super::ssr::mfa;
+    use crate::server_call::serve_own;
+    serve_own(|call| async move {
+        let (accounts, me) = (call.state.accounts(), &call.principal.id);
+        mfa::disable_own(accounts, &call.context, me, &code).await?;
+        Ok(go_to(ACCOUNT_PATH.to_owned()))
+    })
+    .await
 }

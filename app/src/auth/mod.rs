@@ -86,7 +86,8 @@ pub async fn login(
             let session = extract_session().await?;
             let meta = RequestMeta::current();
             let outcome =
-                ssr::login_with_password(&state, &email, &password, &meta, "browser").await??;
+                ssr::login_with_password(state.accounts(), &email, &password, &meta, "browser")
+                    .await??;
             let destination = match outcome {
                 PasswordOutcome::SignedIn(user) => {
                     ssr::start_session(&session, &user).await?;
@@ -119,7 +120,7 @@ pub async fn logout() -> Result<(), AppError> {
             let session = extract_session().await?;
             let principal = ssr::current_principal();
             ssr::end_session(
-                &state,
+                state.accounts(),
                 &session,
                 principal.as_ref(),
                 &RequestMeta::current(),
@@ -138,25 +139,21 @@ pub async fn change_password(
     new_password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
-    use crate::{error::respond, request::RequestMeta, state::AppState};
-    respond(
-        async move {
-            let state = AppState::from_context()?;
-            let principal = ssr::signed_in()?;
-            let session = extract_session().await?;
-            ssr::change_password(
-                &state,
-                &session,
-                &principal,
-                &RequestMeta::current(),
-                &current_password,
-                &new_password,
-                &confirm_password,
-            )
-            .await
-        }
-        .await,
-    )
+    use crate::{request::RequestMeta, server_call::serve_own};
+    serve_own(|call| async move {
+        let session = extract_session().await?;
+        ssr::change_password(
+            call.state.accounts(),
+            &session,
+            &call.principal,
+            &RequestMeta::current(),
+            &current_password,
+            &new_password,
+            &confirm_password,
+        )
+        .await
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]

@@ -45,7 +45,7 @@ pub mod ssr {
         claims::ssr::{add_flag, link_claims},
         db::{Db, new_id, now_micros},
         error::AppError,
-        state::AppState,
+        storage::Storage,
     };
 
     const COLUMNS: &str = "SELECT id, claim_id, filename, kind, size_bytes, sha256, uploaded_by_name, created_at \
@@ -152,7 +152,8 @@ pub mod ssr {
     /// the hash run off the async runtime (a 10 MB file hashes in tens of
     /// milliseconds).
     pub async fn upload(
-        state: &AppState,
+        db: &Db,
+        storage: &Storage,
         context: &AuditContext,
         principal: &Principal,
         claim_id: &str,
@@ -162,7 +163,7 @@ pub mod ssr {
     ) -> Result<Uploaded, AppError> {
         let claim = sqlx::query("SELECT status, claim_number FROM claims WHERE id = $1")
             .bind(claim_id)
-            .fetch_optional(state.db.pool())
+            .fetch_optional(db.pool())
             .await?
             .ok_or_else(|| AppError::NotFound("The claim".into()))?;
         if claim.try_get::<String, _>("status")? == ClaimStatus::Closed.as_str() {
@@ -183,11 +184,11 @@ pub mod ssr {
         let key = object_key(&sha256);
         // Content-addressed: a file any claim already holds is not written
         // again. Stored before the row, so a row never points at nothing.
-        if !state.storage.exists(&key).await? {
-            state.storage.put(&key, bytes).await?;
+        if !storage.exists(&key).await? {
+            storage.put(&key, bytes).await?;
         }
 
-        let mut tx = state.db.begin_write().await?;
+        let mut tx = db.begin_write().await?;
         let id = new_id();
         let now = now_micros();
         let inserted = sqlx::query(
@@ -297,7 +298,8 @@ pub mod ssr {
     /// One attachment's record and content, for a download; every download
     /// is audited (who read which file of which claim).
     pub async fn download(
-        state: &AppState,
+        db: &Db,
+        storage: &Storage,
         context: &AuditContext,
         claim_id: &str,
         attachment_id: &str,
@@ -305,12 +307,11 @@ pub mod ssr {
         let row = sqlx::query(&format!("{COLUMNS} WHERE id = $1 AND claim_id = $2"))
             .bind(attachment_id)
             .bind(claim_id)
-            .fetch_optional(state.db.pool())
+            .fetch_optional(db.pool())
             .await?
             .ok_or_else(|| AppError::NotFound("The attachment".into()))?;
         let attachment = from_row(&row)?;
-        let bytes = state
-            .storage
+        let bytes = storage
             .get(&object_key(&attachment.sha256))
             .await?
             .ok_or_else(|| {
@@ -320,7 +321,7 @@ pub mod ssr {
                     object_key(&attachment.sha256)
                 ))
             })?;
-        let mut tx = state.db.begin_write().await?;
+        let mut tx = db.begin_write().await?;
         audit::append(
             &mut tx,
             context,

@@ -216,7 +216,7 @@ pub async fn list_claims(
     page: Option<u32>,
     per_page: Option<String>,
 ) -> Result<Page<ClaimSummary>, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::{auth::Permission, pagination::PageRequest};
     let filters = ClaimFilters {
         status,
@@ -231,37 +231,23 @@ pub async fn list_claims(
         per_page,
         after: None,
     };
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::ClaimsRead).await?;
-            let rows = rows_per_page(filters.per_page.as_deref());
-            let page = PageRequest::new(page.unwrap_or(1), rows)?;
-            ssr::list(
-                &state,
-                &principal.scope,
-                &filters,
-                Some(&principal.id),
-                page,
-            )
-            .await
-        }
-        .await,
-    )
+    serve(Permission::ClaimsRead, |call| async move {
+        let rows = rows_per_page(filters.per_page.as_deref());
+        let page = PageRequest::new(page.unwrap_or(1), rows)?;
+        let me = &call.principal;
+        ssr::list(&call.state.db, &me.scope, &filters, Some(&me.id), page).await
+    })
+    .await
 }
 
 #[server]
 pub async fn get_claim(id: String) -> Result<ClaimView, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, _) = authorize(Permission::ClaimsRead).await?;
-            ssr::view(&state, &id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("The claim".into()))
-        }
-        .await,
-    )
+    serve(Permission::ClaimsRead, |call| async move {
+        ssr::claim_page(&call.state.db, &call.state.vault, &id).await
+    })
+    .await
 }
 
 /// The new-claim form: up to [`pages::FORM_LINES`] lines, amounts in major
@@ -279,42 +265,35 @@ pub async fn create_claim(
     line_description: Vec<String>,
     line_amount: Vec<String>,
 ) -> Result<ClaimReceipt, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::ClaimsWrite).await?;
-            let input = pages::ClaimForm {
-                policy_number,
-                incident_date,
-                description,
-                currency,
-                claimant_name,
-                claimant_email,
-                claimant_phone,
-                line_code,
-                line_description,
-                line_amount,
-            }
-            .into_input()?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            let receipt = ssr::submit(
-                &state,
-                &context,
-                &principal.scope,
-                &input,
-                ssr::Source::Staff,
-            )
-            .await?;
-            leptos_axum::redirect(&format!("/claims/{}", receipt.id));
-            Ok(receipt)
+    serve(Permission::ClaimsWrite, |call| async move {
+        let input = pages::ClaimForm {
+            policy_number,
+            incident_date,
+            description,
+            currency,
+            claimant_name,
+            claimant_email,
+            claimant_phone,
+            line_code,
+            line_description,
+            line_amount,
         }
-        .await,
-    )
+        .into_input()?;
+        let (context, scope) = (&call.context, &call.principal.scope);
+        let receipt = ssr::submit(
+            call.state.intake(),
+            context,
+            scope,
+            &input,
+            ssr::Source::Staff,
+        )
+        .await?;
+        leptos_axum::redirect(&format!("/claims/{}", receipt.id));
+        Ok(receipt)
+    })
+    .await
 }
 
 /// A workflow step from the claim page. `version` is the version the page
@@ -326,32 +305,15 @@ pub async fn change_claim_status(
     version: i64,
     reason: Option<String>,
 ) -> Result<ClaimView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::ClaimsWrite).await?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::apply_action(
-                &state,
-                &context,
-                &principal,
-                &id,
-                &action,
-                reason.as_deref(),
-                Some(version),
-            )
-            .await?;
-            ssr::view(&state, &id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("The claim".into()))
-        }
-        .await,
-    )
+    serve(Permission::ClaimsWrite, |call| async move {
+        let (state, context, me) = (&call.state, &call.context, &call.principal);
+        let reason = reason.as_deref();
+        ssr::apply_action(&state.db, context, me, &id, &action, reason, Some(version)).await?;
+        ssr::claim_page(&state.db, &state.vault, &id).await
+    })
+    .await
 }
 
 /// An adjuster's decision: approve (with an amount in major units), deny or
@@ -368,76 +330,49 @@ pub async fn decide_claim(
     flag: Option<String>,
     confirm: Option<String>,
 ) -> Result<ClaimView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::ClaimsDecide).await?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            let decision = ssr::DecisionRequest {
-                kind,
-                amount_major: amount,
-                amount_minor: None,
-                reason,
-                priority,
-                flag,
-                confirm,
-            };
-            ssr::decide(&state, &context, &principal, &id, &decision, Some(version)).await?;
-            ssr::view(&state, &id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("The claim".into()))
-        }
-        .await,
-    )
+    serve(Permission::ClaimsDecide, |call| async move {
+        let (state, context, me) = (&call.state, &call.context, &call.principal);
+        let decision = ssr::DecisionRequest {
+            kind,
+            amount_major: amount,
+            amount_minor: None,
+            reason,
+            priority,
+            flag,
+            confirm,
+        };
+        ssr::decide(&state.db, context, me, &id, &decision, Some(version)).await?;
+        ssr::claim_page(&state.db, &state.vault, &id).await
+    })
+    .await
 }
 
 /// Takes the claim for review: assigns it to the caller and, when it is
 /// waiting in the queue, starts the review.
 #[server]
 pub async fn assign_claim_to_me(id: String, version: i64) -> Result<ClaimView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::ClaimsDecide).await?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::assign_to(&state, &context, &principal, &id, Some(version)).await?;
-            ssr::view(&state, &id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("The claim".into()))
-        }
-        .await,
-    )
+    serve(Permission::ClaimsDecide, |call| async move {
+        let (state, context, me) = (&call.state, &call.context, &call.principal);
+        ssr::assign_to(&state.db, context, me, &id, Some(version)).await?;
+        ssr::claim_page(&state.db, &state.vault, &id).await
+    })
+    .await
 }
 
 #[server]
 pub async fn add_claim_note(id: String, body: String) -> Result<ClaimView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::ClaimsWrite).await?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::add_note(&state, &context, &principal, &id, &body).await?;
-            ssr::view(&state, &id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("The claim".into()))
-        }
-        .await,
-    )
+    serve(Permission::ClaimsWrite, |call| async move {
+        let (state, context, me) = (&call.state, &call.context, &call.principal);
+        ssr::add_note(&state.db, context, me, &id, &body).await?;
+        ssr::claim_page(&state.db, &state.vault, &id).await
+    })
+    .await
 }
 
 /// One claimant field in clear, for a stated reason (audited).
@@ -447,33 +382,23 @@ pub async fn reveal_claimant_field(
     field: String,
     reason: String,
 ) -> Result<Option<String>, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PiiReveal).await?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::reveal_claimant(&state, &context, &id, &field, &reason).await
-        }
-        .await,
-    )
+    serve(Permission::PiiReveal, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        ssr::reveal_claimant(&state.db, &state.vault, context, &id, &field, &reason).await
+    })
+    .await
 }
 
 #[server]
 pub async fn get_claim_stats() -> Result<ClaimStats, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, _) = authorize(Permission::ClaimsRead).await?;
-            ssr::stats(&state).await
-        }
-        .await,
-    )
+    serve(Permission::ClaimsRead, |call| async move {
+        ssr::stats(&call.state.db).await
+    })
+    .await
 }
 
 #[cfg(test)]

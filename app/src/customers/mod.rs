@@ -19,37 +19,56 @@ pub async fn list_customers(
     query: Option<String>,
     page: Option<u32>,
 ) -> Result<Page<CustomerView>, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::{auth::Permission, pagination::PageRequest};
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::CustomersRead).await?;
-            let page = PageRequest::new(page.unwrap_or(1), 25)?;
-            ssr::list(
-                &state,
-                &principal.scope,
-                &ssr::Search::from_query(query.as_deref().unwrap_or_default()),
-                page,
-            )
-            .await
-        }
-        .await,
-    )
+    serve(Permission::CustomersRead, |call| async move {
+        let (state, principal) = (&call.state, &call.principal);
+        let page = PageRequest::new(page.unwrap_or(1), 25)?;
+        ssr::list(
+            &state.db,
+            &state.vault,
+            &principal.scope,
+            &ssr::Search::from_query(query.as_deref().unwrap_or_default()),
+            page,
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
 pub async fn get_customer(id: String) -> Result<CustomerView, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, _) = authorize(Permission::CustomersRead).await?;
-            ssr::find(&state, &id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("The customer".into()))
-        }
-        .await,
-    )
+    serve(Permission::CustomersRead, |call| async move {
+        let state = &call.state;
+        ssr::find(&state.db, &state.vault, &id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("The customer".into()))
+    })
+    .await
+}
+
+/// What the staff form posts, as the API's input (the postal address is
+/// captured through the API for now).
+#[cfg(feature = "ssr")]
+fn staff_form(
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: Option<String>,
+    date_of_birth: Option<String>,
+    national_id: Option<String>,
+) -> shared::customer::NewCustomerInput {
+    shared::customer::NewCustomerInput {
+        first_name,
+        last_name,
+        email,
+        phone,
+        date_of_birth,
+        address: None,
+        national_id,
+    }
 }
 
 /// The staff form (the postal address is captured through the API for now).
@@ -62,36 +81,30 @@ pub async fn create_customer(
     date_of_birth: Option<String>,
     national_id: Option<String>,
 ) -> Result<CustomerView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
-    use shared::{auth::Permission, customer::NewCustomerInput};
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::CustomersWrite).await?;
-            let input = NewCustomerInput {
-                first_name,
-                last_name,
-                email,
-                phone,
-                date_of_birth,
-                address: None,
-                national_id,
-            };
-            let customer = ssr::create(
-                &state,
-                &audit_context(Some(&principal), &RequestMeta::current()),
-                &principal.scope,
-                &input,
-            )
-            .await?;
-            leptos_axum::redirect(&format!("/customers/{}", customer.id));
-            Ok(customer)
-        }
-        .await,
-    )
+    use crate::server_call::serve;
+    use shared::auth::Permission;
+    serve(Permission::CustomersWrite, |call| async move {
+        let (state, principal) = (&call.state, &call.principal);
+        let input = staff_form(
+            first_name,
+            last_name,
+            email,
+            phone,
+            date_of_birth,
+            national_id,
+        );
+        let customer = ssr::create(
+            &state.db,
+            &state.vault,
+            &call.context,
+            &principal.scope,
+            &input,
+        )
+        .await?;
+        leptos_axum::redirect(&format!("/customers/{}", customer.id));
+        Ok(customer)
+    })
+    .await
 }
 
 /// The edit form: blank fields keep their values; `version` is the version
@@ -107,35 +120,29 @@ pub async fn update_customer(
     date_of_birth: Option<String>,
     national_id: Option<String>,
 ) -> Result<CustomerView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
-    use shared::{auth::Permission, customer::NewCustomerInput};
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::CustomersWrite).await?;
-            let changes = NewCustomerInput {
-                first_name,
-                last_name,
-                email,
-                phone,
-                date_of_birth,
-                address: None,
-                national_id,
-            };
-            ssr::update(
-                &state,
-                &audit_context(Some(&principal), &RequestMeta::current()),
-                &id,
-                &changes,
-                Some(version),
-            )
-            .await
-        }
-        .await,
-    )
+    use crate::server_call::serve;
+    use shared::auth::Permission;
+    serve(Permission::CustomersWrite, |call| async move {
+        let state = &call.state;
+        let changes = staff_form(
+            first_name,
+            last_name,
+            email,
+            phone,
+            date_of_birth,
+            national_id,
+        );
+        ssr::update(
+            &state.db,
+            &state.vault,
+            &call.context,
+            &id,
+            &changes,
+            Some(version),
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
@@ -144,48 +151,30 @@ pub async fn reveal_customer_field(
     field: String,
     reason: String,
 ) -> Result<Option<String>, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PiiReveal).await?;
-            ssr::reveal(
-                &state,
-                &audit_context(Some(&principal), &RequestMeta::current()),
-                &id,
-                &field,
-                &reason,
-            )
-            .await
-        }
-        .await,
-    )
+    serve(Permission::PiiReveal, |call| async move {
+        let state = &call.state;
+        ssr::reveal(&state.db, &state.vault, &call.context, &id, &field, &reason).await
+    })
+    .await
 }
 
 /// `confirm` must be `erase`: the confirmation page sends it.
 #[server]
 pub async fn erase_customer(id: String, confirm: Option<String>) -> Result<(), AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PiiErase).await?;
-            ssr::erase(
-                &state,
-                &audit_context(Some(&principal), &RequestMeta::current()),
-                &id,
-                confirm.as_deref(),
-            )
-            .await
-        }
-        .await,
-    )
+    serve(Permission::PiiErase, |call| async move {
+        let state = &call.state;
+        ssr::erase(
+            &state.db,
+            &state.vault,
+            &call.context,
+            &id,
+            confirm.as_deref(),
+        )
+        .await
+    })
+    .await
 }

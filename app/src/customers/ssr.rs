@@ -19,10 +19,9 @@ use sqlx::{Row as _, any::AnyRow};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     clock::today,
-    db::{Filter, new_id, now_micros},
+    db::{Db, Filter, new_id, now_micros},
     error::AppError,
     numbering::Numbers,
-    state::AppState,
     tenancy::{self, Scope},
     vault::{
         IndexedColumn, Vault, WrappedKey,
@@ -95,16 +94,16 @@ fn seal_customer(
 /// A partner's client creates the partner's customer (`scope`); staff and
 /// internal clients the insurer's own.
 pub async fn create(
-    state: &AppState,
+    db: &Db,
+    vault: &Vault,
     context: &AuditContext,
     scope: &Scope,
     input: &NewCustomerInput,
 ) -> Result<CustomerView, AppError> {
     let customer = NewCustomer::parse(input, Some(today()))?;
-    let vault = &state.vault;
     let id = new_id();
-    let counter = Numbers::prepare(&state.db, "customer").await?;
-    let mut tx = state.db.begin_write().await?;
+    let counter = Numbers::prepare(db, "customer").await?;
+    let mut tx = db.begin_write().await?;
     let number = format!("CUS-{:06}", counter.next(&mut tx).await?);
     let dek = vault.create_data_key(&mut tx, &id).await?;
     let sealed = seal_customer(vault, &dek, &id, &customer)?;
@@ -277,9 +276,9 @@ fn view_of(vault: &Vault, row: &Row) -> CustomerView {
 }
 
 /// [`view_of`], reporting its unreadable fields as a security event.
-async fn reported_view(state: &AppState, row: &Row) -> Result<CustomerView, AppError> {
-    let view = view_of(&state.vault, row);
-    unreadable::report(&state.db, "customer", &row.id, &view.unreadable_fields).await?;
+async fn reported_view(db: &Db, vault: &Vault, row: &Row) -> Result<CustomerView, AppError> {
+    let view = view_of(vault, row);
+    unreadable::report(db, "customer", &row.id, &view.unreadable_fields).await?;
     Ok(view)
 }
 
@@ -301,21 +300,21 @@ pub fn mask(field: PiiField, plain: &str) -> String {
 }
 
 /// Customers whose personal data is held (erased ones excluded).
-pub async fn count(state: &AppState) -> Result<i64, AppError> {
+pub async fn count(db: &Db) -> Result<i64, AppError> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE erased_at IS NULL")
-            .fetch_one(state.db.pool())
+            .fetch_one(db.pool())
             .await?,
     )
 }
 
-pub async fn find(state: &AppState, id: &str) -> Result<Option<CustomerView>, AppError> {
+pub async fn find(db: &Db, vault: &Vault, id: &str) -> Result<Option<CustomerView>, AppError> {
     let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1"))
         .bind(id)
-        .fetch_optional(state.db.pool())
+        .fetch_optional(db.pool())
         .await?;
     match row.as_ref().map(from_row).transpose()? {
-        Some(row) => Ok(Some(reported_view(state, &row).await?)),
+        Some(row) => Ok(Some(reported_view(db, vault, &row).await?)),
         None => Ok(None),
     }
 }
@@ -362,12 +361,12 @@ impl Search {
 
 /// A page of customers, newest first, filtered through blind indexes.
 pub async fn list(
-    state: &AppState,
+    db: &Db,
+    vault: &Vault,
     scope: &Scope,
     search: &Search,
     page: PageRequest,
 ) -> Result<Page<CustomerView>, AppError> {
-    let vault = &state.vault;
     let mut errors = FieldErrors::new();
     let mut filter = Filter::default();
     tenancy::restrict(&mut filter, scope, "c.partner_id");
@@ -408,7 +407,7 @@ pub async fn list(
     errors.into_result()?;
     let (rows, total) = filter
         .fetch_page(
-            &state.db,
+            db,
             SELECT,
             "customers c",
             "c.created_at DESC, c.id DESC",
@@ -417,7 +416,7 @@ pub async fn list(
         .await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        items.push(reported_view(state, &from_row(row)?).await?);
+        items.push(reported_view(db, vault, &from_row(row)?).await?);
     }
     Ok(Page::new(page, items, total))
 }
@@ -425,7 +424,8 @@ pub async fn list(
 /// Shows one field in clear to someone allowed to see it, for a stated
 /// reason, and audits it (who, which field, why, correlation id).
 pub async fn reveal(
-    state: &AppState,
+    db: &Db,
+    vault: &Vault,
     context: &AuditContext,
     id: &str,
     raw_field: &str,
@@ -439,7 +439,7 @@ pub async fn reveal(
         return Err(errors.into());
     };
 
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1"))
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -459,19 +459,15 @@ pub async fn reveal(
     let value = match envelope {
         None => None,
         Some(envelope) => {
-            let dek = state
-                .vault
+            let dek = vault
                 .unwrap_key(&row.id, &row.key)
                 .map_err(|e| AppError::internal(&e))?;
-            match state
-                .vault
-                .open_field(&dek, TABLE, field.as_str(), &row.id, &envelope)
-            {
+            match vault.open_field(&dek, TABLE, field.as_str(), &row.id, &envelope) {
                 Ok(plain) => Some(plain),
                 Err(_) => {
                     drop(tx);
                     let name = field.as_str();
-                    unreadable::report(&state.db, "customer", id, &[name.to_owned()]).await?;
+                    unreadable::report(db, "customer", id, &[name.to_owned()]).await?;
                     return Err(unreadable::conflict(name));
                 }
             }
@@ -496,7 +492,8 @@ pub async fn reveal(
 /// indexes and clears the envelopes; the customer row, their policies and
 /// claims and the audit trail remain. Needs `confirm=erase`: it is final.
 pub async fn erase(
-    state: &AppState,
+    db: &Db,
+    vault: &Vault,
     context: &AuditContext,
     id: &str,
     confirm: Option<&str>,
@@ -504,7 +501,7 @@ pub async fn erase(
     Irreversible::EraseCustomer
         .check(confirm)
         .map_err(FieldErrors::from)?;
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let erased = sqlx::query(
         "UPDATE customers SET first_name = NULL, last_name = NULL, email = NULL, phone = NULL, \
          date_of_birth = NULL, address = NULL, national_id = NULL, email_index = NULL, \
@@ -521,7 +518,7 @@ pub async fn erase(
             "A customer with personal data to erase".into(),
         ));
     }
-    state.vault.destroy_key(&mut tx, id).await?;
+    vault.destroy_key(&mut tx, id).await?;
     audit::append(
         &mut tx,
         context,

@@ -27,19 +27,17 @@ pub struct BookSummary {
 
 #[server]
 pub async fn get_book_summary() -> Result<BookSummary, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async {
-            let (state, _) = authorize(Permission::PoliciesRead).await?;
-            Ok(BookSummary {
-                customers: crate::customers::ssr::count(&state).await?,
-                policies: crate::policies::ssr::summary(&state).await?,
-                claims: crate::claims::ssr::stats(&state).await?,
-            })
-        }
-        .await,
-    )
+    serve(Permission::PoliciesRead, |call| async move {
+        let db = &call.state.db;
+        Ok(BookSummary {
+            customers: crate::customers::ssr::count(db).await?,
+            policies: crate::policies::ssr::summary(db).await?,
+            claims: crate::claims::ssr::stats(db).await?,
+        })
+    })
+    .await
 }
 
 #[component]

@@ -63,37 +63,33 @@ pub async fn list_policies(
     customer_id: Option<String>,
     page: Option<u32>,
 ) -> Result<Page<PolicyView>, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::{auth::Permission, pagination::PageRequest};
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PoliciesRead).await?;
-            let page = PageRequest::new(page.unwrap_or(1), 25)?;
-            let filters = ssr::Filters {
-                line,
-                status,
-                expiring_within_days,
-                customer_id,
-            };
-            ssr::list(&state, &principal.scope, &filters, page).await
-        }
-        .await,
-    )
+    serve(Permission::PoliciesRead, |call| async move {
+        let (state, principal) = (&call.state, &call.principal);
+        let page = PageRequest::new(page.unwrap_or(1), 25)?;
+        let filters = ssr::Filters {
+            line,
+            status,
+            expiring_within_days,
+            customer_id,
+        };
+        ssr::list(&state.db, &principal.scope, &filters, page).await
+    })
+    .await
 }
 
 #[server]
 pub async fn get_policy(id: String) -> Result<PolicyView, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, _) = authorize(Permission::PoliciesRead).await?;
-            ssr::find(&state, &id)
-                .await?
-                .ok_or_else(|| AppError::NotFound("The policy".into()))
-        }
-        .await,
-    )
+    serve(Permission::PoliciesRead, |call| async move {
+        let state = &call.state;
+        ssr::find(&state.db, &id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("The policy".into()))
+    })
+    .await
 }
 
 /// The form on a customer's page: amounts in major units ("1,200.00") in
@@ -109,43 +105,43 @@ pub async fn create_policy(
     coverage_limit: String,
     deductible: String,
 ) -> Result<PolicyView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::{auth::Permission, policy::NewPolicyInput};
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
-            let [premium, coverage_limit, deductible] = major_amounts(
-                &currency,
-                [
-                    ("premium", &premium),
-                    ("coverage_limit", &coverage_limit),
-                    ("deductible", &deductible),
-                ],
-            )?;
-            let input = NewPolicyInput {
-                customer_id,
-                line,
-                starts_on,
-                ends_on,
-                premium,
-                coverage_limit,
-                deductible,
-            };
-            let policy = ssr::create(
-                &state,
-                &audit_context(Some(&principal), &RequestMeta::current()),
-                &principal.scope,
-                &input,
-            )
-            .await?;
-            leptos_axum::redirect(&format!("/policies/{}", policy.id));
-            Ok(policy)
-        }
-        .await,
+    serve(Permission::PoliciesWrite, |call| async move {
+        let (state, principal) = (&call.state, &call.principal);
+        let [premium, coverage_limit, deductible] =
+            quote_amounts(&currency, &premium, &coverage_limit, &deductible)?;
+        let input = NewPolicyInput {
+            customer_id,
+            line,
+            starts_on,
+            ends_on,
+            premium,
+            coverage_limit,
+            deductible,
+        };
+        let policy = ssr::create(&state.db, &call.context, &principal.scope, &input).await?;
+        leptos_axum::redirect(&format!("/policies/{}", policy.id));
+        Ok(policy)
+    })
+    .await
+}
+
+/// A quote form's premium, coverage limit and deductible ([`major_amounts`]).
+#[cfg(feature = "ssr")]
+fn quote_amounts(
+    currency: &str,
+    premium: &str,
+    coverage_limit: &str,
+    deductible: &str,
+) -> Result<[shared::money::MoneyInput; 3], shared::FieldErrors> {
+    major_amounts(
+        currency,
+        [
+            ("premium", premium),
+            ("coverage_limit", coverage_limit),
+            ("deductible", deductible),
+        ],
     )
 }
 
@@ -194,36 +190,23 @@ pub async fn update_policy(
     coverage_limit: String,
     deductible: String,
 ) -> Result<PolicyView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
-            let [premium, coverage_limit, deductible] = major_amounts(
-                &currency,
-                [
-                    ("premium", &premium),
-                    ("coverage_limit", &coverage_limit),
-                    ("deductible", &deductible),
-                ],
-            )?;
-            let changes = ssr::QuoteChanges {
-                line: Some(line),
-                starts_on: Some(starts_on),
-                ends_on: Some(ends_on),
-                premium: Some(premium),
-                coverage_limit: Some(coverage_limit),
-                deductible: Some(deductible),
-            };
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::update_quote(&state, &context, &id, &changes, Some(version)).await
-        }
-        .await,
-    )
+    serve(Permission::PoliciesWrite, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        let [premium, coverage_limit, deductible] =
+            quote_amounts(&currency, &premium, &coverage_limit, &deductible)?;
+        let changes = ssr::QuoteChanges {
+            line: Some(line),
+            starts_on: Some(starts_on),
+            ends_on: Some(ends_on),
+            premium: Some(premium),
+            coverage_limit: Some(coverage_limit),
+            deductible: Some(deductible),
+        };
+        ssr::update_quote(&state.db, context, &id, &changes, Some(version)).await
+    })
+    .await
 }
 
 /// `version` is the version the page showed: a stale page gets 412.
@@ -235,50 +218,32 @@ pub async fn change_policy_status(
     version: i64,
     confirm: Option<String>,
 ) -> Result<PolicyView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::apply_action(
-                &state,
-                &context,
-                &id,
-                &action,
-                confirm.as_deref(),
-                Some(version),
-            )
-            .await
-        }
-        .await,
-    )
+    serve(Permission::PoliciesWrite, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        ssr::apply_action(
+            &state.db,
+            context,
+            &id,
+            &action,
+            confirm.as_deref(),
+            Some(version),
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
 pub async fn renew_policy(id: String) -> Result<PolicyView, AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::PoliciesWrite).await?;
-            let renewal = ssr::renew(
-                &state,
-                &audit_context(Some(&principal), &RequestMeta::current()),
-                &id,
-            )
-            .await?;
-            leptos_axum::redirect(&format!("/policies/{}", renewal.id));
-            Ok(renewal)
-        }
-        .await,
-    )
+    serve(Permission::PoliciesWrite, |call| async move {
+        let state = &call.state;
+        let renewal = ssr::renew(&state.db, &call.context, &id).await?;
+        leptos_axum::redirect(&format!("/policies/{}", renewal.id));
+        Ok(renewal)
+    })
+    .await
 }

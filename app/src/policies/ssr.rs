@@ -16,10 +16,9 @@ use super::PolicyView;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     clock::today,
-    db::{Filter, new_id, now_micros},
+    db::{Db, Filter, new_id, now_micros},
     error::AppError,
     numbering::{Counter, Numbers},
-    state::AppState,
     tenancy::{self, Scope},
 };
 
@@ -158,25 +157,25 @@ async fn insert(
 }
 
 pub async fn create(
-    state: &AppState,
+    db: &Db,
     context: &AuditContext,
     scope: &Scope,
     input: &NewPolicyInput,
 ) -> Result<PolicyView, AppError> {
     let policy = NewPolicy::parse(input)?;
-    let counter = Numbers::yearly(&state.db, "policy").await?;
-    let mut tx = state.db.begin_write().await?;
+    let counter = Numbers::yearly(db, "policy").await?;
+    let mut tx = db.begin_write().await?;
     let id = insert(&mut tx, &counter, context, scope, &policy, None).await?;
     tx.commit().await?;
-    find(state, &id)
+    find(db, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The new policy".into()))
 }
 
-pub async fn find(state: &AppState, id: &str) -> Result<Option<PolicyView>, AppError> {
+pub async fn find(db: &Db, id: &str) -> Result<Option<PolicyView>, AppError> {
     let row = sqlx::query(&format!("{SELECT} WHERE p.id = $1"))
         .bind(id)
-        .fetch_optional(state.db.pool())
+        .fetch_optional(db.pool())
         .await?;
     Ok(row.as_ref().map(from_row).transpose()?)
 }
@@ -192,7 +191,7 @@ pub struct Filters {
 }
 
 pub async fn list(
-    state: &AppState,
+    db: &Db,
     scope: &Scope,
     filters: &Filters,
     page: PageRequest,
@@ -231,7 +230,7 @@ pub async fn list(
     errors.into_result()?;
     let (rows, total) = filter
         .fetch_page(
-            &state.db,
+            db,
             SELECT,
             "policies p",
             "p.created_at DESC, p.id DESC",
@@ -256,7 +255,7 @@ fn expiring_within(filter: &mut Filter, days: i64) {
 /// Cancelling, lapsing and expiring need `confirm` set to the action's name
 /// (see [`Irreversible`]), from pages and API clients alike.
 pub async fn apply_action(
-    state: &AppState,
+    db: &Db,
     context: &AuditContext,
     id: &str,
     raw_action: &str,
@@ -267,7 +266,7 @@ pub async fn apply_action(
     if let Some(irreversible) = Irreversible::of_policy(action) {
         irreversible.check(confirm).map_err(FieldErrors::from)?;
     }
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query("SELECT status, version FROM policies WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -299,7 +298,7 @@ pub async fn apply_action(
     )
     .await?;
     tx.commit().await?;
-    find(state, id)
+    find(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))
 }
@@ -321,13 +320,13 @@ pub struct QuoteChanges {
 /// endorsement, which Vanguard does not model yet), so anything but a
 /// quote is a 409. The merged terms pass the same rules as a new policy.
 pub async fn update_quote(
-    state: &AppState,
+    db: &Db,
     context: &AuditContext,
     id: &str,
     changes: &QuoteChanges,
     expected_version: Option<i64>,
 ) -> Result<PolicyView, AppError> {
-    let current = find(state, id)
+    let current = find(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))?;
     AppError::check_version("policy", expected_version, current.version)?;
@@ -359,7 +358,7 @@ pub async fn update_quote(
             .unwrap_or(current.deductible.into()),
     };
     let policy = NewPolicy::parse(&merged)?;
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE policies SET line = $1, starts_on = $2, ends_on = $3, currency = $4, premium = $5, \
          coverage_limit = $6, deductible = $7, version = version + 1, updated_at = $8 \
@@ -403,18 +402,14 @@ pub async fn update_quote(
     )
     .await?;
     tx.commit().await?;
-    find(state, id)
+    find(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))
 }
 
 /// Issues the next term of an active or expired policy as a new quote.
-pub async fn renew(
-    state: &AppState,
-    context: &AuditContext,
-    id: &str,
-) -> Result<PolicyView, AppError> {
-    let current = find(state, id)
+pub async fn renew(db: &Db, context: &AuditContext, id: &str) -> Result<PolicyView, AppError> {
+    let current = find(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))?;
     let term = DateRange::parse(&current.starts_on, &current.ends_on)?;
@@ -430,8 +425,8 @@ pub async fn renew(
         coverage_limit: current.coverage_limit,
         deductible: current.deductible,
     };
-    let counter = Numbers::yearly(&state.db, "policy").await?;
-    let mut tx = state.db.begin_write().await?;
+    let counter = Numbers::yearly(db, "policy").await?;
+    let mut tx = db.begin_write().await?;
     let renewed =
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM policies WHERE renewed_from = $1")
             .bind(id)
@@ -446,16 +441,16 @@ pub async fn renew(
     // inherits the customer's partner like any policy.
     let new_id = insert(&mut tx, &counter, context, &Scope::All, &policy, Some(id)).await?;
     tx.commit().await?;
-    find(state, &new_id)
+    find(db, &new_id)
         .await?
         .ok_or_else(|| AppError::NotFound("The renewal".into()))
 }
 
 /// Counts, premium in force and the next expiries, for the dashboard.
-pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError> {
+pub async fn summary(db: &Db) -> Result<super::PolicySummary, AppError> {
     let mut by_status = Vec::new();
     for row in sqlx::query("SELECT status, COUNT(*) AS policies FROM policies GROUP BY status")
-        .fetch_all(state.db.pool())
+        .fetch_all(db.pool())
         .await?
     {
         let status: String = row.try_get("status")?;
@@ -469,7 +464,7 @@ pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError>
     for row in sqlx::query(
         "SELECT currency, CAST(SUM(premium) AS BIGINT) AS premium FROM policies WHERE status = 'active' GROUP BY currency ORDER BY currency",
     )
-    .fetch_all(state.db.pool())
+    .fetch_all(db.pool())
     .await?
     {
         let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
@@ -483,7 +478,7 @@ pub async fn summary(state: &AppState) -> Result<super::PolicySummary, AppError>
     expiring_within(&mut soon, super::EXPIRY_HORIZON_DAYS);
     let (rows, _) = soon
         .fetch_page(
-            &state.db,
+            db,
             SELECT,
             "policies p",
             "p.ends_on, p.id",

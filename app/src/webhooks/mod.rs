@@ -74,21 +74,19 @@ pub const RECENT_DELIVERIES: i64 = 50;
 
 #[server]
 pub async fn get_webhooks() -> Result<WebhookOverview, AppError> {
-    use crate::{auth::ssr::authorize, error::respond};
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async {
-            let (state, _) = authorize(Permission::OperationsManage).await?;
-            // Staff see every organisation's endpoints.
-            let scope = crate::tenancy::Scope::All;
-            Ok(WebhookOverview {
-                endpoints: ssr::list_endpoints(&state.db, &scope).await?,
-                deliveries: ssr::deliveries(&state.db, &scope, None, RECENT_DELIVERIES).await?,
-                allowed_hosts: state.webhooks.allowed_hosts().to_vec(),
-            })
-        }
-        .await,
-    )
+    serve(Permission::OperationsManage, |call| async move {
+        let state = &call.state;
+        // Staff see every organisation's endpoints.
+        let scope = crate::tenancy::Scope::All;
+        Ok(WebhookOverview {
+            endpoints: ssr::list_endpoints(&state.db, &scope).await?,
+            deliveries: ssr::deliveries(&state.db, &scope, None, RECENT_DELIVERIES).await?,
+            allowed_hosts: state.webhook_client.allowed_hosts().to_vec(),
+        })
+    })
+    .await
 }
 
 #[server]
@@ -97,54 +95,37 @@ pub async fn create_webhook(
     description: String,
     partner: Option<String>,
 ) -> Result<CreatedWebhook, AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::OperationsManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            ssr::create(&state, &context, &url, &description, partner.as_deref()).await
-        }
-        .await,
-    )
+    serve(Permission::OperationsManage, |call| async move {
+        ssr::create(
+            call.state.webhooks(),
+            &call.context,
+            &url,
+            &description,
+            partner.as_deref(),
+        )
+        .await
+    })
+    .await
 }
 
 #[server]
 pub async fn disable_webhook(id: String) -> Result<(), AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::OperationsManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            ssr::disable(&state.db, &context, &id).await
-        }
-        .await,
-    )
+    serve(Permission::OperationsManage, |call| async move {
+        ssr::disable(&call.state.db, &call.context, &id).await
+    })
+    .await
 }
 
 #[server]
 pub async fn replay_delivery(id: String) -> Result<DeliveryView, AppError> {
-    use crate::{
-        auth::ssr::{self as auth, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, admin) = authorize(Permission::OperationsManage).await?;
-            let context = auth::audit_context(Some(&admin), &RequestMeta::current());
-            ssr::replay(&state, &context, &id).await
-        }
-        .await,
-    )
+    serve(Permission::OperationsManage, |call| async move {
+        ssr::replay(call.state.webhooks(), &call.context, &id).await
+    })
+    .await
 }

@@ -61,18 +61,11 @@ pub struct ExecutionView {
 /// Puts a dead job back in the queue (staff with operations permission).
 #[server]
 pub async fn retry_job(job_id: String) -> Result<(), AppError> {
-    use crate::{
-        auth::ssr::{audit_context, authorize},
-        error::respond,
-        request::RequestMeta,
-    };
+    use crate::server_call::serve;
     use shared::auth::Permission;
-    respond(
-        async move {
-            let (state, principal) = authorize(Permission::OperationsManage).await?;
-            let context = audit_context(Some(&principal), &RequestMeta::current());
-            ssr::retry(&state, &context, &job_id).await
-        }
-        .await,
-    )
+    serve(Permission::OperationsManage, |call| async move {
+        let state = &call.state;
+        ssr::retry(&state.db, &state.jobs, &call.context, &job_id).await
+    })
+    .await
 }

@@ -9,7 +9,7 @@ use axum::{
 };
 
 use app::{
-    audit::ssr::{self as audit, ProofLookup},
+    audit::verify::{self as audit, ProofLookup},
     error::AppError,
     state::AppState,
 };

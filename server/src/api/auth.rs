@@ -101,9 +101,10 @@ pub async fn token(
             let username = required(&request.username, "username", &mut errors);
             let password = required(&request.password, "password", &mut errors);
             errors.clone().into_result().map_err(AppError::from)?;
-            let outcome = auth::login_with_password(&state, username, password, &meta, "api")
-                .await?
-                .map_err(AppError::from)?;
+            let outcome =
+                auth::login_with_password(state.accounts(), username, password, &meta, "api")
+                    .await?
+                    .map_err(AppError::from)?;
             let user = match outcome {
                 auth::PasswordOutcome::SignedIn(user) => user,
                 // Checked after the password, so the answer tells nobody

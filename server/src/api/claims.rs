@@ -112,7 +112,7 @@ async fn create(
     let input: NewClaimInput = json_body(&body)?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let ingested = claims::ingest(
-        &state,
+        state.intake(),
         &context,
         caller.scope(),
         &input,
@@ -131,7 +131,7 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
     caller.guard(&state, Owned::Claim, &id).await?;
-    let mut claim = claims::view(&state, &id)
+    let mut claim = claims::view(&state.db, &state.vault, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The claim".into()))?;
     redact::view(&state.db, caller.scope(), &mut claim).await?;
@@ -146,7 +146,7 @@ async fn status(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
     caller.guard(&state, Owned::Claim, &id).await?;
-    let mut claim = claims::find(&state, &id)
+    let mut claim = claims::find(&state.db, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The claim".into()))?;
     redact::summaries(&state.db, caller.scope(), std::slice::from_mut(&mut claim)).await?;
@@ -213,13 +213,13 @@ async fn list(
     }
     let me = Some(caller.principal.id.as_str());
     Ok(Json(
-        claims::list(&state, caller.scope(), &filters, me, page).await?,
+        claims::list(&state.db, caller.scope(), &filters, me, page).await?,
     ))
 }
 
 /// The claim after a change, with its new `ETag`.
 async fn changed(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
-    let mut claim = claims::view(state, id)
+    let mut claim = claims::view(&state.db, &state.vault, id)
         .await?
         .ok_or_else(|| AppError::NotFound("The claim".into()))?;
     redact::view(&state.db, caller.scope(), &mut claim).await?;
@@ -246,7 +246,7 @@ async fn act(
     let expected = if_match(&headers, "claim")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     claims::apply_action(
-        &state,
+        &state.db,
         &context,
         &caller.principal,
         &id,
@@ -291,7 +291,15 @@ async fn decide(
         flag: body.flag,
         confirm: body.confirm,
     };
-    claims::decide(&state, &context, &caller.principal, &id, &request, expected).await?;
+    claims::decide(
+        &state.db,
+        &context,
+        &caller.principal,
+        &id,
+        &request,
+        expected,
+    )
+    .await?;
     changed(&state, &caller, &id).await
 }
 
@@ -311,7 +319,7 @@ async fn add_note(
     caller.guard(&state, Owned::Claim, &id).await?;
     let note: NoteBody = json_body(&body)?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    claims::add_note(&state, &context, &caller.principal, &id, &note.body).await?;
+    claims::add_note(&state.db, &context, &caller.principal, &id, &note.body).await?;
     let mut response = changed(&state, &caller, &id).await?;
     *response.status_mut() = StatusCode::CREATED;
     Ok(response)
@@ -335,8 +343,15 @@ async fn reveal(
     caller.guard(&state, Owned::Claim, &id).await?;
     let request: RevealBody = json_body(&body)?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    let value =
-        claims::reveal_claimant(&state, &context, &id, &request.field, &request.reason).await?;
+    let value = claims::reveal_claimant(
+        &state.db,
+        &state.vault,
+        &context,
+        &id,
+        &request.field,
+        &request.reason,
+    )
+    .await?;
     Ok(Json(
         json!({ "field": request.field.trim(), "value": value }),
     ))
@@ -363,7 +378,7 @@ async fn retry(
     caller.require(&state, Permission::OperationsManage).await?;
     caller.guard(&state, Owned::Job, &id).await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    workflow::retry(&state, &context, &id).await?;
+    workflow::retry(&state.db, &state.jobs, &context, &id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -497,7 +512,7 @@ async fn orchestrate(
         context.correlation_id = Some(id.clone());
     }
     let ingested = claims::ingest(
-        &state,
+        state.intake(),
         &context,
         caller.scope(),
         &input,

@@ -45,7 +45,8 @@ async fn create(
     caller.require(&state, Permission::CustomersWrite).await?;
     let input: NewCustomerInput = json_body(&body)?;
     let customer = customers::create(
-        &state,
+        &state.db,
+        &state.vault,
         &audit_context(Some(&caller.principal), &caller.meta),
         caller.scope(),
         &input,
@@ -66,7 +67,7 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::CustomersRead).await?;
     caller.guard(&state, Owned::Customer, &id).await?;
-    let customer = customers::find(&state, &id)
+    let customer = customers::find(&state.db, &state.vault, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The customer".into()))?;
     Ok(([(header::ETAG, etag(customer.version))], Json(customer)))
@@ -87,7 +88,8 @@ async fn update(
     let changes: NewCustomerInput = json_body(&body)?;
     let expected = if_match(&headers, "customer")?;
     let customer = customers::update(
-        &state,
+        &state.db,
+        &state.vault,
         &audit_context(Some(&caller.principal), &caller.meta),
         &id,
         &changes,
@@ -122,7 +124,7 @@ async fn list(
         customer_number: query.customer_number,
     };
     Ok(Json(
-        customers::list(&state, caller.scope(), &search, page).await?,
+        customers::list(&state.db, &state.vault, caller.scope(), &search, page).await?,
     ))
 }
 
@@ -143,7 +145,8 @@ async fn reveal(
     caller.guard(&state, Owned::Customer, &id).await?;
     let request: RevealRequest = json_body(&body)?;
     let value = customers::reveal(
-        &state,
+        &state.db,
+        &state.vault,
         &audit_context(Some(&caller.principal), &caller.meta),
         &id,
         &request.field,
@@ -176,7 +179,8 @@ async fn erase(
         json_body(&body)?
     };
     customers::erase(
-        &state,
+        &state.db,
+        &state.vault,
         &audit_context(Some(&caller.principal), &caller.meta),
         &id,
         request.confirm.as_deref(),

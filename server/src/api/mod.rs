@@ -31,6 +31,9 @@ use shared::auth::Permission;
 
 pub use self::{error::ApiError, problem::is_api_path};
 
+/// The API's own routes. Attachments' API routes live with their browser
+/// routes in [`crate::attachments`] (which builds on this module) and are
+/// merged beside these in [`crate::startup::router`].
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/token", post(auth::token))
@@ -38,7 +41,6 @@ pub fn router() -> Router<AppState> {
         .merge(customers::routes())
         .merge(policies::routes())
         .merge(claims::routes())
-        .merge(crate::attachments::api_routes())
         .merge(webhooks::routes())
         .merge(audit::routes())
         .merge(openapi::routes())
@@ -63,7 +65,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
-        let principal = auth_ssr::resolve_bearer(state, token)
+        let principal = auth_ssr::resolve_bearer(state.accounts(), token)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         CallerSlot::record(&parts.extensions, principal.kind.as_str(), &principal.id);

@@ -58,7 +58,7 @@ async fn create(
     caller.require(&state, Permission::PoliciesWrite).await?;
     let input: NewPolicyInput = json_body(&body)?;
     let policy = policies::create(
-        &state,
+        &state.db,
         &audit_context(Some(&caller.principal), &caller.meta),
         caller.scope(),
         &input,
@@ -74,7 +74,7 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::PoliciesRead).await?;
     caller.guard(&state, Owned::Policy, &id).await?;
-    let policy = policies::find(&state, &id)
+    let policy = policies::find(&state.db, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("The policy".into()))?;
     Ok(with_etag(StatusCode::OK, policy))
@@ -105,7 +105,7 @@ async fn list(
         customer_id: query.customer_id,
     };
     Ok(Json(
-        policies::list(&state, caller.scope(), &filters, page).await?,
+        policies::list(&state.db, caller.scope(), &filters, page).await?,
     ))
 }
 
@@ -131,7 +131,7 @@ async fn act(
     let expected = if_match(&headers, "policy")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let policy = policies::apply_action(
-        &state,
+        &state.db,
         &context,
         &id,
         &request.action,
@@ -156,7 +156,7 @@ async fn update(
     let changes: QuoteChanges = json_body(&body)?;
     let expected = if_match(&headers, "policy")?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    let policy = policies::update_quote(&state, &context, &id, &changes, expected).await?;
+    let policy = policies::update_quote(&state.db, &context, &id, &changes, expected).await?;
     Ok(with_etag(StatusCode::OK, policy))
 }
 
@@ -168,7 +168,7 @@ async fn renew(
     caller.require(&state, Permission::PoliciesWrite).await?;
     caller.guard(&state, Owned::Policy, &id).await?;
     let renewal = policies::renew(
-        &state,
+        &state.db,
         &audit_context(Some(&caller.principal), &caller.meta),
         &id,
     )

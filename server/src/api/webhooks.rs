@@ -57,7 +57,7 @@ async fn create(
     let input: NewEndpoint = json_body(&body)?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
     let created = webhooks::create(
-        &state,
+        state.webhooks(),
         &context,
         &input.url,
         &input.description,
@@ -116,5 +116,7 @@ async fn replay(
         .guard(&state, app::tenancy::Owned::WebhookDelivery, &id)
         .await?;
     let context = audit_context(Some(&caller.principal), &caller.meta);
-    Ok(Json(webhooks::replay(&state, &context, &id).await?))
+    Ok(Json(
+        webhooks::replay(state.webhooks(), &context, &id).await?,
+    ))
 }

@@ -31,7 +31,7 @@ pub async fn resolve_principal(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match auth::resolve_session(&state, &session).await {
+    match auth::resolve_session(state.accounts(), &session).await {
         Ok(SessionState::SignedIn(principal)) => {
             CallerSlot::record(request.extensions(), principal.kind.as_str(), &principal.id);
             request.extensions_mut().insert(principal);

@@ -6,7 +6,10 @@ use serde_json::json;
 use app::{
     audit::{
         merkle,
-        ssr::{self as audit, AuditContext, AuditEvent, AuditSigner, Sealed},
+        seal::{Sealed, seal_once},
+        signing::AuditSigner,
+        ssr::{self as audit, AuditContext, AuditEvent},
+        verify::{self, Verification},
     },
     db::{Db, Engine, PoolSettings},
 };
@@ -38,10 +41,7 @@ async fn append(db: &Db, n: usize) {
 /// moment on PostgreSQL).
 async fn seal_all_with(app: &TestApp, db: &Db, signer: &AuditSigner) {
     loop {
-        match audit::seal_once(db, signer, &app.state.storage)
-            .await
-            .unwrap()
-        {
+        match seal_once(db, signer, &app.state.storage).await.unwrap() {
             Sealed::Nothing => return,
             Sealed::Busy | Sealed::Checkpoint { .. } => tokio::task::yield_now().await,
         }
@@ -52,8 +52,8 @@ async fn seal(app: &TestApp) {
     seal_all_with(app, &app.state.db, &app.state.audit).await;
 }
 
-async fn verify(app: &TestApp) -> audit::Verification {
-    audit::verify(&app.state.db, &app.state.audit.verifying_key())
+async fn verify(app: &TestApp) -> Verification {
+    verify::verify(&app.state.db, &app.state.audit.verifying_key())
         .await
         .unwrap()
 }
@@ -99,7 +99,7 @@ async fn two_checkpoints() -> TestApp {
     app
 }
 
-fn broken(verification: &audit::Verification) -> &audit::BrokenLink {
+fn broken(verification: &Verification) -> &verify::BrokenLink {
     verification
         .first_broken
         .as_ref()
@@ -374,10 +374,8 @@ async fn concurrent_writers_and_sealers_on_two_pools_keep_every_record_in_a_veri
     let sealers = async {
         let (signer, storage) = (&app.state.audit, &app.state.storage);
         for _ in 0..20 {
-            audit::seal_once(&app.state.db, signer, storage)
-                .await
-                .unwrap();
-            audit::seal_once(&second, signer, storage).await.unwrap();
+            seal_once(&app.state.db, signer, storage).await.unwrap();
+            seal_once(&second, signer, storage).await.unwrap();
             tokio::task::yield_now().await;
         }
     };
@@ -441,7 +439,7 @@ async fn an_inclusion_proof_from_the_api_leads_to_the_signed_checkpoint() {
     for seq in [1, last - 2, last] {
         let response = get(format!("/api/v1/audit/{seq}/proof")).await.unwrap();
         assert_eq!(response.status(), 200);
-        let proof: audit::InclusionProof = response.json().await.unwrap();
+        let proof: verify::InclusionProof = response.json().await.unwrap();
         assert_eq!(proof.seq, seq);
         assert!(proof.verifies(), "{proof:?}");
         let signature = base64_decode(&proof.signature);

@@ -348,7 +348,7 @@ async fn every_authentication_event_is_audited_with_the_correlation_id_and_witho
             .all(|d| !d.contains("Canary") && !d.contains(&user.password))
     );
     assert!(
-        app::audit::ssr::verify(&app.state.db, &app.state.audit.verifying_key())
+        app::audit::verify::verify(&app.state.db, &app.state.audit.verifying_key())
             .await
             .unwrap()
             .is_intact()

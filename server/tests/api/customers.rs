@@ -419,7 +419,7 @@ async fn erasure_shreds_the_personal_data_and_keeps_the_record_and_the_audit_cha
             .unwrap();
     assert!(key.is_none(), "the data key is destroyed");
     assert!(
-        app::audit::ssr::verify(&app.state.db, &app.state.audit.verifying_key())
+        app::audit::verify::verify(&app.state.db, &app.state.audit.verifying_key())
             .await
             .unwrap()
             .is_intact()

@@ -68,7 +68,7 @@ async fn drain_from(app: &TestApp, settings: &WorkerSettings, mut jobs: Vec<Job>
                 return;
             }
         }
-        jobs = run_batch(&app.state, settings, "test-worker", jobs).await;
+        jobs = run_batch(&app.state.pipeline(), settings, "test-worker", jobs).await;
     }
     panic!("the pipeline did not drain");
 }
@@ -83,7 +83,7 @@ async fn past_the_coverage_check(
     let first = lease_batch(&app.state.db, "test-worker", settings)
         .await
         .unwrap();
-    let next = run_batch(&app.state, settings, "test-worker", first).await;
+    let next = run_batch(&app.state.pipeline(), settings, "test-worker", first).await;
     assert_eq!(next.len(), claims, "{next:?}");
     assert!(next.iter().all(|job| job.step == "triage"), "{next:?}");
     next
@@ -239,7 +239,7 @@ async fn one_failing_job_leaves_the_rest_of_its_batch_done_and_its_dead_letter_n
         .await
         .unwrap();
     assert_eq!(batch.len(), 3, "one lease takes the three due jobs");
-    let next = run_batch(&app.state, &settings, "test-worker", batch).await;
+    let next = run_batch(&app.state.pipeline(), &settings, "test-worker", batch).await;
 
     for id in [&ids[0], &ids[2]] {
         assert_eq!(job_of(&app, id, "check_coverage").await.1, "done");
@@ -294,7 +294,7 @@ async fn a_job_whose_lease_was_taken_over_is_left_to_its_new_worker_and_the_rest
         .execute(app.state.db.pool())
         .await
         .unwrap();
-    let next = run_batch(&app.state, &settings, "test-worker", batch).await;
+    let next = run_batch(&app.state.pipeline(), &settings, "test-worker", batch).await;
 
     let (_, state, _) = job_of(&app, &ids[1], "check_coverage").await;
     assert_eq!(state, "running", "left to the worker that took it over");
@@ -475,7 +475,7 @@ async fn a_triage_whose_lease_was_taken_over_writes_nothing_and_is_left_to_its_n
     .await
     .unwrap();
 
-    run_batch(&app.state, &settings, "test-worker", next).await;
+    run_batch(&app.state.pipeline(), &settings, "test-worker", next).await;
 
     assert_eq!(
         status_of(&app, &ids[0]).await,
@@ -572,7 +572,7 @@ async fn a_claim_whose_write_breaks_the_batch_statement_fails_alone_and_the_rest
     let next = past_the_coverage_check(&app, &settings, 3).await;
     refuse_updates_of(&app, &ids[1]).await;
 
-    run_batch(&app.state, &settings, "test-worker", next).await;
+    run_batch(&app.state.pipeline(), &settings, "test-worker", next).await;
 
     for id in [&ids[0], &ids[2]] {
         assert_ne!(status_of(&app, id).await, "submitted", "triaged alone");

@@ -13,6 +13,7 @@ use serde_json::json;
 use sqlx::Row as _;
 
 use super::{
+    Accounts,
     recovery_codes::{self, RECOVERY_CODES},
     sessions,
     tokens::{self, SubjectKind},
@@ -22,7 +23,6 @@ use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     db::{Db, now_micros},
     error::AppError,
-    state::AppState,
     vault::{WrappedKey, crypto::SecretKey},
 };
 
@@ -55,13 +55,13 @@ fn secret_of(key: &SecretKey) -> [u8; totp::SECRET_LEN] {
 }
 
 /// The factor of `user_id`, confirmed or in enrolment.
-pub async fn load(state: &AppState, user_id: &str) -> Result<Option<Factor>, AppError> {
+pub async fn load(accounts: Accounts<'_>, user_id: &str) -> Result<Option<Factor>, AppError> {
     let Some(row) = sqlx::query(
         "SELECT kek_id, wrapped_secret, confirmed_at, last_used_step, created_at \
          FROM user_mfa WHERE user_id = $1",
     )
     .bind(user_id)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(accounts.db.pool())
     .await?
     else {
         return Ok(None);
@@ -70,7 +70,7 @@ pub async fn load(state: &AppState, user_id: &str) -> Result<Option<Factor>, App
         kek_id: row.try_get("kek_id")?,
         wrapped: row.try_get("wrapped_secret")?,
     };
-    let key = state
+    let key = accounts
         .vault
         .unwrap_owned("user_mfa", user_id, &wrapped)
         .map_err(|e| AppError::internal(&e))?;
@@ -85,10 +85,10 @@ pub async fn load(state: &AppState, user_id: &str) -> Result<Option<Factor>, App
 /// The key of an enrolment in progress: the one waiting, while it is
 /// recent, or a new one. Refused when a factor is already on.
 pub async fn begin_enrolment(
-    state: &AppState,
+    accounts: Accounts<'_>,
     user_id: &str,
 ) -> Result<[u8; totp::SECRET_LEN], AppError> {
-    match load(state, user_id).await? {
+    match load(accounts, user_id).await? {
         Some(factor) if factor.confirmed => {
             return Err(AppError::Conflict(
                 "Multi-factor authentication is already on for this account.".into(),
@@ -100,7 +100,7 @@ pub async fn begin_enrolment(
         _ => {}
     }
     let key = SecretKey::generate().map_err(|e| AppError::internal(&e))?;
-    let wrapped = state
+    let wrapped = accounts
         .vault
         .wrap_owned("user_mfa", user_id, &key)
         .map_err(|e| AppError::internal(&e))?;
@@ -114,12 +114,12 @@ pub async fn begin_enrolment(
          WHERE user_mfa.confirmed_at IS NULL",
     )
     .bind(user_id)
-    .bind(state.vault.primary_key_id())
+    .bind(accounts.vault.primary_key_id())
     .bind(wrapped)
     .bind(now_micros())
-    .execute(state.db.pool())
+    .execute(accounts.db.pool())
     .await?;
-    Ok(load(state, user_id)
+    Ok(load(accounts, user_id)
         .await?
         .filter(|factor| !factor.confirmed)
         .ok_or_else(|| {
@@ -143,12 +143,12 @@ fn wrong_code(field: &'static str) -> AppError {
 /// ends the user's refresh tokens (issued before a second factor guarded
 /// the account).
 pub async fn confirm_enrolment(
-    state: &AppState,
+    accounts: Accounts<'_>,
     context: &AuditContext,
     user_id: &str,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
-    let factor = load(state, user_id)
+    let factor = load(accounts, user_id)
         .await?
         .filter(|factor| !factor.confirmed)
         .ok_or_else(|| {
@@ -159,7 +159,7 @@ pub async fn confirm_enrolment(
     let Some(step) = totp::matching_step(&factor.secret, code, now_step(), factor.last_used_step)
     else {
         audit::append_now(
-            &state.db,
+            accounts.db,
             context,
             AuditEvent {
                 action: "auth.mfa_enrolment_failed",
@@ -171,7 +171,7 @@ pub async fn confirm_enrolment(
         .await?;
         return Err(wrong_code("code"));
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = accounts.db.begin_write().await?;
     let confirmed = sqlx::query(
         "UPDATE user_mfa SET confirmed_at = $2, last_used_step = $3 \
          WHERE user_id = $1 AND confirmed_at IS NULL",
@@ -208,8 +208,12 @@ pub async fn confirm_enrolment(
 /// Accepts `code` for the confirmed factor of `user_id` once: the step it
 /// belongs to becomes the last used one in the same statement that checks
 /// it is newer, so two replicas cannot both accept one code.
-pub async fn accept_totp(state: &AppState, user_id: &str, code: &str) -> Result<bool, AppError> {
-    let Some(factor) = load(state, user_id).await?.filter(|f| f.confirmed) else {
+pub async fn accept_totp(
+    accounts: Accounts<'_>,
+    user_id: &str,
+    code: &str,
+) -> Result<bool, AppError> {
+    let Some(factor) = load(accounts, user_id).await?.filter(|f| f.confirmed) else {
         return Ok(false);
     };
     let Some(step) = totp::matching_step(&factor.secret, code, now_step(), factor.last_used_step)
@@ -222,7 +226,7 @@ pub async fn accept_totp(state: &AppState, user_id: &str, code: &str) -> Result<
     )
     .bind(user_id)
     .bind(step_i64(step))
-    .execute(state.db.pool())
+    .execute(accounts.db.pool())
     .await?
     .rows_affected();
     Ok(updated == 1)
@@ -231,22 +235,22 @@ pub async fn accept_totp(state: &AppState, user_id: &str, code: &str) -> Result<
 /// The user switches their own factor off, proving it with a current code.
 /// Refused while MFA is required for all staff.
 pub async fn disable_own(
-    state: &AppState,
+    accounts: Accounts<'_>,
     context: &AuditContext,
     user_id: &str,
     code: &str,
 ) -> Result<(), AppError> {
-    if state.auth.require_mfa {
+    if accounts.settings.require_mfa {
         return Err(AppError::Conflict(
             "Multi-factor authentication is required for all staff here (VANGUARD_REQUIRE_MFA); \
              it cannot be switched off."
                 .into(),
         ));
     }
-    if !accept_totp(state, user_id, code).await? {
+    if !accept_totp(accounts, user_id, code).await? {
         return Err(wrong_code("code"));
     }
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = accounts.db.begin_write().await?;
     delete_factors(&mut tx, user_id).await?;
     tx.identity_changed(user_id).await?;
     audit::append(
@@ -300,4 +304,32 @@ pub async fn reset(db: &Db, context: &AuditContext, user_id: &str) -> Result<(),
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// New recovery codes for the signed-in user (the old ones stop working).
+pub async fn regenerate(
+    accounts: Accounts<'_>,
+    context: &AuditContext,
+    user_id: &str,
+) -> Result<Vec<String>, AppError> {
+    if !load(accounts, user_id).await?.is_some_and(|f| f.confirmed) {
+        return Err(AppError::Conflict(
+            "Multi-factor authentication is not on for this account.".into(),
+        ));
+    }
+    let mut tx = accounts.db.begin_write().await?;
+    let codes = recovery_codes::replace(&mut tx, user_id).await?;
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "auth.recovery_codes_regenerated",
+            entity_type: "user",
+            entity_id: Some(user_id),
+            details: json!({ "recovery_codes": RECOVERY_CODES }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(codes)
 }

@@ -5,6 +5,7 @@
 //! through [`authorize`], the JSON API through its extractor, and it audits
 //! every refusal.
 
+mod browser;
 pub mod clients;
 pub mod identity;
 mod issuing;
@@ -30,26 +31,40 @@ use shared::{
 };
 use tower_sessions::Session;
 
-pub use self::{
-    issuing::{create_api_client, create_partner, move_api_client, revoke_api_client},
-    signin::{LoginFailure, PasswordOutcome, login_with_password},
-};
 use self::{
-    sessions::{
-        AUTH_KEY, PENDING_KEY, PENDING_TTL_MICROS, PendingAuth, PendingStage, SessionAuth,
-        TOUCH_INTERVAL_MICROS,
-    },
+    browser::session_error,
+    sessions::{AUTH_KEY, SessionAuth},
     throttle::{Limit, LocalLimiter},
     tokens::{JwtKeys, SubjectKind},
     users::UserRecord,
+};
+pub use self::{
+    browser::{
+        PendingSignIn, SessionState, current_pending, end_session, resolve_session, start_pending,
+        start_session,
+    },
+    issuing::{create_api_client, create_partner, move_api_client, revoke_api_client},
+    signin::{LoginFailure, PasswordOutcome, login_with_password},
 };
 use crate::{
     audit::ssr::{self as audit, Actor, AuditContext, AuditEvent},
     db::{Db, now_micros},
     error::AppError,
     request::RequestMeta,
-    state::AppState,
+    vault::Vault,
 };
+
+/// What identity's services run on, borrowed from the server state: the
+/// database, the settings derived once at start-up (timeouts, limits, token
+/// keys, the identity cache) and the vault that seals second factors and
+/// fresh recovery codes. The services take this rather than the whole
+/// server state, so identity depends on nothing else the server holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Accounts<'a> {
+    pub db: &'a Db,
+    pub settings: &'a AuthSettings,
+    pub vault: &'a Vault,
+}
 
 /// An authenticated caller: a member of staff (browser session or password
 /// grant) or an API client.
@@ -214,20 +229,6 @@ pub fn current_principal() -> Option<Principal> {
         .cloned()
 }
 
-/// [`require`] for server functions: the signed-in user must hold
-/// `permission`.
-pub async fn authorize(permission: Permission) -> Result<(AppState, Principal), AppError> {
-    let state = AppState::from_context()?;
-    let principal = require(
-        &state.db,
-        current_principal().as_ref(),
-        permission,
-        &RequestMeta::current(),
-    )
-    .await?;
-    Ok((state, principal))
-}
-
 /// The signed-in user, for server functions that any member of staff may
 /// call (their own account).
 pub fn signed_in() -> Result<Principal, AppError> {
@@ -236,223 +237,30 @@ pub fn signed_in() -> Result<Principal, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
-fn session_error(error: tower_sessions::session::Error) -> AppError {
-    AppError::internal(&error)
-}
-
-/// Signs `user` into `session`: a new session id (no fixation), then the
-/// record of who and when. A half-done sign-in it completes is forgotten.
-pub async fn start_session(session: &Session, user: &UserRecord) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(session_error)?;
-    session
-        .remove_value(PENDING_KEY)
-        .await
-        .map_err(session_error)?;
-    let now = now_micros();
-    session
-        .insert(
-            AUTH_KEY,
-            SessionAuth {
-                user_id: user.id.clone(),
-                epoch: user.session_epoch,
-                authenticated_at: now,
-                last_seen_at: now,
-            },
-        )
-        .await
-        .map_err(session_error)
-}
-
-/// Records a half-done sign-in (the password was right; `stage` comes
-/// next) in a new session id. The session is not signed in.
-pub async fn start_pending(
-    session: &Session,
-    user: &UserRecord,
-    stage: PendingStage,
-    next: Option<String>,
-) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(session_error)?;
-    session
-        .remove_value(AUTH_KEY)
-        .await
-        .map_err(session_error)?;
-    session
-        .insert(
-            PENDING_KEY,
-            PendingAuth {
-                user_id: user.id.clone(),
-                epoch: user.session_epoch,
-                stage,
-                started_at: now_micros(),
-                next,
-            },
-        )
-        .await
-        .map_err(session_error)
-}
-
-/// A session whose sign-in is half done, as the middleware resolved it. It
-/// is deliberately not a [`Principal`]: every page, server function and
-/// route that asks for one treats this session as signed out; only the
-/// second step (and, at [`PendingStage::Enrol`], the enrolment) reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingSignIn {
-    pub user_id: String,
-    pub email: String,
-    pub stage: PendingStage,
-    pub next: Option<String>,
-}
-
-/// What a browser session amounts to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionState {
-    SignedIn(Principal),
-    Pending(PendingSignIn),
-    SignedOut,
-}
-
-/// What `session` is, if still valid: within the idle and absolute
-/// timeouts, the account active and its session epoch unchanged (a
-/// half-done sign-in within [`PENDING_TTL_MICROS`]). An invalid session is
-/// ended on the spot. A signed-in user without a second factor while MFA is
-/// required (signed in before it was) is moved back to enrolment.
-pub async fn resolve_session(
-    state: &AppState,
-    session: &Session,
-) -> Result<SessionState, AppError> {
-    let now = now_micros();
-    if let Some(auth) = session
-        .get::<SessionAuth>(AUTH_KEY)
-        .await
-        .map_err(session_error)?
-    {
-        let settings = &state.auth;
-        let expired = now - auth.authenticated_at > micros(settings.session_absolute)
-            || now - auth.last_seen_at > micros(settings.session_idle);
-        let user = if expired {
-            None
-        } else {
-            settings
-                .identity
-                .user(&state.db, &auth.user_id)
-                .await?
-                .filter(|user| user.active && user.session_epoch == auth.epoch)
-        };
-        let Some(user) = user else {
-            session.flush().await.map_err(session_error)?;
-            return Ok(SessionState::SignedOut);
-        };
-        if settings.require_mfa && !user.mfa_enabled {
-            start_pending(session, &user, PendingStage::Enrol, None).await?;
-            return Ok(SessionState::Pending(PendingSignIn {
-                user_id: user.id,
-                email: user.email,
-                stage: PendingStage::Enrol,
-                next: None,
-            }));
-        }
-        if now - auth.last_seen_at > TOUCH_INTERVAL_MICROS {
-            session
-                .insert(
-                    AUTH_KEY,
-                    SessionAuth {
-                        last_seen_at: now,
-                        ..auth
-                    },
-                )
-                .await
-                .map_err(session_error)?;
-        }
-        return Ok(SessionState::SignedIn(Principal::user(&user)));
-    }
-    let Some(pending) = session
-        .get::<PendingAuth>(PENDING_KEY)
-        .await
-        .map_err(session_error)?
-    else {
-        return Ok(SessionState::SignedOut);
-    };
-    let user = if now - pending.started_at > PENDING_TTL_MICROS {
-        None
-    } else {
-        state
-            .auth
-            .identity
-            .user(&state.db, &pending.user_id)
-            .await?
-            // A factor reset (or enrolled elsewhere) since the password
-            // step changes what the step must be: start again.
-            .filter(|user| {
-                user.active
-                    && user.session_epoch == pending.epoch
-                    && user.mfa_enabled == (pending.stage == PendingStage::Verify)
-            })
-    };
-    let Some(user) = user else {
-        session.flush().await.map_err(session_error)?;
-        return Ok(SessionState::SignedOut);
-    };
-    Ok(SessionState::Pending(PendingSignIn {
-        user_id: user.id,
-        email: user.email,
-        stage: pending.stage,
-        next: pending.next,
-    }))
-}
-
-/// The half-done sign-in of the request being handled, if any.
-pub fn current_pending() -> Option<PendingSignIn> {
-    leptos::prelude::use_context::<http::request::Parts>()?
-        .extensions
-        .get::<PendingSignIn>()
-        .cloned()
-}
-
-/// Ends `session` (logout), audited.
-pub async fn end_session(
-    state: &AppState,
-    session: &Session,
-    principal: Option<&Principal>,
-    meta: &RequestMeta,
-) -> Result<(), AppError> {
-    session.flush().await.map_err(session_error)?;
-    if let Some(principal) = principal {
-        audit::append_now(
-            &state.db,
-            &audit_context(Some(principal), meta),
-            AuditEvent {
-                action: "auth.logout",
-                entity_type: "user",
-                entity_id: Some(&principal.id),
-                details: json!({}),
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// The principal of a bearer access token: signature and claims checked,
 /// then the subject looked up (one primary-key read, cached briefly and
 /// evicted on every change, see [`identity`]) so a revoked client or a
 /// disabled user is refused at once, not when the token expires.
-pub async fn resolve_bearer(state: &AppState, token: &str) -> Result<Option<Principal>, AppError> {
-    let Ok(claims) = state.auth.jwt.verify_access(token) else {
+pub async fn resolve_bearer(
+    accounts: Accounts<'_>,
+    token: &str,
+) -> Result<Option<Principal>, AppError> {
+    let Ok(claims) = accounts.settings.jwt.verify_access(token) else {
         return Ok(None);
     };
     let principal = match claims.kind {
         // The same primary-key read carries the client's partner: tenancy
         // costs no extra query and a moved client is re-scoped at once.
-        SubjectKind::ApiClient => state
-            .auth
+        SubjectKind::ApiClient => accounts
+            .settings
             .identity
-            .client(&state.db, &claims.sub)
+            .client(accounts.db, &claims.sub)
             .await?
             .and_then(Principal::client),
-        SubjectKind::User => state
-            .auth
+        SubjectKind::User => accounts
+            .settings
             .identity
-            .user(&state.db, &claims.sub)
+            .user(accounts.db, &claims.sub)
             .await?
             .filter(|user| user.active && Some(user.session_epoch) == claims.sep)
             .map(|user| Principal::user(&user)),
@@ -566,7 +374,7 @@ pub async fn update_user_access(
 /// and ends all their other sessions (and refresh tokens). The current
 /// session stays signed in, on the new epoch.
 pub async fn change_password(
-    state: &AppState,
+    accounts: Accounts<'_>,
     session: &Session,
     principal: &Principal,
     meta: &RequestMeta,
@@ -574,20 +382,20 @@ pub async fn change_password(
     new: &str,
     confirm: &str,
 ) -> Result<(), AppError> {
-    let user = users::find_by_id(state.db.pool(), &principal.id)
+    let user = users::find_by_id(accounts.db.pool(), &principal.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     // The current password is guessed here as at sign-in: the same limits,
     // counted in the same buckets, and the same lockout.
     const CHANNEL: &str = "password_change";
-    if let Some(throttled) = signin::throttled(state, &user.email, meta, CHANNEL).await? {
+    if let Some(throttled) = signin::throttled(accounts, &user.email, meta, CHANNEL).await? {
         return Err(throttled.into());
     }
     let context = audit_context(Some(principal), meta);
     let now = now_micros();
     if let Some(until) = user.locked_until.filter(|_| user.is_locked(now)) {
         let failure = "auth.password_change_failed";
-        signin::record_failure(state, &user, meta, failure, "locked", false, CHANNEL).await?;
+        signin::record_failure(accounts, &user, meta, failure, "locked", false, CHANNEL).await?;
         let seconds = u64::try_from(until - now).unwrap_or(0).div_ceil(1_000_000);
         return Err(AppError::RateLimited(seconds.max(1)));
     }
@@ -604,8 +412,16 @@ pub async fn change_password(
         .map_err(|e| AppError::internal(&e))?;
     if !current_ok {
         let failure = "auth.password_change_failed";
-        signin::record_failure(state, &user, meta, failure, "wrong_password", true, CHANNEL)
-            .await?;
+        signin::record_failure(
+            accounts,
+            &user,
+            meta,
+            failure,
+            "wrong_password",
+            true,
+            CHANNEL,
+        )
+        .await?;
         errors.push("current_password", "is not your current password");
     }
     errors.clone().into_result()?;
@@ -616,7 +432,7 @@ pub async fn change_password(
     let hash = passwords::hash(new_password.expose().to_owned())
         .await
         .map_err(|e| AppError::internal(&e))?;
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = accounts.db.begin_write().await?;
     let epoch = users::set_password(&mut tx, &user.id, &hash).await?;
     tx.identity_changed(&user.id).await?;
     let ended = sessions::end_sessions_of(&mut tx, &user.id, session.id().as_ref()).await?;

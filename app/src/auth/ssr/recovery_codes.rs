@@ -9,19 +9,16 @@
 //! password. The user id in the hash keeps one user's rows useless for
 //! another's.
 
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use tower_sessions::Session;
 
 use super::totp;
 use crate::{
-    audit::ssr::{self as audit, AuditContext, AuditEvent},
     db::{Db, new_id, now_micros},
     encoding::hex,
     error::AppError,
-    state::AppState,
     vault::{
-        WrappedKey,
+        Vault, WrappedKey,
         crypto::{self, SecretKey},
     },
 };
@@ -128,52 +125,20 @@ pub(super) async fn delete_all(
     Ok(())
 }
 
-/// New recovery codes for the signed-in user (the old ones stop working).
-pub async fn regenerate(
-    state: &AppState,
-    context: &AuditContext,
-    user_id: &str,
-) -> Result<Vec<String>, AppError> {
-    if !super::mfa::load(state, user_id)
-        .await?
-        .is_some_and(|f| f.confirmed)
-    {
-        return Err(AppError::Conflict(
-            "Multi-factor authentication is not on for this account.".into(),
-        ));
-    }
-    let mut tx = state.db.begin_write().await?;
-    let codes = replace(&mut tx, user_id).await?;
-    audit::append(
-        &mut tx,
-        context,
-        AuditEvent {
-            action: "auth.recovery_codes_regenerated",
-            entity_type: "user",
-            entity_id: Some(user_id),
-            details: json!({ "recovery_codes": RECOVERY_CODES }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(codes)
-}
-
 /// Keeps freshly issued codes in the session until the page that shows
 /// them renders (once; works without JavaScript, where a form post is
 /// followed by a redirect and the answer's body is never seen). Encrypted
 /// under a one-off key wrapped by the vault, so the session table never
 /// holds them in the clear.
 pub async fn stash_fresh(
-    state: &AppState,
+    vault: &Vault,
     session: &Session,
     user_id: &str,
     codes: &[String],
 ) -> Result<(), AppError> {
     use base64::Engine as _;
     let key = SecretKey::generate().map_err(|e| AppError::internal(&e))?;
-    let wrapped = state
-        .vault
+    let wrapped = vault
         .wrap_owned("sessions", user_id, &key)
         .map_err(|e| AppError::internal(&e))?;
     let sealed = crypto::seal(
@@ -187,7 +152,7 @@ pub async fn stash_fresh(
         .insert(
             FRESH_CODES_KEY,
             (
-                state.vault.primary_key_id(),
+                vault.primary_key_id(),
                 b64.encode(wrapped),
                 b64.encode(sealed),
             ),
@@ -198,7 +163,7 @@ pub async fn stash_fresh(
 
 /// The codes [`stash_fresh`] kept, removed from the session.
 pub async fn take_fresh(
-    state: &AppState,
+    vault: &Vault,
     session: &Session,
     user_id: &str,
 ) -> Result<Vec<String>, AppError> {
@@ -214,8 +179,7 @@ pub async fn take_fresh(
     let (Ok(wrapped), Ok(sealed)) = (b64.decode(wrapped), b64.decode(sealed)) else {
         return Ok(Vec::new());
     };
-    let opened = state
-        .vault
+    let opened = vault
         .unwrap_owned(
             "sessions",
             user_id,

@@ -13,7 +13,7 @@ use serde_json::json;
 use shared::contact::Email;
 
 use super::{
-    audit_context, mfa, micros, passwords, recovery_codes,
+    Accounts, audit_context, mfa, micros, passwords, recovery_codes,
     throttle::{self, Decision},
     users::{self, UserRecord},
 };
@@ -22,7 +22,6 @@ use crate::{
     db::now_micros,
     error::AppError,
     request::RequestMeta,
-    state::AppState,
 };
 
 /// Why a sign-in did not succeed. Deliberately coarse: an unknown email, a
@@ -93,7 +92,7 @@ fn user_context(user: &UserRecord, meta: &RequestMeta) -> AuditContext {
 /// Counts one attempt against the client IP's and the account's buckets;
 /// `Some` when either is over the limit (audited).
 pub(super) async fn throttled(
-    state: &AppState,
+    accounts: Accounts<'_>,
     account_key: &str,
     meta: &RequestMeta,
     channel: &'static str,
@@ -107,11 +106,11 @@ pub(super) async fn throttled(
         format!("login:account:{account_key}"),
     ] {
         if let Decision::Limited { retry_after } =
-            throttle::hit_shared(&state.db, &bucket, state.auth.login_limit).await?
+            throttle::hit_shared(accounts.db, &bucket, accounts.settings.login_limit).await?
         {
             tracing::warn!(channel, "sign-in throttled");
             audit::append_now(
-                &state.db,
+                accounts.db,
                 &audit_context(None, meta),
                 AuditEvent {
                     action: "auth.login_throttled",
@@ -130,7 +129,7 @@ pub(super) async fn throttled(
 /// Records a refused attempt: `counts` ones move the lockout counter on
 /// (the attempt that reaches the threshold locks the account, audited).
 pub(super) async fn record_failure(
-    state: &AppState,
+    accounts: Accounts<'_>,
     user: &UserRecord,
     meta: &RequestMeta,
     action: &'static str,
@@ -138,9 +137,9 @@ pub(super) async fn record_failure(
     counts: bool,
     channel: &'static str,
 ) -> Result<(), AppError> {
-    let settings = &state.auth;
+    let settings = &accounts.settings;
     let context = user_context(user, meta);
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = accounts.db.begin_write().await?;
     let locked_now = counts
         && users::record_failed_login(
             &mut *tx,
@@ -179,12 +178,12 @@ pub(super) async fn record_failure(
 
 /// A completed sign-in: the lockout counter cleared, audited.
 async fn record_success(
-    state: &AppState,
+    accounts: Accounts<'_>,
     user: &UserRecord,
     meta: &RequestMeta,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = accounts.db.begin_write().await?;
     users::record_successful_login(&mut *tx, &user.id).await?;
     audit::append(
         &mut tx,
@@ -205,16 +204,16 @@ async fn record_success(
 /// cannot be used to exhaust the CPU; then lockout; then the password.
 /// Every outcome is audited, never with the password.
 pub async fn login_with_password(
-    state: &AppState,
+    accounts: Accounts<'_>,
     raw_email: &str,
     password: &str,
     meta: &RequestMeta,
     channel: &'static str,
 ) -> Result<Result<PasswordOutcome, LoginFailure>, AppError> {
-    let db = &state.db;
+    let db = accounts.db;
     let email = Email::parse("email", raw_email).ok();
     let account_key = email.as_ref().map_or("-", Email::as_str);
-    if let Some(failure) = throttled(state, account_key, meta, channel).await? {
+    if let Some(failure) = throttled(accounts, account_key, meta, channel).await? {
         return Ok(Err(failure));
     }
 
@@ -255,7 +254,7 @@ pub async fn login_with_password(
     if let Some(reason) = refusal {
         let counts = reason == "wrong_password";
         record_failure(
-            state,
+            accounts,
             &user,
             meta,
             "auth.login_failed",
@@ -269,10 +268,10 @@ pub async fn login_with_password(
 
     let next = if user.mfa_enabled {
         "code"
-    } else if state.auth.require_mfa {
+    } else if accounts.settings.require_mfa {
         "enrolment"
     } else {
-        record_success(state, &user, meta, json!({ "channel": channel })).await?;
+        record_success(accounts, &user, meta, json!({ "channel": channel })).await?;
         return Ok(Ok(PasswordOutcome::SignedIn(user)));
     };
     audit::append_now(
@@ -297,22 +296,22 @@ pub async fn login_with_password(
 /// of the recovery codes, for the user whose password was just accepted.
 /// Throttled and counted toward lockout exactly like a password.
 pub async fn verify_second_factor(
-    state: &AppState,
+    accounts: Accounts<'_>,
     user_id: &str,
     code: &str,
     meta: &RequestMeta,
 ) -> Result<Result<(UserRecord, SecondFactor), LoginFailure>, AppError> {
     const CHANNEL: &str = "browser";
-    let Some(user) = users::find_by_id(state.db.pool(), user_id).await? else {
+    let Some(user) = users::find_by_id(accounts.db.pool(), user_id).await? else {
         return Ok(Err(LoginFailure::InvalidCredentials));
     };
-    if let Some(failure) = throttled(state, &user.email, meta, CHANNEL).await? {
+    if let Some(failure) = throttled(accounts, &user.email, meta, CHANNEL).await? {
         return Ok(Err(failure));
     }
     if !user.active || user.is_locked(now_micros()) {
         let reason = if user.active { "locked" } else { "disabled" };
         record_failure(
-            state,
+            accounts,
             &user,
             meta,
             "auth.mfa_failed",
@@ -324,17 +323,17 @@ pub async fn verify_second_factor(
         return Ok(Err(LoginFailure::InvalidCredentials));
     }
     let factor = if crate::auth::ssr::totp::normalize_code(code).is_some() {
-        mfa::accept_totp(state, &user.id, code)
+        mfa::accept_totp(accounts, &user.id, code)
             .await?
             .then_some(SecondFactor::Totp)
     } else {
-        recovery_codes::spend(&state.db, &user.id, code)
+        recovery_codes::spend(accounts.db, &user.id, code)
             .await?
             .then_some(SecondFactor::RecoveryCode)
     };
     let Some(factor) = factor else {
         record_failure(
-            state,
+            accounts,
             &user,
             meta,
             "auth.mfa_failed",
@@ -346,16 +345,16 @@ pub async fn verify_second_factor(
         return Ok(Err(LoginFailure::WrongCode));
     };
     record_success(
-        state,
+        accounts,
         &user,
         meta,
         json!({ "channel": CHANNEL, "mfa": factor.as_str() }),
     )
     .await?;
     if factor == SecondFactor::RecoveryCode {
-        let left = recovery_codes::left(&state.db, &user.id).await?;
+        let left = recovery_codes::left(accounts.db, &user.id).await?;
         audit::append_now(
-            &state.db,
+            accounts.db,
             &user_context(&user, meta),
             AuditEvent {
                 action: "auth.recovery_code_used",
@@ -372,12 +371,12 @@ pub async fn verify_second_factor(
 /// Completes a sign-in that needed enrolment: the factor was just confirmed
 /// with a current code, which is the second factor of this sign-in.
 pub async fn complete_after_enrolment(
-    state: &AppState,
+    accounts: Accounts<'_>,
     user: &UserRecord,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     record_success(
-        state,
+        accounts,
         user,
         meta,
         json!({ "channel": "browser", "mfa": "enrolment" }),

@@ -13,9 +13,12 @@ use super::TABLE;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     claims::ClaimantView,
+    db::Db,
     error::AppError,
-    state::AppState,
-    vault::unreadable::{self, UNREADABLE},
+    vault::{
+        Vault,
+        unreadable::{self, UNREADABLE},
+    },
 };
 
 /// Opens and masks the claimant's details; an erased policyholder's key is
@@ -23,7 +26,7 @@ use crate::{
 /// claim (moved from another record) reads `unreadable` and is named in the
 /// second half of the answer.
 pub(super) fn claimant_of(
-    state: &AppState,
+    vault: &Vault,
     row: &AnyRow,
     id: &str,
 ) -> Result<(Option<ClaimantView>, Vec<String>), AppError> {
@@ -32,7 +35,7 @@ pub(super) fn claimant_of(
     };
     let key = crate::vault::WrappedKey::from_row(row)?;
     let customer_id: String = row.try_get("customer_id")?;
-    let Ok(dek) = state.vault.unwrap_key(&customer_id, &key) else {
+    let Ok(dek) = vault.unwrap_key(&customer_id, &key) else {
         return Ok((
             Some(ClaimantView {
                 name: shared::customer::ERASED.into(),
@@ -44,8 +47,7 @@ pub(super) fn claimant_of(
     };
     let mut unreadable = Vec::new();
     // Stored values passed these parses on the way in.
-    let mut show = |column: &str, envelope: &[u8], mask: fn(&str) -> Option<String>| match state
-        .vault
+    let mut show = |column: &str, envelope: &[u8], mask: fn(&str) -> Option<String>| match vault
         .open_field(&dek, TABLE, column, id, envelope)
     {
         Ok(plain) => mask(&plain).unwrap_or_else(|| "***".into()),
@@ -80,7 +82,8 @@ const CLAIMANT_FIELDS: [&str; 3] = ["claimant_name", "claimant_email", "claimant
 /// Shows one claimant field in clear to someone allowed to see it, for a
 /// stated reason, audited like a customer's (`claim.pii_revealed`).
 pub async fn reveal_claimant(
-    state: &AppState,
+    db: &Db,
+    vault: &Vault,
     context: &AuditContext,
     id: &str,
     field: &str,
@@ -99,7 +102,7 @@ pub async fn reveal_claimant(
     let (Some(column), Some(reason)) = (column, reason) else {
         return Err(errors.into());
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(&format!(
         "SELECT cl.customer_id, cl.{column} AS envelope, k.kek_id, k.wrapped_key FROM claims cl \
          LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id WHERE cl.id = $1"
@@ -113,14 +116,14 @@ pub async fn reveal_claimant(
         Some(envelope) => {
             let key = crate::vault::WrappedKey::from_row(&row)?;
             let customer_id: String = row.try_get("customer_id")?;
-            let dek = state.vault.unwrap_key(&customer_id, &key).map_err(|_| {
+            let dek = vault.unwrap_key(&customer_id, &key).map_err(|_| {
                 AppError::Conflict("The policyholder's personal data was erased.".into())
             })?;
-            match state.vault.open_field(&dek, TABLE, column, id, &envelope) {
+            match vault.open_field(&dek, TABLE, column, id, &envelope) {
                 Ok(plain) => Some(plain),
                 Err(_) => {
                     drop(tx);
-                    unreadable::report(&state.db, "claim", id, &[column.to_owned()]).await?;
+                    unreadable::report(db, "claim", id, &[column.to_owned()]).await?;
                     return Err(unreadable::conflict(column));
                 }
             }

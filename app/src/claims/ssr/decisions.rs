@@ -17,9 +17,8 @@ use sqlx::Row as _;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
-    db::now_micros,
+    db::{Db, now_micros},
     error::AppError,
-    state::AppState,
 };
 
 /// The most an adjuster may approve alone, in minor units of the claim's
@@ -149,7 +148,7 @@ pub(super) fn transition_record(
 /// A workflow step other than triage and the three decisions: start
 /// review, information provided, payment, close, reopen (with a reason).
 pub async fn apply_action(
-    state: &AppState,
+    db: &Db,
     context: &AuditContext,
     principal: &Principal,
     id: &str,
@@ -165,7 +164,7 @@ pub async fn apply_action(
         ))
         .into());
     }
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let current = current(&mut tx, id, expected_version).await?;
     let next = current.status.apply(action, reason).map_err(|e| match e {
         shared::TransitionError::ReasonRequired { .. } => {
@@ -228,13 +227,13 @@ async fn assign_in(
 /// Assign-to-me from the queue or the claim page: a triaged claim also
 /// moves into review.
 pub async fn assign_to(
-    state: &AppState,
+    db: &Db,
     context: &AuditContext,
     principal: &Principal,
     id: &str,
     expected_version: Option<i64>,
 ) -> Result<(), AppError> {
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let current = current(&mut tx, id, expected_version).await?;
     if current.assignee_id.as_deref() == Some(principal.id.as_str()) {
         return Err(AppError::Conflict(
@@ -297,14 +296,14 @@ pub struct DecisionRequest {
 /// An adjuster's decision on a claim in review, within the policy's limit
 /// less deductible and the decider's authority.
 pub async fn decide(
-    state: &AppState,
+    db: &Db,
     context: &AuditContext,
     principal: &Principal,
     id: &str,
     request: &DecisionRequest,
     expected_version: Option<i64>,
 ) -> Result<(), AppError> {
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let current = current(&mut tx, id, expected_version).await?;
     let limit = Money::new(current.coverage_limit, current.policy_currency);
     let deductible = Money::new(current.deductible, current.policy_currency);

@@ -19,11 +19,22 @@ use crate::{
     db::{Db, new_id, now_micros},
     error::AppError,
     numbering::{Counter, Numbers},
-    state::AppState,
     tenancy::{self, Scope},
-    vault::VaultFailure,
-    workflow::ssr as workflow,
+    vault::{Vault, VaultFailure},
+    workflow::ssr::{Admission, JobSignal},
 };
+
+/// What intake runs on, borrowed from the server state: the database, the
+/// vault that seals the claimant's details, the admission check that
+/// refuses claims while the pipeline is too far behind, and the signal that
+/// wakes this process's workers once a claim's pipeline is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Intake<'a> {
+    pub db: &'a Db,
+    pub vault: &'a Vault,
+    pub admission: &'a Admission,
+    pub jobs: &'a JobSignal,
+}
 
 /// The policy a new claim names, as the insert needs it, and the claim's
 /// number when the engine can take it in the same statement.
@@ -87,7 +98,7 @@ pub type IdempotencyRecord<'a> = (&'a str, &'a str, &'a str);
     reason = "the parts of one write, each from a different layer"
 )]
 pub async fn insert(
-    state: &AppState,
+    intake: Intake<'_>,
     tx: &mut sqlx::AnyConnection,
     counter: &Counter,
     context: &AuditContext,
@@ -103,7 +114,7 @@ pub async fn insert(
         Some(claimant) => {
             // Sealed with the policyholder's data key: erasing the customer
             // shreds the claimant's details with theirs.
-            let dek = state
+            let dek = intake
                 .vault
                 .load_key(tx, &policy.customer_id)
                 .await
@@ -115,7 +126,7 @@ pub async fn insert(
                     other => other.into(),
                 })?;
             let seal = |column: &str, value: &str| {
-                state
+                intake
                     .vault
                     .seal_field(&dek, TABLE, column, &id, value)
                     .map_err(|e| AppError::internal(&e))
@@ -192,7 +203,7 @@ pub async fn insert(
         line_args,
     );
     let execution_id =
-        workflow::start_execution(&mut batch, &id, context.correlation_id.as_deref());
+        crate::workflow::ssr::start_execution(&mut batch, &id, context.correlation_id.as_deref());
     let receipt = ClaimReceipt {
         id,
         claim_number: number.as_str().to_owned(),
@@ -213,7 +224,7 @@ pub async fn insert(
             ],
         );
     }
-    batch.execute(tx, state.db.engine()).await?;
+    batch.execute(tx, intake.db.engine()).await?;
     audit::append(
         tx,
         context,
@@ -240,22 +251,22 @@ pub async fn insert(
 
 /// Validates and stores a new claim and starts its pipeline.
 pub async fn submit(
-    state: &AppState,
+    intake: Intake<'_>,
     context: &AuditContext,
     scope: &Scope,
     input: &NewClaimInput,
     source: Source,
 ) -> Result<ClaimReceipt, AppError> {
     let claim = NewClaim::parse(input, today())?;
-    let counter = Numbers::yearly(&state.db, "claim").await?;
-    let mut tx = state.db.begin_write().await?;
+    let counter = Numbers::yearly(intake.db, "claim").await?;
+    let mut tx = intake.db.begin_write().await?;
     let receipt = insert(
-        state, &mut tx, &counter, context, scope, &claim, source, None,
+        intake, &mut tx, &counter, context, scope, &claim, source, None,
     )
     .await?;
     tx.commit().await?;
     crate::metrics::global().claim_ingested(source.as_str());
-    workflow::wake(state);
+    intake.jobs.notify();
     Ok(receipt)
 }
 
@@ -273,7 +284,7 @@ pub enum Ingested {
 /// The same key with a different body is refused (422, field
 /// `Idempotency-Key`).
 pub async fn ingest(
-    state: &AppState,
+    intake: Intake<'_>,
     context: &AuditContext,
     scope: &Scope,
     input: &NewClaimInput,
@@ -281,10 +292,10 @@ pub async fn ingest(
     idempotency: Option<(&str, &str)>,
 ) -> Result<Ingested, AppError> {
     // Before anything is read or stored: a refused claim costs nothing.
-    state.admission.check()?;
+    intake.admission.check()?;
     let Some((caller, key)) = idempotency else {
         return Ok(Ingested::Created(
-            submit(state, context, scope, input, source).await?,
+            submit(intake, context, scope, input, source).await?,
         ));
     };
     let request_hash = request_hash(input)?;
@@ -297,10 +308,10 @@ pub async fn ingest(
     // case of a new key, no lookup at all.
     let attempt = async {
         let claim = NewClaim::parse(input, today())?;
-        let counter = Numbers::yearly(&state.db, "claim").await?;
-        let mut tx = state.db.begin_write().await?;
+        let counter = Numbers::yearly(intake.db, "claim").await?;
+        let mut tx = intake.db.begin_write().await?;
         let receipt = insert(
-            state,
+            intake,
             &mut tx,
             &counter,
             context,
@@ -316,10 +327,10 @@ pub async fn ingest(
     match attempt.await {
         Ok(receipt) => {
             crate::metrics::global().claim_ingested(source.as_str());
-            workflow::wake(state);
+            intake.jobs.notify();
             Ok(Ingested::Created(receipt))
         }
-        Err(error) => match stored_response(state, caller, key, &request_hash).await? {
+        Err(error) => match stored_response(intake.db, caller, key, &request_hash).await? {
             Some(stored) => Ok(stored),
             None => Err(error),
         },
@@ -346,7 +357,7 @@ pub async fn prune_idempotency_keys(db: &Db, before: i64) -> Result<u64, sqlx::E
 }
 
 async fn stored_response(
-    state: &AppState,
+    db: &Db,
     caller: &str,
     key: &str,
     request_hash: &str,
@@ -356,7 +367,7 @@ async fn stored_response(
     )
     .bind(caller)
     .bind(key)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(db.pool())
     .await?
     else {
         return Ok(None);

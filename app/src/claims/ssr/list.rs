@@ -11,9 +11,8 @@ use shared::{
 use super::{select, sort::Sort, summary_from_row};
 use crate::{
     claims::{ClaimFilters, ClaimSummary},
-    db::Filter,
+    db::{Db, Filter},
     error::AppError,
-    state::AppState,
     tenancy::{self, Scope},
 };
 
@@ -76,7 +75,7 @@ fn build_filter(filters: &ClaimFilters, me: Option<&str>) -> Result<(Filter, Sor
 /// A page of claims; a partner's caller (`scope`) gets its organisation's
 /// only (filtered in SQL), with cross-organisation flags left out.
 pub async fn list(
-    state: &AppState,
+    db: &Db,
     scope: &Scope,
     filters: &ClaimFilters,
     me: Option<&str>,
@@ -85,7 +84,7 @@ pub async fn list(
     let (mut filter, sort) = build_filter(filters, me)?;
     tenancy::restrict(&mut filter, scope, "cl.partner_id");
     let fetched = filter
-        .fetch(&state.db, &select(), "claims cl", &sort.order(), page)
+        .fetch(db, &select(), "claims cl", &sort.order(), page)
         .await?;
     let mut items = fetched
         .rows
@@ -96,7 +95,7 @@ pub async fn list(
         .last()
         .filter(|_| fetched.more)
         .map(|last| sort.cursor_after(last));
-    crate::claims::redact::summaries(&state.db, scope, &mut items).await?;
+    crate::claims::redact::summaries(db, scope, &mut items).await?;
     Ok(Page::new(page, items, fetched.total).with_next_after(next_after))
 }
 

@@ -11,10 +11,13 @@ use shared::{
     policy::LineOfBusiness,
     triage::FraudFlag,
 };
-use sqlx::{Row as _, any::AnyRow};
+use sqlx::{FromRow as _, any::AnyRow};
 
 use super::ClaimSummary;
-use crate::{db::now_micros, error::AppError, state::AppState};
+use crate::{
+    db::{Db, now_micros},
+    error::AppError,
+};
 
 mod claimant;
 mod decisions;
@@ -31,7 +34,7 @@ pub use self::claimant::reveal_claimant;
 pub(crate) use self::decisions::add_flag;
 pub use self::decisions::{ADJUSTER_AUTHORITY, DecisionRequest, apply_action, assign_to, decide};
 pub use self::intake::{
-    IdempotencyRecord, Ingested, ingest, insert, prune_idempotency_keys, submit,
+    IdempotencyRecord, Ingested, Intake, ingest, insert, prune_idempotency_keys, submit,
 };
 pub use self::list::list;
 pub use self::notes::{NOTE_MAX_CHARS, add_note};
@@ -41,7 +44,7 @@ pub(crate) use self::triage::link_claims;
 pub use self::triage::{
     Facts, Outcome, TRIAGE_CANDIDATES, TriageFacts, claim_facts, record_triage, triage_facts,
 };
-pub use self::view::view;
+pub use self::view::{claim_page, view};
 
 const TABLE: &str = "claims";
 
@@ -82,58 +85,89 @@ fn decode(error: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(error.to_string().into())
 }
 
-fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
-    let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
-        .map_err(decode)?;
-    let money = |column: &str| -> Result<Option<Money>, sqlx::Error> {
-        Ok(row
-            .try_get::<Option<i64>, _>(column)?
-            .map(|amount| Money::new(amount, currency)))
-    };
-    let priority = row
-        .try_get::<Option<String>, _>("priority")?
-        .map(|raw| Priority::parse("priority", &raw))
-        .transpose()
-        .map_err(decode)?;
-    let triaged_at: Option<i64> = row.try_get("triaged_at")?;
-    let status =
-        ClaimStatus::parse("status", &row.try_get::<String, _>("status")?).map_err(decode)?;
-    let review_due_at = triaged_at
-        .zip(priority)
-        .map(|(at, p)| at + i64::from(p.sla_hours()) * 3_600_000_000);
-    let fraud_flags: Vec<FraudFlag> =
-        serde_json::from_str(&row.try_get::<String, _>("fraud_flags")?).map_err(decode)?;
-    Ok(ClaimSummary {
-        id: row.try_get("id")?,
-        claim_number: row.try_get("claim_number")?,
-        policy_id: row.try_get("policy_id")?,
-        policy_number: row.try_get("policy_number")?,
-        customer_id: row.try_get("customer_id")?,
-        customer_number: row.try_get("customer_number")?,
-        line: LineOfBusiness::parse("line", &row.try_get::<String, _>("line")?).map_err(decode)?,
-        status,
-        priority,
-        incident_date: row.try_get("incident_date")?,
-        total_claimed: Money::new(row.try_get("total_claimed")?, currency),
-        approved_amount: money("approved_amount")?,
-        paid_amount: money("paid_amount")?,
-        fraud_flags,
-        assignee_id: row.try_get("assignee_id")?,
-        assignee_name: row.try_get("assignee_name")?,
-        source: row.try_get("source")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        triaged_at,
-        review_due_at,
-        sla_breached: status == ClaimStatus::Triaged
-            && review_due_at.is_some_and(|due| due < now_micros()),
-    })
+/// A row of [`COLUMNS`], as the database stores it; [`SummaryRow::parse`]
+/// turns the stored codes into the domain's types.
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: String,
+    claim_number: String,
+    policy_id: String,
+    policy_number: String,
+    customer_id: String,
+    customer_number: String,
+    line: String,
+    status: String,
+    priority: Option<String>,
+    incident_date: String,
+    currency: String,
+    total_claimed: i64,
+    approved_amount: Option<i64>,
+    paid_amount: Option<i64>,
+    /// A JSON array of [`FraudFlag`].
+    fraud_flags: String,
+    assignee_id: Option<String>,
+    assignee_name: Option<String>,
+    source: String,
+    version: i64,
+    created_at: i64,
+    triaged_at: Option<i64>,
 }
 
-pub async fn find(state: &AppState, id: &str) -> Result<Option<ClaimSummary>, AppError> {
+impl SummaryRow {
+    /// Stored values passed these parses on the way in: a failure here is
+    /// a damaged row, reported as a decode error.
+    fn parse(self) -> Result<ClaimSummary, sqlx::Error> {
+        let currency = Currency::from_stored("currency", &self.currency).map_err(decode)?;
+        let money = |amount: Option<i64>| amount.map(|amount| Money::new(amount, currency));
+        let priority = self
+            .priority
+            .map(|raw| Priority::parse("priority", &raw))
+            .transpose()
+            .map_err(decode)?;
+        let status = ClaimStatus::parse("status", &self.status).map_err(decode)?;
+        let review_due_at = self
+            .triaged_at
+            .zip(priority)
+            .map(|(at, p)| at + i64::from(p.sla_hours()) * 3_600_000_000);
+        let fraud_flags: Vec<FraudFlag> =
+            serde_json::from_str(&self.fraud_flags).map_err(decode)?;
+        Ok(ClaimSummary {
+            id: self.id,
+            claim_number: self.claim_number,
+            policy_id: self.policy_id,
+            policy_number: self.policy_number,
+            customer_id: self.customer_id,
+            customer_number: self.customer_number,
+            line: LineOfBusiness::parse("line", &self.line).map_err(decode)?,
+            status,
+            priority,
+            incident_date: self.incident_date,
+            total_claimed: Money::new(self.total_claimed, currency),
+            approved_amount: money(self.approved_amount),
+            paid_amount: money(self.paid_amount),
+            fraud_flags,
+            assignee_id: self.assignee_id,
+            assignee_name: self.assignee_name,
+            source: self.source,
+            version: self.version,
+            created_at: self.created_at,
+            triaged_at: self.triaged_at,
+            review_due_at,
+            sla_breached: status == ClaimStatus::Triaged
+                && review_due_at.is_some_and(|due| due < now_micros()),
+        })
+    }
+}
+
+/// The summary in a row that holds [`COLUMNS`] (and possibly more).
+fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
+    SummaryRow::from_row(row)?.parse()
+}
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<ClaimSummary>, AppError> {
     let row = sqlx::query(&format!("{} WHERE cl.id = $1", select()))
         .bind(id)
-        .fetch_optional(state.db.pool())
+        .fetch_optional(db.pool())
         .await?;
     Ok(row.as_ref().map(summary_from_row).transpose()?)
 }

@@ -7,15 +7,14 @@ use shared::FieldErrors;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
-    db::{new_id, now_micros},
+    db::{Db, new_id, now_micros},
     error::AppError,
-    state::AppState,
 };
 
 pub const NOTE_MAX_CHARS: usize = 4000;
 
 pub async fn add_note(
-    state: &AppState,
+    db: &Db,
     context: &AuditContext,
     principal: &Principal,
     id: &str,
@@ -23,7 +22,7 @@ pub async fn add_note(
 ) -> Result<(), AppError> {
     let body = shared::validation::text("body", body, 1, NOTE_MAX_CHARS, true)
         .map_err(FieldErrors::from)?;
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let exists = sqlx::query("SELECT id FROM claims WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)

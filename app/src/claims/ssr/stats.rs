@@ -7,11 +7,11 @@ use shared::{
 };
 use sqlx::Row as _;
 
-use crate::{claims::ClaimStats, clock::today, error::AppError, state::AppState};
+use crate::{claims::ClaimStats, clock::today, db::Db, error::AppError};
 
 /// The dashboard's claim figures: open work, weekly flow, outcomes, money.
-pub async fn stats(state: &AppState) -> Result<ClaimStats, AppError> {
-    let pool = state.db.pool();
+pub async fn stats(db: &Db) -> Result<ClaimStats, AppError> {
+    let pool = db.pool();
     const OPEN: &str = "status NOT IN ('closed', 'denied', 'paid')";
     let mut open_by_status = Vec::new();
     for row in sqlx::query(&format!(

@@ -28,10 +28,9 @@ use crate::{
         ClaimLineView, ClaimView, NoteView, RelatedClaim, TimelineEntry,
         attachments::ssr::{STORED_COLUMNS, StoredAttachment},
     },
-    db::Engine,
+    db::{Db, Engine},
     error::AppError,
-    state::AppState,
-    vault::unreadable,
+    vault::{Vault, unreadable},
     workflow::ExecutionView,
 };
 
@@ -229,12 +228,19 @@ fn timeline_entry(row: TimelineRow) -> TimelineEntry {
     }
 }
 
+/// [`view`] where the claim was named by the caller: a missing one is 404.
+pub async fn claim_page(db: &Db, vault: &Vault, id: &str) -> Result<ClaimView, AppError> {
+    view(db, vault, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The claim".into()))
+}
+
 /// The claim page: the claim, its lines, notes, claimant (masked), links,
 /// attachments, pipeline runs and timeline, in one statement.
-pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppError> {
-    let Some(row) = sqlx::query(sql(state.db.engine()))
+pub async fn view(db: &Db, vault: &Vault, id: &str) -> Result<Option<ClaimView>, AppError> {
+    let Some(row) = sqlx::query(sql(db.engine()))
         .bind(id)
-        .fetch_optional(state.db.pool())
+        .fetch_optional(db.pool())
         .await?
     else {
         return Ok(None);
@@ -248,8 +254,8 @@ pub async fn view(state: &AppState, id: &str) -> Result<Option<ClaimView>, AppEr
     .map_err(decode)?;
     let coverage_limit = Money::new(row.try_get("coverage_limit")?, policy_currency);
     let deductible = Money::new(row.try_get("deductible")?, policy_currency);
-    let (claimant, unreadable_fields) = claimant_of(state, &row, id)?;
-    unreadable::report(&state.db, "claim", id, &unreadable_fields).await?;
+    let (claimant, unreadable_fields) = claimant_of(vault, &row, id)?;
+    unreadable::report(db, "claim", id, &unreadable_fields).await?;
     let lines = rows::<LineRow>(&row, "lines_json")?
         .into_iter()
         .map(|line| ClaimLineView {

@@ -9,10 +9,9 @@ use super::{SELECT, Sealed, TABLE, from_row, last_name_key, masked_view, seal_cu
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     clock::today,
-    db::now_micros,
+    db::{Db, now_micros},
     error::AppError,
-    state::AppState,
-    vault::{IndexedColumn, unreadable},
+    vault::{IndexedColumn, Vault, unreadable},
 };
 
 /// Changes a customer's personal data. A field left blank keeps its value
@@ -23,14 +22,14 @@ use crate::{
 /// `expected_version` (the API's `If-Match`, the version the page showed)
 /// makes a stale write a 412.
 pub async fn update(
-    state: &AppState,
+    db: &Db,
+    vault: &Vault,
     context: &AuditContext,
     id: &str,
     changes: &NewCustomerInput,
     expected_version: Option<i64>,
 ) -> Result<CustomerView, AppError> {
-    let vault = &state.vault;
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1"))
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -125,7 +124,7 @@ pub async fn update(
     let reported: Vec<String> = kept.iter().map(|f| f.as_str().to_owned()).collect();
     if changed.is_empty() {
         drop(tx);
-        unreadable::report(&state.db, "customer", id, &reported).await?;
+        unreadable::report(db, "customer", id, &reported).await?;
         return Ok(view_of(vault, &row));
     }
     let mut sealed = seal_customer(vault, &dek, id, &customer)?;
@@ -202,7 +201,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
-    unreadable::report(&state.db, "customer", id, &reported).await?;
+    unreadable::report(db, "customer", id, &reported).await?;
     let mut view = masked_view(id, &row.number, &customer, row.created_at, version);
     for field in &kept {
         view.set_unreadable(*field);

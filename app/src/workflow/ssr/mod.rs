@@ -32,7 +32,10 @@ use crate::{
     audit::ssr::{self as audit, AuditContext},
     db::Db,
     error::AppError,
-    state::AppState,
+    lifecycle::Lifecycle,
+    storage::Storage,
+    vault::Vault,
+    webhooks::ssr::{WebhookClient, Webhooks},
 };
 
 /// The pipeline's steps, in order.
@@ -94,10 +97,32 @@ impl JobSignal {
     }
 }
 
-/// Tells this process's workers that there is work (other replicas find it
-/// at their next poll).
-pub fn wake(state: &AppState) {
-    state.jobs.notify();
+/// What the workers run on: the parts of the server state the steps use,
+/// each a cheap clone (a pool, an `Arc`), owned so a worker task can keep
+/// them for the life of the process.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub db: Db,
+    /// Where the triaged claim's snapshot goes.
+    pub storage: Storage,
+    /// Unwraps the webhook endpoints' secrets.
+    pub vault: Arc<Vault>,
+    pub webhook_client: WebhookClient,
+    /// Wakes this process's workers when a job is enqueued.
+    pub jobs: JobSignal,
+    /// Workers stop leasing once the process is draining.
+    pub lifecycle: Lifecycle,
+}
+
+impl Pipeline {
+    /// What the `notify` step's webhook calls need.
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks {
+            db: &self.db,
+            vault: &self.vault,
+            client: &self.webhook_client,
+        }
+    }
 }
 
 /// How workers poll, lease and retry.
@@ -165,7 +190,7 @@ pub fn backoff(base: Duration, attempts: i64) -> Duration {
 /// transaction for all of their outcomes, which also leases the next batch
 /// (returned; empty when nothing is due or the process is draining).
 pub async fn run_batch(
-    state: &AppState,
+    pipeline: &Pipeline,
     settings: &WorkerSettings,
     worker: &str,
     jobs: Vec<Job>,
@@ -186,9 +211,9 @@ pub async fn run_batch(
             )
         })
         .collect();
-    let prepared = steps::prepare_all(state, &jobs).await;
+    let prepared = steps::prepare_all(pipeline, &jobs).await;
     let prepare_ms = started.elapsed().as_millis() as u64;
-    let next = match record_batch(state, settings, worker, &jobs, &prepared, true).await {
+    let next = match record_batch(pipeline, settings, worker, &jobs, &prepared, true).await {
         Ok(next) => next,
         Err(StepError(error)) => {
             // The batch's transaction is gone, with every outcome in it: one
@@ -200,11 +225,11 @@ pub async fn run_batch(
             for (job, outcome) in jobs.iter().zip(prepared) {
                 let alone = std::slice::from_ref(job);
                 if let Err(StepError(error)) =
-                    record_batch(state, settings, worker, alone, &[outcome], false).await
+                    record_batch(pipeline, settings, worker, alone, &[outcome], false).await
                 {
                     let message = format!("could not record the outcome: {error}");
                     if let Err(db_error) =
-                        queue::fail(&state.db, settings, job, worker, &message).await
+                        queue::fail(&pipeline.db, settings, job, worker, &message).await
                     {
                         tracing::error!(job = %job.id, error = %db_error, "could not record the failure");
                     }
@@ -235,7 +260,7 @@ pub async fn run_batch(
 /// a round trip waits its turn for the CPU, so a batch's cost is its
 /// statements.
 async fn record_batch(
-    state: &AppState,
+    pipeline: &Pipeline,
     settings: &WorkerSettings,
     worker: &str,
     jobs: &[Job],
@@ -257,9 +282,9 @@ async fn record_batch(
             (Err(StepError(error)), _) => failed.push((job, error.clone())),
         }
     }
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = pipeline.db.begin_write().await?;
     let writers: Vec<&Job> = triage.iter().map(|(job, ..)| *job).collect();
-    let held = queue::hold_leases(&mut tx, state.db.engine(), worker, &writers).await?;
+    let held = queue::hold_leases(&mut tx, pipeline.db.engine(), worker, &writers).await?;
     let (triage, lost): (Vec<_>, Vec<_>) = triage
         .into_iter()
         .partition(|(job, ..)| held.contains(&job.id));
@@ -294,8 +319,8 @@ async fn record_batch(
     }
     // The steps' audit records last, in one append.
     audit::append_all(&mut tx, &records).await?;
-    let next = if lease_next && !state.lifecycle.is_draining() {
-        queue::lease_in(&mut tx, state.db.engine(), worker, settings).await?
+    let next = if lease_next && !pipeline.lifecycle.is_draining() {
+        queue::lease_in(&mut tx, pipeline.db.engine(), worker, settings).await?
     } else {
         Vec::new()
     };
@@ -312,14 +337,14 @@ fn lease_lost(job: &Job, worker: &str) {
 /// Runs workers until the process starts draining; each finishes the batch
 /// it is on. Returns their handles so shutdown can wait for them.
 pub fn spawn_workers(
-    state: &AppState,
+    pipeline: &Pipeline,
     settings: &WorkerSettings,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     (0..settings.concurrency)
         .map(|n| {
-            let (state, settings) = (state.clone(), settings.clone());
+            let (pipeline, settings) = (pipeline.clone(), settings.clone());
             let worker = format!("{}-{n}", short_host_id());
-            tokio::spawn(async move { worker_loop(state, settings, worker).await })
+            tokio::spawn(async move { worker_loop(pipeline, settings, worker).await })
         })
         .collect()
 }
@@ -329,23 +354,23 @@ fn short_host_id() -> String {
     crate::db::new_id().chars().rev().take(8).collect()
 }
 
-async fn worker_loop(state: AppState, settings: WorkerSettings, worker: String) {
+async fn worker_loop(pipeline: Pipeline, settings: WorkerSettings, worker: String) {
     tracing::info!(%worker, "workflow worker started");
     // The batch the last commit leased, if any.
     let mut next = Vec::new();
-    while !state.lifecycle.is_draining() {
+    while !pipeline.lifecycle.is_draining() {
         let leased = if next.is_empty() {
-            lease_batch(&state.db, &worker, &settings).await
+            lease_batch(&pipeline.db, &worker, &settings).await
         } else {
             Ok(std::mem::take(&mut next))
         };
         match leased {
             Ok(jobs) if !jobs.is_empty() => {
-                next = run_batch(&state, &settings, &worker, jobs).await
+                next = run_batch(&pipeline, &settings, &worker, jobs).await
             }
             Ok(_) => {
                 tokio::select! {
-                    () = state.jobs.notified() => {}
+                    () = pipeline.jobs.notified() => {}
                     () = tokio::time::sleep(settings.poll_interval) => {}
                 }
             }
@@ -358,7 +383,7 @@ async fn worker_loop(state: AppState, settings: WorkerSettings, worker: String) 
     // Leased by the last commit as draining began: back to the queue, so
     // another worker need not wait for the lease to run out.
     if !next.is_empty()
-        && let Err(error) = queue::release(&state.db, &worker, &next).await
+        && let Err(error) = queue::release(&pipeline.db, &worker, &next).await
     {
         tracing::warn!(%worker, %error, jobs = next.len(), "could not give back leased jobs");
     }
@@ -366,9 +391,16 @@ async fn worker_loop(state: AppState, settings: WorkerSettings, worker: String) 
 }
 
 /// Staff retry of a dead job: attempts start again, the execution runs.
-pub async fn retry(state: &AppState, context: &AuditContext, job_id: &str) -> Result<(), AppError> {
-    queue::requeue_dead(&state.db, context, job_id).await?;
-    wake(state);
+pub async fn retry(
+    db: &Db,
+    jobs: &JobSignal,
+    context: &AuditContext,
+    job_id: &str,
+) -> Result<(), AppError> {
+    queue::requeue_dead(db, context, job_id).await?;
+    // This process's workers start at once; other replicas' at their next
+    // poll.
+    jobs.notify();
     Ok(())
 }
 

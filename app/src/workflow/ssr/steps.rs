@@ -10,12 +10,11 @@ use std::future::Future;
 use serde_json::json;
 use shared::triage::{Assessment, RuleBook, TriageRules};
 
-use super::{Job, Step};
+use super::{Job, Pipeline, Step};
 use crate::{
     audit::ssr::{self as audit, AuditContext},
     claims::ssr as claims,
     error::AppError,
-    state::AppState,
     webhooks::ssr as webhooks,
 };
 
@@ -65,7 +64,7 @@ impl From<crate::storage::StorageError> for StepError {
 /// whatever its size ([`claims::claim_facts`], [`claims::triage_facts`],
 /// [`claims::snapshots`], [`webhooks::notify_claims_triaged`]); the four
 /// groups run at once, each on a connection of its own.
-pub(super) async fn prepare_all(state: &AppState, jobs: &[Job]) -> Vec<Result<Work, StepError>> {
+pub(super) async fn prepare_all(pipeline: &Pipeline, jobs: &[Job]) -> Vec<Result<Work, StepError>> {
     let of = |step: Step| -> Vec<&Job> {
         jobs.iter()
             .filter(|job| Step::parse(&job.step) == Some(step))
@@ -78,10 +77,10 @@ pub(super) async fn prepare_all(state: &AppState, jobs: &[Job]) -> Vec<Result<Wo
         of(Step::Notify),
     );
     let (coverage_done, triage_done, snapshot_done, notify_done) = futures_util::join!(
-        group(&coverage, check_coverage(state, &coverage)),
-        group(&triage, triage_all(state, &triage)),
-        group(&snapshot, snapshot_all(state, &snapshot)),
-        group(&notify, notify_all(state, &notify)),
+        group(&coverage, check_coverage(pipeline, &coverage)),
+        group(&triage, triage_all(pipeline, &triage)),
+        group(&snapshot, snapshot_all(pipeline, &snapshot)),
+        group(&notify, notify_all(pipeline, &notify)),
     );
     let mut outcomes: std::collections::HashMap<&str, Result<Work, StepError>> = coverage_done
         .into_iter()
@@ -127,10 +126,10 @@ fn claim_ids<'a>(jobs: &[&'a Job]) -> Vec<&'a str> {
 /// The claim and its policy must exist and be readable; triage decides what
 /// the coverage is, with the rest of the facts.
 async fn check_coverage(
-    state: &AppState,
+    pipeline: &Pipeline,
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
-    let mut conn = state.db.pool().acquire().await?;
+    let mut conn = pipeline.db.pool().acquire().await?;
     Ok(claims::claim_facts(&mut conn, &claim_ids(jobs))
         .await?
         .into_iter()
@@ -142,12 +141,12 @@ async fn check_coverage(
 /// may be missed as a duplicate of this one, but this one is then found as
 /// a duplicate of it, when it is triaged.
 async fn triage_all(
-    state: &AppState,
+    pipeline: &Pipeline,
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
-    let mut conn = state.db.pool().acquire().await?;
+    let mut conn = pipeline.db.pool().acquire().await?;
     Ok(
-        claims::triage_facts(&mut conn, state.db.engine(), &claim_ids(jobs))
+        claims::triage_facts(&mut conn, pipeline.db.engine(), &claim_ids(jobs))
             .await?
             .into_iter()
             .map(|facts| match facts {
@@ -170,11 +169,11 @@ const SNAPSHOT_WRITES: usize = 8;
 /// Each claim as triaged, as JSON in object storage (writing the same
 /// object again is harmless).
 async fn snapshot_all(
-    state: &AppState,
+    pipeline: &Pipeline,
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
     use futures_util::StreamExt as _;
-    let snapshots = claims::snapshots(&state.db, &claim_ids(jobs)).await?;
+    let snapshots = claims::snapshots(&pipeline.db, &claim_ids(jobs)).await?;
     // The writes, made up front (a stream's `map` to an async block trips
     // the worker task's `Send` bound), then run a few at a time, in order.
     let writes: Vec<_> = jobs
@@ -186,7 +185,7 @@ async fn snapshot_all(
                 .and_then(|snapshot| snapshot_object(job, snapshot));
             async move {
                 let (path, body) = object?;
-                state.storage.put(&path, body).await?;
+                pipeline.storage.put(&path, body).await?;
                 Ok::<_, StepError>(Work::Complete)
             }
         })
@@ -224,22 +223,24 @@ fn snapshot_object(job: &Job, claim: claims::Snapshot) -> Result<(String, Vec<u8
 /// The execution id names the event: a retry resends the same event to the
 /// endpoints that have not acknowledged it.
 async fn notify_all(
-    state: &AppState,
+    pipeline: &Pipeline,
     jobs: &[&Job],
 ) -> Result<Vec<Result<Work, StepError>>, StepError> {
     let events: Vec<(&str, &str)> = jobs
         .iter()
         .map(|job| (job.execution_id.as_str(), job.claim_id.as_str()))
         .collect();
-    Ok(webhooks::notify_claims_triaged(state, &events)
-        .await?
-        .into_iter()
-        .map(|outcome| match outcome {
-            Ok(Ok(())) => Ok(Work::Complete),
-            Ok(Err(failures)) => Err(StepError(failures)),
-            Err(error) => Err(StepError::from(error)),
-        })
-        .collect())
+    Ok(
+        webhooks::notify_claims_triaged(pipeline.webhooks(), &events)
+            .await?
+            .into_iter()
+            .map(|outcome| match outcome {
+                Ok(Ok(())) => Ok(Work::Complete),
+                Ok(Err(failures)) => Err(StepError(failures)),
+                Err(error) => Err(StepError::from(error)),
+            })
+            .collect(),
+    )
 }
 
 /// The atomic half of the triage jobs of a batch (the only step with
