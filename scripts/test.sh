@@ -29,7 +29,9 @@ if [ -z "$postgres_url" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
 fi
 if [ -n "$postgres_url" ]; then
   log "Rust tests on PostgreSQL"
-  TEST_DATABASE_URL="$postgres_url" cargo test --locked
+  # The PostgreSQL-only tests are #[ignore]d (a plain `cargo test` lists
+  # them as ignored); this run includes them.
+  TEST_DATABASE_URL="$postgres_url" cargo test --locked -- --include-ignored
   if command -v psql >/dev/null; then
     # Tests drop their databases; sweep any a crashed test left behind.
     for db in $(psql "$postgres_url" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'vanguard_test_%' OR datname LIKE 'vanguard_bench_%'" 2>/dev/null); do

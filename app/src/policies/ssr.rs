@@ -10,7 +10,7 @@ use shared::{
     pagination::{Page, PageRequest},
     policy::{LineOfBusiness, NewPolicy, NewPolicyInput, PolicyAction, PolicyNumber, PolicyStatus},
 };
-use sqlx::{Row as _, any::AnyRow};
+use sqlx::{FromRow as _, Row as _, any::AnyRow};
 
 use super::PolicyView;
 use crate::{
@@ -26,37 +26,58 @@ const SELECT: &str = "SELECT p.id, p.policy_number, p.customer_id, c.customer_nu
     p.starts_on, p.ends_on, p.currency, p.premium, p.coverage_limit, p.deductible, p.renewed_from, \
     p.version, p.created_at FROM policies p JOIN customers c ON c.id = p.customer_id";
 
-fn from_row(row: &AnyRow) -> Result<PolicyView, sqlx::Error> {
-    let decode = |e: FieldError| sqlx::Error::Decode(e.to_string().into());
-    let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
-        .map_err(decode)?;
-    let money = |column: &str| -> Result<Money, sqlx::Error> {
-        Ok(Money {
-            amount: row.try_get(column)?,
-            currency,
+/// A row of [`SELECT`] as stored; [`PolicyRow::parse`] gives the view.
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    id: String,
+    policy_number: String,
+    customer_id: String,
+    customer_number: String,
+    line: String,
+    status: String,
+    starts_on: String,
+    ends_on: String,
+    currency: String,
+    premium: i64,
+    coverage_limit: i64,
+    deductible: i64,
+    renewed_from: Option<String>,
+    version: i64,
+    created_at: i64,
+}
+
+impl PolicyRow {
+    /// Stored codes passed these parses on the way in: a failure is a
+    /// damaged row, reported as a decode error.
+    fn parse(self) -> Result<PolicyView, sqlx::Error> {
+        let decode = |e: FieldError| sqlx::Error::Decode(e.to_string().into());
+        let currency = Currency::from_stored("currency", &self.currency).map_err(decode)?;
+        let money = |amount| Money { amount, currency };
+        let status = PolicyStatus::parse("status", &self.status).map_err(decode)?;
+        Ok(PolicyView {
+            id: self.id,
+            policy_number: self.policy_number,
+            customer_id: self.customer_id,
+            customer_number: self.customer_number,
+            line: LineOfBusiness::parse("line", &self.line).map_err(decode)?,
+            status,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+            premium: money(self.premium),
+            coverage_limit: money(self.coverage_limit),
+            deductible: money(self.deductible),
+            renewed_from: self.renewed_from,
+            version: self.version,
+            created_at: self.created_at,
+            available_actions: status.available_actions(),
+            blocked_actions: status.blocked_actions(),
+            can_renew: status.can_renew(),
         })
-    };
-    let status =
-        PolicyStatus::parse("status", &row.try_get::<String, _>("status")?).map_err(decode)?;
-    Ok(PolicyView {
-        id: row.try_get("id")?,
-        policy_number: row.try_get("policy_number")?,
-        customer_id: row.try_get("customer_id")?,
-        customer_number: row.try_get("customer_number")?,
-        line: LineOfBusiness::parse("line", &row.try_get::<String, _>("line")?).map_err(decode)?,
-        status,
-        starts_on: row.try_get("starts_on")?,
-        ends_on: row.try_get("ends_on")?,
-        premium: money("premium")?,
-        coverage_limit: money("coverage_limit")?,
-        deductible: money("deductible")?,
-        renewed_from: row.try_get("renewed_from")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        available_actions: status.available_actions(),
-        blocked_actions: status.blocked_actions(),
-        can_renew: status.can_renew(),
-    })
+    }
+}
+
+fn from_row(row: &AnyRow) -> Result<PolicyView, sqlx::Error> {
+    PolicyRow::from_row(row)?.parse()
 }
 
 /// Inserts a quote for `policy` (new business or a renewal) with its audit

@@ -40,8 +40,10 @@ pub struct CreatedWebhook {
     pub secret: String,
 }
 
-/// One attempt to deliver one event to one endpoint.
+/// One attempt to deliver one event to one endpoint; on the server, also
+/// the typed row of the delivery log (`ssr::DELIVERY_COLUMNS`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DeliveryView {
     pub id: String,
     pub endpoint_id: String,

@@ -21,7 +21,7 @@ use shared::{
     FieldError, FieldErrors,
     webhook::{NewWebhook, WebhookEvent},
 };
-use sqlx::{Row as _, any::AnyRow};
+use sqlx::{FromRow as _, Row as _, any::AnyRow};
 
 use super::{CreatedWebhook, DeliveryView, WebhookEndpoint, target::TargetPolicy};
 use crate::{
@@ -297,23 +297,6 @@ const DELIVERY_COLUMNS: &str = "SELECT d.id, d.endpoint_id, e.url, d.event, d.ev
      d.response_status, d.error, d.duration_ms, d.created_at FROM webhook_deliveries d \
      JOIN webhook_endpoints e ON e.id = d.endpoint_id";
 
-fn delivery_from_row(row: &AnyRow) -> Result<DeliveryView, sqlx::Error> {
-    Ok(DeliveryView {
-        id: row.try_get("id")?,
-        endpoint_id: row.try_get("endpoint_id")?,
-        url: row.try_get("url")?,
-        event: row.try_get("event")?,
-        event_id: row.try_get("event_id")?,
-        claim_id: row.try_get("claim_id")?,
-        cause: row.try_get("cause")?,
-        outcome: row.try_get("outcome")?,
-        response_status: row.try_get("response_status")?,
-        error: row.try_get("error")?,
-        duration_ms: row.try_get("duration_ms")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
 /// The delivery log, newest first, for one endpoint or all, of the
 /// endpoints `scope` may see.
 pub async fn deliveries(
@@ -331,7 +314,7 @@ pub async fn deliveries(
         .fetch_all(db, DELIVERY_COLUMNS, "d.created_at DESC, d.id", limit)
         .await?
         .iter()
-        .map(delivery_from_row)
+        .map(DeliveryView::from_row)
         .collect::<Result<_, _>>()?)
 }
 

@@ -14,7 +14,7 @@ use sqlx::{Connection as _, Executor as _};
 use crate::{
     attachments::{file, new_claim, png, upload},
     claims::{active_policy, claim, ingest},
-    helpers::{TestApp, postgres_admin_url, spawn_app_with},
+    helpers::{TestApp, require_postgres, spawn_app_with},
 };
 
 /// One pooled connection, so what a test does to "the" connection (a page
@@ -210,11 +210,9 @@ async fn a_locked_sqlite_database_answers_503_with_retry_after_and_the_retry_suc
 /// PostgreSQL: the server ends the backend running a request (as a restart
 /// or failover does: `57P01 admin_shutdown`).
 #[tokio::test]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL=postgres://… cargo test -- --include-ignored"]
 async fn a_request_cut_by_a_postgres_restart_answers_503_with_retry_after_and_the_next_succeeds() {
-    let Some(admin_url) = postgres_admin_url() else {
-        eprintln!("skipped: needs TEST_DATABASE_URL=postgres://...");
-        return;
-    };
+    let admin_url = require_postgres();
     let app = spawn_single_connection_app().await;
     let token = app.api_token(Role::ApiClient).await;
     let policy_number = active_policy(&app, &token, "restart").await;
@@ -287,12 +285,10 @@ async fn a_request_cut_by_a_postgres_restart_answers_503_with_retry_after_and_th
 /// backend) is found by the request that gets it. That request answers a
 /// retryable 503, never a 500, and the retry gets a fresh connection.
 #[tokio::test]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL=postgres://… cargo test -- --include-ignored"]
 async fn an_idle_connection_ended_by_a_postgres_restart_costs_one_retryable_503_then_the_pool_recovers()
  {
-    let Some(admin_url) = postgres_admin_url() else {
-        eprintln!("skipped: needs TEST_DATABASE_URL=postgres://...");
-        return;
-    };
+    let admin_url = require_postgres();
     let app = spawn_single_connection_app().await;
     let token = app.api_token(Role::ApiClient).await;
     let policy_number = active_policy(&app, &token, "idle-restart").await;

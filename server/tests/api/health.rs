@@ -3,7 +3,7 @@ use std::time::Duration;
 use app::db::DatabaseUrl;
 use serde_json::Value;
 
-use crate::helpers::{FlakyProxy, postgres_admin_url, spawn_app, spawn_app_with};
+use crate::helpers::{FlakyProxy, require_postgres, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn liveness_answers_200() {
@@ -53,11 +53,9 @@ async fn readiness_is_503_while_the_database_is_closed_but_liveness_stays_200() 
 /// PostgreSQL only: the outage is simulated by cutting a TCP proxy between
 /// the application and the database, then restoring it.
 #[tokio::test]
+#[ignore = "needs PostgreSQL: TEST_DATABASE_URL=postgres://… cargo test -- --include-ignored"]
 async fn readiness_recovers_without_a_restart_when_postgres_comes_back() {
-    let Some(admin_url) = postgres_admin_url() else {
-        eprintln!("skipped: needs TEST_DATABASE_URL=postgres://...");
-        return;
-    };
+    let admin_url = require_postgres();
     let upstream = admin_url.socket_addrs(|| Some(5432)).unwrap()[0];
     let proxy = FlakyProxy::start(upstream).await;
     let app = spawn_app_with(|config| {

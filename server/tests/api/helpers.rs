@@ -373,6 +373,20 @@ pub fn postgres_admin_url() -> Option<url::Url> {
     }
 }
 
+/// The PostgreSQL of `TEST_DATABASE_URL`, for a test that means nothing on
+/// SQLite. Such tests are `#[ignore = "needs PostgreSQL…"]`, so a plain
+/// `cargo test` lists them as ignored; the PostgreSQL run includes them
+/// (`-- --include-ignored`), and one run on SQLite by mistake fails here
+/// rather than passing without testing anything.
+pub fn require_postgres() -> url::Url {
+    postgres_admin_url().unwrap_or_else(|| {
+        panic!(
+            "this test needs PostgreSQL: run it with TEST_DATABASE_URL=postgres://… \
+             cargo test -- --include-ignored"
+        )
+    })
+}
+
 /// A database that exists for one test.
 pub struct TestDatabase {
     pub url: DatabaseUrl,
