@@ -32,6 +32,7 @@ mod pages;
 mod password_throttling;
 mod pipeline;
 mod policies;
+mod roles;
 mod security;
 mod server_fns;
 mod shutdown;
