@@ -23,6 +23,24 @@ enum Needs {
     SignedIn,
 }
 
+/// The fields of a quote, as the policy forms post them.
+const QUOTE: &[(&str, &str)] = &[
+    ("line", "motor"),
+    ("starts_on", "2026-01-01"),
+    ("ends_on", "2026-12-31"),
+    ("currency", "EUR"),
+    ("premium", "100.00"),
+    ("coverage_limit", "10000.00"),
+    ("deductible", "100.00"),
+];
+
+/// The fields of a customer, as the customer forms post them.
+const CUSTOMER: &[(&str, &str)] = &[
+    ("first_name", "Matrix"),
+    ("last_name", "Customer"),
+    ("email", "matrix.customer@example.com"),
+];
+
 /// A server function's path, what it needs, and arguments that decode.
 type Entry = (&'static str, Needs, Vec<(&'static str, &'static str)>);
 
@@ -162,22 +180,12 @@ fn guarded() -> Vec<Entry> {
         (
             path::<app::customers::CreateCustomer>(),
             P(CustomersWrite),
-            vec![
-                ("first_name", "Matrix"),
-                ("last_name", "Customer"),
-                ("email", "matrix.customer@example.com"),
-            ],
+            CUSTOMER.to_vec(),
         ),
         (
             path::<app::customers::UpdateCustomer>(),
             P(CustomersWrite),
-            vec![
-                id,
-                ("version", "1"),
-                ("first_name", "Matrix"),
-                ("last_name", "Customer"),
-                ("email", "matrix.customer@example.com"),
-            ],
+            [&[id, ("version", "1")][..], CUSTOMER].concat(),
         ),
         (
             path::<app::customers::RevealCustomerField>(),
@@ -208,31 +216,12 @@ fn guarded() -> Vec<Entry> {
         (
             path::<app::policies::CreatePolicy>(),
             P(PoliciesWrite),
-            vec![
-                ("customer_id", "no-such-customer"),
-                ("line", "motor"),
-                ("starts_on", "2026-01-01"),
-                ("ends_on", "2026-12-31"),
-                ("currency", "EUR"),
-                ("premium", "100.00"),
-                ("coverage_limit", "10000.00"),
-                ("deductible", "100.00"),
-            ],
+            [&[("customer_id", "no-such-customer")][..], QUOTE].concat(),
         ),
         (
             path::<app::policies::UpdatePolicy>(),
             P(PoliciesWrite),
-            vec![
-                id,
-                ("version", "1"),
-                ("line", "motor"),
-                ("starts_on", "2026-01-01"),
-                ("ends_on", "2026-12-31"),
-                ("currency", "EUR"),
-                ("premium", "100.00"),
-                ("coverage_limit", "10000.00"),
-                ("deductible", "100.00"),
-            ],
+            [&[id, ("version", "1")][..], QUOTE].concat(),
         ),
         (
             path::<app::policies::ChangePolicyStatus>(),
