@@ -2,8 +2,8 @@
 //! services behind sign-in, tokens and account administration.
 //!
 //! [`require`] is the one permission check: server functions reach it
-//! through [`authorize`], the JSON API through its extractor, and it audits
-//! every refusal.
+//! through [`crate::server_call::serve`], the JSON API through its
+//! extractor, and it audits every refusal.
 
 mod browser;
 pub mod clients;
