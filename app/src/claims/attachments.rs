@@ -36,7 +36,7 @@ pub mod ssr {
         claim::ClaimStatus,
         triage::{FlagCode, FraudFlag},
     };
-    use sqlx::{Row as _, any::AnyRow};
+    use sqlx::{FromRow as _, Row as _, any::AnyRow};
 
     use super::AttachmentView;
     use crate::{
@@ -58,7 +58,7 @@ pub mod ssr {
 
     /// The [`COLUMNS`] of one attachment as stored, read from a row or
     /// from the JSON the claim view aggregates them into.
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, sqlx::FromRow)]
     pub(crate) struct StoredAttachment {
         id: String,
         claim_id: String,
@@ -101,17 +101,7 @@ pub mod ssr {
     }
 
     fn from_row(row: &AnyRow) -> Result<AttachmentView, sqlx::Error> {
-        StoredAttachment {
-            id: row.try_get("id")?,
-            claim_id: row.try_get("claim_id")?,
-            filename: row.try_get("filename")?,
-            kind: row.try_get("kind")?,
-            size_bytes: row.try_get("size_bytes")?,
-            sha256: row.try_get("sha256")?,
-            uploaded_by_name: row.try_get("uploaded_by_name")?,
-            created_at: row.try_get("created_at")?,
-        }
-        .into_view()
+        StoredAttachment::from_row(row)?.into_view()
     }
 
     /// A claim's attachments, oldest first.

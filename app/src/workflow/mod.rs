@@ -22,9 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// One step of one execution, as the claim page and the API show it.
+/// One step of one execution, as the claim page and the API show it; on
+/// the server, also the typed row of a `jobs` row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct StepView {
+    #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
     pub job_id: String,
     pub step: String,
     /// `pending`, `running`, `done` or `dead`.

@@ -19,7 +19,7 @@ pub use admission::{Admission, count_pending, spawn_counter};
 
 use std::{sync::Arc, time::Duration};
 
-use sqlx::{Row as _, any::AnyRow};
+use sqlx::{FromRow as _, Row as _};
 use tokio::sync::Notify;
 
 pub use queue::{
@@ -404,21 +404,6 @@ pub async fn retry(
     Ok(())
 }
 
-fn step_from_row(row: &AnyRow) -> Result<StepView, sqlx::Error> {
-    Ok(StepView {
-        job_id: row.try_get("id")?,
-        step: row.try_get("step")?,
-        state: row.try_get("state")?,
-        attempts: row.try_get("attempts")?,
-        max_attempts: row.try_get("max_attempts")?,
-        last_error: row.try_get("last_error")?,
-        created_at: row.try_get("created_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-        run_at: row.try_get("run_at")?,
-    })
-}
-
 /// Executions with their steps, for one claim or one execution id: two
 /// queries whatever the count.
 async fn executions_where(
@@ -450,7 +435,7 @@ async fn executions_where(
                     job.try_get::<String, _>("execution_id")
                         .is_ok_and(|e| e == id)
                 })
-                .map(step_from_row)
+                .map(StepView::from_row)
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(ExecutionView {
                 claim_id: row.try_get("claim_id")?,
