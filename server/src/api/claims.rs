@@ -166,21 +166,16 @@ async fn status(
     ))
 }
 
+/// The list's query string: the claims page's filters (one type, so the
+/// page and the API filter alike), and the API's own paging.
 #[derive(Debug, Deserialize)]
 struct ListQuery {
-    status: Option<String>,
-    priority: Option<String>,
-    assignee: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    customer_id: Option<String>,
-    policy_id: Option<String>,
-    sort: Option<String>,
-    queue: Option<String>,
+    #[serde(flatten)]
+    filters: ClaimFilters,
     page: Option<String>,
+    /// Taken here, so the filters' own `per_page` (the claims page's) stays
+    /// empty.
     per_page: Option<String>,
-    /// The `next_after` of the page before (keyset pagination).
-    after: Option<String>,
 }
 
 async fn list(
@@ -191,19 +186,7 @@ async fn list(
     caller.require(&state, Permission::ClaimsRead).await?;
     let page = PageRequest::parse(query.page.as_deref(), query.per_page.as_deref())
         .map_err(AppError::from)?;
-    let filters = ClaimFilters {
-        status: query.status,
-        priority: query.priority,
-        assignee: query.assignee,
-        from: query.from,
-        to: query.to,
-        customer_id: query.customer_id,
-        policy_id: query.policy_id,
-        sort: query.sort,
-        queue: query.queue,
-        per_page: None,
-        after: query.after,
-    };
+    let filters = query.filters;
     if filters.after.is_some() && page.page() > 1 {
         return Err(FieldErrors::from(FieldError::new(
             "page",
