@@ -131,9 +131,7 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&state, Permission::ClaimsRead).await?;
     caller.guard(&state, Owned::Claim, &id).await?;
-    let mut claim = claims::view(&state.db, &state.vault, &id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    let mut claim = claims::claim_page(&state.db, &state.vault, &id).await?;
     redact::view(&state.db, caller.scope(), &mut claim).await?;
     Ok(([(header::ETAG, etag(claim.summary.version))], Json(claim)))
 }
@@ -202,9 +200,7 @@ async fn list(
 
 /// The claim after a change, with its new `ETag`.
 async fn changed(state: &AppState, caller: &Caller, id: &str) -> Result<Response, ApiError> {
-    let mut claim = claims::view(&state.db, &state.vault, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    let mut claim = claims::claim_page(&state.db, &state.vault, id).await?;
     redact::view(&state.db, caller.scope(), &mut claim).await?;
     Ok(([(header::ETAG, etag(claim.summary.version))], Json(claim)).into_response())
 }
