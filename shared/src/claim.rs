@@ -73,12 +73,14 @@ impl ClaimAction {
 }
 
 impl ClaimAction {
-    /// Steps staff take with a button: not triage (the pipeline's) and not
-    /// the three decisions (they have their own form and rules).
+    /// Steps staff take with a button: not triage (the pipeline's), not
+    /// the three decisions (they have their own form and rules) and not
+    /// payment (recording the final claim-cost payment pays the claim).
     pub fn is_manual(self) -> bool {
         !matches!(
             self,
             ClaimAction::Triage
+                | ClaimAction::Pay
                 | ClaimAction::Approve
                 | ClaimAction::Deny
                 | ClaimAction::RequestInfo
