@@ -106,14 +106,50 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   await expect(page.locator("#claim-approved")).toHaveText("USD 3,750.00");
   await expect(page.locator("#claim-timeline")).toContainText("approve");
 
+  // Settlement: the claimant as a party (masked once saved), a reserve on
+  // the property bucket, then the final payment, which pays the claim.
+  const open = async (summary: string, field: string) => {
+    if (!(await page.locator(field).isVisible())) await page.getByText(summary, { exact: true }).click();
+  };
+  await open("Add a party", "#party-name");
+  await page.locator("#party-role").selectOption("claimant");
+  await page.locator("#party-name").fill("Robin Vale");
+  await page.getByRole("button", { name: "Add party" }).click();
+  await expect(page.locator("#claim-parties")).toContainText("Claimant");
+  await expect(page.locator("#claim-parties")).not.toContainText("Robin Vale");
+  await open("Set a reserve", "#reserve-amount");
+  await page.locator("#reserve-category").selectOption("property");
+  await page.locator("#reserve-amount").fill("3,750.00");
+  await page.locator("#reserve-reason").fill("Roofer's estimate");
+  await page.getByRole("button", { name: "Set reserve" }).click();
+  await expect(page.locator("#financials-total")).toContainText("USD 3,750.00");
+  await expect(page.locator("#claim-incurred")).toHaveText("USD 3,750.00");
+  // More than the reserve is refused on the payment form, naming the rule.
+  const pay = async (amount: string) => {
+    await open("Record a payment", "#payment-amount");
+    await page.locator("#payment-category").selectOption("property");
+    await page.locator("#payment-payment_type").selectOption("final");
+    await page.locator("#payment-amount").fill(amount);
+    await page.getByRole("button", { name: "Record payment" }).click();
+  };
+  await pay("4,000.00");
+  await expect(page.locator("#payment-amount-error")).toContainText("outstanding reserve");
+  await pay("3,750.00");
+  await expect(page.locator("#claim-status")).toHaveText("Paid");
+  await expect(page.locator("#claim-paid")).toHaveText("USD 3,750.00");
+  await expect(page.locator("#claim-incurred")).toHaveText("USD 3,750.00");
+  await expect(page.locator("#claim-ledger")).toContainText("Final");
+
   await page.locator("#note-body").fill("Approved after the loss adjuster's photos.");
   await page.getByRole("button", { name: "Add note" }).click();
   await expect(page.locator("#claim-notes")).toContainText("loss adjuster's photos");
 
   await page.goto("/audit");
   await expect(page.locator("body")).toContainText("claim.approve");
-  // The two refusals above (a future loss, an amount over the limit) are
-  // 422 answers on purpose; the browser logs their status.
+  await expect(page.locator("body")).toContainText("claim.payment_recorded");
+  // The refusals above (a future loss, an amount over the limit, a payment
+  // over its reserve) are 422 answers on purpose; the browser logs their
+  // status.
   expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
 });
 

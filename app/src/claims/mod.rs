@@ -9,7 +9,9 @@
 )]
 
 pub mod attachments;
+pub mod financials;
 pub mod pages;
+pub mod parties;
 #[cfg(feature = "ssr")]
 pub mod redact;
 #[cfg(feature = "ssr")]
@@ -44,6 +46,7 @@ pub struct ClaimSummary {
     pub incident_date: String,
     pub total_claimed: Money,
     pub approved_amount: Option<Money>,
+    /// Claim-cost payments so far (expenses are in the financials).
     pub paid_amount: Option<Money>,
     pub fraud_flags: Vec<FraudFlag>,
     pub assignee_id: Option<String>,
@@ -125,6 +128,10 @@ pub struct ClaimView {
     /// Possible duplicates found at triage or by a shared attachment.
     pub related: Vec<RelatedClaim>,
     pub attachments: Vec<attachments::AttachmentView>,
+    /// The people and organisations on the claim, masked.
+    pub parties: Vec<parties::PartyView>,
+    /// Reserves, payments and recoveries, with their figures.
+    pub financials: financials::FinancialsView,
     pub timeline: Vec<TimelineEntry>,
     pub executions: Vec<ExecutionView>,
     /// Workflow steps staff can take from the claim page.
@@ -151,7 +158,7 @@ pub struct ClaimStats {
     pub weekly: Vec<(String, i64, i64)>,
     pub approved: i64,
     pub denied: i64,
-    /// Approved, not yet paid.
+    /// Outstanding reserves, per currency, from the claims' ledgers.
     pub reserved: Vec<Money>,
     pub paid: Vec<Money>,
 }

@@ -13,6 +13,7 @@ use shared::{
 };
 
 mod detail;
+mod financials;
 mod form;
 
 use self::form::NewClaimForm;

@@ -225,8 +225,8 @@ fn ClaimsPanel(claims: crate::claims::ClaimStats) -> impl IntoView {
         <div class="kpis" id="claims-summary">
             <div class="kpi"><p class="kpi-value">{open}</p><p class="kpi-label">"Open claims"</p></div>
             <div class="kpi"><p class="kpi-value">{rate}</p><p class="kpi-label">"Approval rate"</p></div>
-            <div class="kpi"><p class="kpi-value">{money(&claims.reserved)}</p><p class="kpi-label">"Reserved (approved, unpaid)"</p></div>
-            <div class="kpi"><p class="kpi-value">{money(&claims.paid)}</p><p class="kpi-label">"Paid"</p></div>
+            <div class="kpi"><p class="kpi-value">{money(&claims.reserved)}</p><p class="kpi-label">"Outstanding reserves"</p></div>
+            <div class="kpi"><p class="kpi-value">{money(&claims.paid)}</p><p class="kpi-label">"Paid (claims and expenses)"</p></div>
         </div>
         <section class="card" aria-labelledby="claims-heading">
             <h2 id="claims-heading">"Claims"</h2>

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod claims;
 pub mod customers;
 pub mod error;
+pub mod financials;
 pub mod openapi;
 pub mod policies;
 pub mod problem;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(customers::routes())
         .merge(policies::routes())
         .merge(claims::routes())
+        .merge(financials::routes())
         .merge(webhooks::routes())
         .merge(audit::routes())
         .merge(openapi::routes())

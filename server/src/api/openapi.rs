@@ -55,6 +55,7 @@ fn with_errors(mut responses: Value) -> Value {
 pub fn document() -> Value {
     let mut document = core_document();
     add_claims(&mut document);
+    add_financials(&mut document);
     add_attachments_and_webhooks(&mut document);
     document
 }
@@ -149,12 +150,12 @@ fn add_claims(document: &mut Value) {
         "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The claim", claim.clone()), "404": problem("No such claim") })) } });
     paths["/api/v1/claims/{id}/status"] = json!({ "get": { "summary": "Status, priority, flags and the pipeline's state",
         "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The status", json!({ "type": "object" })), "404": problem("No such claim") })) } });
-    paths["/api/v1/claims/{id}/actions"] = json!({ "post": { "summary": "A workflow step: start_review, provide_info, pay, close, reopen (with a reason)",
+    paths["/api/v1/claims/{id}/actions"] = json!({ "post": { "summary": "A workflow step: start_review, provide_info, close, reopen (with a reason); a claim is paid by its final claim-cost payment (POST …/payments)",
         "parameters": [id_param(), if_match_param()],
         "requestBody": body(json!({ "type": "object", "required": ["action"], "properties": {
-            "action": { "enum": ["start_review", "provide_info", "pay", "close", "reopen"] }, "reason": { "type": "string" } } })),
+            "action": { "enum": ["start_review", "provide_info", "close", "reopen"] }, "reason": { "type": "string" } } })),
         "responses": with_errors(json!({ "200": ok("The claim after the change", claim.clone()),
-            "409": problem("Not allowed from the current status (the reason says why)"), "412": problem("The claim changed since the ETag was read") })) } });
+            "409": problem("Not allowed from the current status, or closing with outstanding reserves (named)"), "412": problem("The claim changed since the ETag was read") })) } });
     paths["/api/v1/claims/{id}/decision"] = json!({ "post": { "summary": "An adjuster's decision on a claim in review (audited; authority limits apply)",
         "parameters": [id_param(), if_match_param()],
         "requestBody": body(json!({ "type": "object", "required": ["kind"], "properties": {
@@ -195,6 +196,84 @@ fn add_claims(document: &mut Value) {
         "unreadable_fields": { "type": "array", "items": { "type": "string" }, "description": "fields whose stored ciphertext does not decrypt under this record (moved from another record or damaged): each shows the text `unreadable`; revealing one is a 409 naming it; claim PII has no PATCH" },
         "notes": { "type": "array" }, "timeline": { "type": "array" },
         "executions": { "type": "array" }, "available_actions": { "type": "array" }, "blocked_actions": { "type": "array" } } }] });
+}
+
+/// The ledger and the parties of a claim.
+fn add_financials(document: &mut Value) {
+    let bucket = json!({
+        "cost_type": { "enum": ["claim_cost", "expense"] },
+        "category": { "enum": ["body", "property", "medical", "legal", "rental", "towing", "other"] } });
+    let with = |mut properties: Value, required: &[&str]| {
+        for (key, value) in bucket.as_object().into_iter().flatten() {
+            properties[key] = value.clone();
+        }
+        let mut all = vec!["cost_type", "category"];
+        all.extend_from_slice(required);
+        json!({ "type": "object", "required": all, "properties": properties })
+    };
+    let change = |summary: &str, schema: Value| {
+        json!({ "post": { "summary": summary, "parameters": [id_param(), if_match_param()],
+            "requestBody": body(schema),
+            "responses": with_errors(json!({ "201": ok("The new line, the figures after it, and the claim's new ETag", json!({ "type": "object", "properties": {
+                    "line": { "$ref": "#/components/schemas/LedgerLine" }, "financials": { "$ref": "#/components/schemas/Financials" } } })),
+                "404": problem("No such claim"), "409": problem("The claim is closed, or not yet in review (payments)"),
+                "412": problem("The claim changed since the ETag was read") })) } })
+    };
+    let paths = &mut document["paths"];
+    paths["/api/v1/claims/{id}/financials"] = json!({ "get": { "summary": "The claim's ledger and its figures (outstanding, paid, recovered, incurred) by bucket, cost type and in total, in the policy's currency (ETag)",
+        "parameters": [id_param()], "responses": with_errors(json!({ "200": ok("The financials", json!({ "$ref": "#/components/schemas/Financials" })), "404": problem("No such claim") })) } });
+    paths["/api/v1/claims/{id}/reserves"] = change(
+        "Set a bucket's outstanding reserve (recorded as the change, with a reason; audited)",
+        with(
+            json!({ "amount": money(), "reason": { "type": "string", "minLength": 3, "maxLength": 500 } }),
+            &["amount", "reason"],
+        ),
+    );
+    paths["/api/v1/claims/{id}/payments"] = change(
+        "Pay a party of the claim from a bucket's reserve: within the outstanding reserve, the approved amount (claim costs) and the limit less deductible; a final payment releases the rest of the reserve and pays an approved claim",
+        with(
+            json!({ "payee_id": { "type": "string", "description": "a party of this claim" }, "method": { "enum": ["bank_transfer", "cheque", "card"] },
+            "payment_type": { "enum": ["partial", "final"] }, "amount": money(), "reference": { "type": "string", "maxLength": 100 } }),
+            &["payee_id", "method", "payment_type", "amount"],
+        ),
+    );
+    paths["/api/v1/claims/{id}/recoveries"] = change(
+        "Record a subrogation or salvage receipt (at most what was paid from the bucket)",
+        with(
+            json!({ "recovery_type": { "enum": ["subrogation", "salvage"] }, "amount": money(), "reference": { "type": "string", "maxLength": 100 } }),
+            &["recovery_type", "amount"],
+        ),
+    );
+    let party = json!({ "$ref": "#/components/schemas/Party" });
+    paths["/api/v1/claims/{id}/parties"] = json!({
+        "get": { "summary": "The people and organisations on the claim, masked", "parameters": [id_param()],
+            "responses": with_errors(json!({ "200": ok("The parties", json!({ "type": "object", "properties": { "items": { "type": "array", "items": party.clone() } } })), "404": problem("No such claim") })) },
+        "post": { "summary": "Add a party (name and contact details sealed in the vault; audited without them)", "parameters": [id_param(), if_match_param()],
+            "requestBody": body(json!({ "type": "object", "required": ["role", "name"], "properties": {
+                "role": { "enum": ["claimant", "insured", "driver", "witness", "other_party", "other_insurer", "repair_shop", "medical_provider", "attorney"] },
+                "name": { "type": "string", "maxLength": 120 }, "email": { "type": "string" }, "phone": { "type": "string" } } })),
+            "responses": with_errors(json!({ "201": ok("The party, masked", party.clone()), "404": problem("No such claim"),
+                "409": problem("The claim is closed, or the policyholder's data was erased"), "412": problem("The claim changed since the ETag was read") })) } });
+    let schemas = &mut document["components"]["schemas"];
+    let figures = json!({ "type": "object", "properties": { "outstanding": money(), "paid": money(), "recovered": money(),
+        "incurred": { "$ref": "#/components/schemas/Money", "description": "paid + outstanding - recovered" } } });
+    schemas["Figures"] = figures;
+    schemas["LedgerLine"] = json!({ "type": "object", "properties": { "id": { "type": "string" },
+        "kind": { "enum": ["reserve", "payment", "recovery"] }, "cost_type": { "type": "string" }, "category": { "type": "string" },
+        "amount": { "$ref": "#/components/schemas/Money", "description": "signed for a reserve change" },
+        "payee_id": { "type": ["string", "null"] }, "method": { "type": ["string", "null"] }, "payment_type": { "type": ["string", "null"] },
+        "recovery_type": { "type": ["string", "null"] }, "reference": { "type": ["string", "null"] }, "reason": { "type": ["string", "null"] },
+        "recorded_by": { "type": "string" }, "created_at": { "type": "integer", "description": "microseconds since the epoch" } } });
+    schemas["Financials"] = json!({ "type": "object", "properties": { "currency": { "type": "string" },
+        "totals": { "type": "object", "properties": {
+            "buckets": { "type": "array", "description": "every bucket with a line", "items": { "allOf": [
+                { "$ref": "#/components/schemas/Figures" }, { "type": "object", "required": ["cost_type", "category"], "properties": bucket } ] } },
+            "claim_cost": { "$ref": "#/components/schemas/Figures" }, "expense": { "$ref": "#/components/schemas/Figures" },
+            "total": { "$ref": "#/components/schemas/Figures" } } },
+        "lines": { "type": "array", "items": { "$ref": "#/components/schemas/LedgerLine" } } } });
+    schemas["Party"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "role": { "type": "string" },
+        "name": { "type": "string", "description": "masked" }, "email": { "type": ["string", "null"] }, "phone": { "type": ["string", "null"] },
+        "created_at": { "type": "integer" } } });
 }
 
 fn core_document() -> Value {

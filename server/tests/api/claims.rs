@@ -540,18 +540,53 @@ async fn an_adjuster_reviews_approves_within_limits_and_pays_with_optimistic_con
     assert_eq!(body["status"], "approved");
     assert_eq!(body["priority"], "urgent");
     assert_eq!(body["approved_amount"]["amount"], 350_000);
-    let paid: Value = send(
+    // Settlement: the claimant is paid from a reserve; the final
+    // claim-cost payment moves the claim to paid.
+    let party: Value = send(
         &app,
         &adjuster,
         Method::POST,
-        &path("actions"),
-        Some(json!({ "action": "pay" })),
+        &path("parties"),
+        Some(json!({ "role": "claimant", "name": "Robin Vale" })),
         None,
     )
     .await
     .json()
     .await
     .unwrap();
+    let reserved = send(
+        &app,
+        &adjuster,
+        Method::POST,
+        &path("reserves"),
+        Some(json!({ "cost_type": "claim_cost", "category": "property", "amount": { "amount": 350_000, "currency": "USD" }, "reason": "Approved repair estimate" })),
+        None,
+    )
+    .await;
+    assert_eq!(reserved.status(), 201);
+    let payment = send(
+        &app,
+        &adjuster,
+        Method::POST,
+        &path("payments"),
+        Some(json!({ "cost_type": "claim_cost", "category": "property", "payee_id": party["id"], "method": "bank_transfer", "payment_type": "final", "amount": { "amount": 350_000, "currency": "USD" } })),
+        None,
+    )
+    .await;
+    assert_eq!(payment.status(), 201);
+    let paid: Value = send(
+        &app,
+        &adjuster,
+        Method::GET,
+        &format!("/api/v1/claims/{id}"),
+        None,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(paid["status"], "paid");
     assert_eq!(paid["paid_amount"]["amount"], 350_000);
     let closed: Value = send(
         &app,
@@ -606,6 +641,9 @@ async fn an_adjuster_reviews_approves_within_limits_and_pays_with_optimistic_con
             "claim.triage",
             "claim.start_review",
             "claim.approve",
+            "claim.party_added",
+            "claim.reserve_set",
+            "claim.payment_recorded",
             "claim.pay",
             "claim.close",
             "claim.note_added"

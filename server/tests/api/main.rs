@@ -18,6 +18,7 @@ mod customers;
 mod db_faults;
 mod durability;
 mod exports;
+mod financials;
 mod health;
 mod helpers;
 mod identity_cache;

@@ -15,10 +15,13 @@ use shared::{
     money::Money,
 };
 
-use super::PriorityBadge;
+use super::{
+    PriorityBadge,
+    financials::{FinancialsPanel, MoneyActions, PartiesPanel},
+};
 use crate::claims::{
     AddClaimNote, AssignClaimToMe, ChangeClaimStatus, ClaimView, DecideClaim, RevealClaimantField,
-    attachments::AttachmentView, get_claim,
+    attachments::AttachmentView, get_claim, parties::AddClaimParty,
 };
 use crate::{
     auth::CurrentUser,
@@ -37,19 +40,27 @@ pub fn ClaimPage() -> impl IntoView {
     let assign = ServerAction::<AssignClaimToMe>::new();
     let note = ServerAction::<AddClaimNote>::new();
     let retry = ServerAction::<crate::workflow::RetryJob>::new();
-    let claim = Resource::new(
-        move || {
-            (
-                id(),
-                change.version().get(),
-                decide.version().get(),
-                assign.version().get(),
-                note.version().get(),
-                retry.version().get(),
-            )
-        },
-        |(id, ..)| get_claim(id),
-    );
+    let party = ServerAction::<AddClaimParty>::new();
+    let money = MoneyActions {
+        reserve: ServerAction::new(),
+        pay: ServerAction::new(),
+        recover: ServerAction::new(),
+    };
+    // The claim is read again after any change made on the page.
+    let changes = move || {
+        [
+            change.version().get(),
+            decide.version().get(),
+            assign.version().get(),
+            note.version().get(),
+            retry.version().get(),
+            party.version().get(),
+            money.reserve.version().get(),
+            money.pay.version().get(),
+            money.recover.version().get(),
+        ]
+    };
+    let claim = Resource::new(move || (id(), changes()), |(id, _)| get_claim(id));
     let user = use_context::<Option<CurrentUser>>().flatten();
     let can = move |permission| user.as_ref().is_some_and(|u| u.can(permission));
     let rights = Rights {
@@ -72,7 +83,7 @@ pub fn ClaimPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match claim.await {
-                    Ok(claim) => view! { <ClaimDetail claim rights change decide assign note retry /> }.into_any(),
+                    Ok(claim) => view! { <ClaimDetail claim rights change decide assign note retry party money /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -97,6 +108,8 @@ fn ClaimDetail(
     assign: ServerAction<AssignClaimToMe>,
     note: ServerAction<AddClaimNote>,
     retry: ServerAction<crate::workflow::RetryJob>,
+    party: ServerAction<AddClaimParty>,
+    money: MoneyActions,
 ) -> impl IntoView {
     let ClaimView {
         summary: s,
@@ -113,6 +126,8 @@ fn ClaimDetail(
         notes,
         related,
         attachments,
+        parties,
+        financials,
         timeline,
         executions,
         available_actions,
@@ -214,7 +229,8 @@ fn ClaimDetail(
                 <dt>"Incident date"</dt><dd>{s.incident_date.clone()}</dd>
                 <dt>"Claimed"</dt><dd id="claim-total">{s.total_claimed.format()}</dd>
                 <dt>"Approved"</dt><dd id="claim-approved">{s.approved_amount.map(|m| m.format()).unwrap_or_else(|| "—".into())}</dd>
-                <dt>"Paid"</dt><dd>{s.paid_amount.map(|m| m.format()).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Paid"</dt><dd id="claim-paid">{s.paid_amount.map(|m| m.format()).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Incurred"</dt><dd id="claim-incurred">{financials.totals.total.incurred.format()}</dd>
                 <dt>"Coverage limit / deductible"</dt><dd>{format!("{} / {}", coverage_limit.format(), deductible.format())}</dd>
                 <dt>"Coverage"</dt><dd id="claim-coverage">{match (coverage.as_deref(), coverage_note) {
                     (Some("covered"), _) => "Covered on the incident date".to_owned(),
@@ -247,6 +263,10 @@ fn ClaimDetail(
         {reveal}
         {actions}
         {decision}
+        <PartiesPanel claim_id=id.clone() version=version.clone() parties=parties.clone()
+            can_add=rights.write && status != ClaimStatus::Closed add=party />
+        <FinancialsPanel claim_id=id.clone() version=version.clone() financials parties
+            can_change=rights.decide && status != ClaimStatus::Closed actions=money />
         <section class="card" aria-labelledby="notes-heading">
             <h2 id="notes-heading">"Notes"</h2>
             {rights.write.then(|| view! {

@@ -17,6 +17,7 @@ use sqlx::Row as _;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
+    claims::financials::ssr::open_reserves,
     db::{Db, now_micros},
     error::AppError,
 };
@@ -30,7 +31,6 @@ pub const ADJUSTER_AUTHORITY: i64 = 2_500_000;
 struct Current {
     status: ClaimStatus,
     version: i64,
-    approved_amount: Option<i64>,
     assignee_id: Option<String>,
     priority: Option<String>,
     fraud_flags: String,
@@ -46,7 +46,7 @@ async fn current(
     expected_version: Option<i64>,
 ) -> Result<Current, AppError> {
     let row = sqlx::query(
-        "SELECT cl.status, cl.version, cl.approved_amount, cl.assignee_id, cl.priority, cl.fraud_flags, \
+        "SELECT cl.status, cl.version, cl.assignee_id, cl.priority, cl.fraud_flags, \
          cl.currency, p.coverage_limit, p.deductible, p.currency AS policy_currency \
          FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
     )
@@ -64,7 +64,6 @@ async fn current(
         status: ClaimStatus::parse("status", &row.try_get::<String, _>("status")?)
             .map_err(AppError::internal_message)?,
         version,
-        approved_amount: row.try_get("approved_amount")?,
         assignee_id: row.try_get("assignee_id")?,
         priority: row.try_get("priority")?,
         fraud_flags: row.try_get("fraud_flags")?,
@@ -115,7 +114,7 @@ async fn record_transition(
 
 /// The audit record of a transition from `(status, version)` to `next`:
 /// `details` with the status and version before and after added.
-pub(super) fn transition_record(
+pub(crate) fn transition_record(
     context: &AuditContext,
     id: &str,
     (status, version): (ClaimStatus, i64),
@@ -160,7 +159,7 @@ pub async fn apply_action(
     if !action.is_manual() {
         return Err(FieldErrors::from(FieldError::new(
             "action",
-            "must be start_review, provide_info, pay, close or reopen (decisions have their own endpoint; triage is the pipeline's)",
+            "must be start_review, provide_info, close or reopen (decisions have their own endpoint; triage is the pipeline's; a claim is paid by recording its final payment)",
         ))
         .into());
     }
@@ -177,25 +176,21 @@ pub async fn apply_action(
         details["reason"] = json!(reason);
     }
     match action {
-        ClaimAction::Pay => {
-            // The approved amount is what is paid; partial payments are not
-            // modelled.
-            sqlx::query("UPDATE claims SET paid_amount = approved_amount WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            details["after"] = json!({
-                "paid_amount": current.approved_amount.map(|a| Money::new(a, current.currency)),
-            });
+        ClaimAction::Close => {
+            if let Some(refusal) = open_reserves(&mut tx, id).await? {
+                return Err(AppError::Conflict(refusal));
+            }
         }
         ClaimAction::StartReview if current.assignee_id.is_none() => {
             assign_in(&mut tx, id, principal).await?;
             details["after"] = json!({ "assignee": principal.name });
         }
         ClaimAction::Reopen => {
-            // A reopened claim is decided afresh.
+            // A reopened claim is decided afresh; its ledger stays (it is
+            // append-only), so earlier payments still count against the
+            // policy's limit.
             sqlx::query(
-                "UPDATE claims SET approved_amount = NULL, paid_amount = NULL, decided_at = NULL WHERE id = $1",
+                "UPDATE claims SET approved_amount = NULL, decided_at = NULL WHERE id = $1",
             )
             .bind(id)
             .execute(&mut *tx)

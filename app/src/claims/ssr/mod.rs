@@ -31,8 +31,8 @@ mod triage;
 mod view;
 
 pub use self::claimant::reveal_claimant;
-pub(crate) use self::decisions::add_flag;
 pub use self::decisions::{ADJUSTER_AUTHORITY, DecisionRequest, apply_action, assign_to, decide};
+pub(crate) use self::decisions::{add_flag, transition_record};
 pub use self::intake::{
     IdempotencyRecord, Ingested, Intake, ingest, insert, prune_idempotency_keys, submit,
 };
@@ -71,7 +71,9 @@ impl Source {
 
 const COLUMNS: &str = "SELECT cl.id, cl.claim_number, cl.policy_id, p.policy_number, cl.customer_id, \
     c.customer_number, p.line, cl.status, cl.priority, cl.incident_date, cl.currency, cl.total_claimed, \
-    cl.approved_amount, cl.paid_amount, cl.fraud_flags, cl.assignee_id, u.display_name AS assignee_name, \
+    cl.approved_amount, \
+    (SELECT CAST(SUM(g.amount) AS BIGINT) FROM claim_ledger g WHERE g.claim_id = cl.id AND g.kind = 'payment' AND g.cost_type = 'claim_cost') AS paid_amount, \
+    cl.fraud_flags, cl.assignee_id, u.display_name AS assignee_name, \
     cl.source, cl.version, cl.created_at, cl.triaged_at";
 const FROM: &str = " FROM claims cl JOIN policies p ON p.id = cl.policy_id \
     JOIN customers c ON c.id = cl.customer_id LEFT JOIN users u ON u.id = cl.assignee_id";
@@ -102,6 +104,8 @@ struct SummaryRow {
     currency: String,
     total_claimed: i64,
     approved_amount: Option<i64>,
+    /// The sum of the ledger's claim-cost payments, what the claim paid
+    /// out as cover (`None` before the first); expenses are in the ledger.
     paid_amount: Option<i64>,
     /// A JSON array of [`FraudFlag`].
     fraud_flags: String,
@@ -162,6 +166,45 @@ impl SummaryRow {
 /// The summary in a row that holds [`COLUMNS`] (and possibly more).
 fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
     SummaryRow::from_row(row)?.parse()
+}
+
+/// Bumps the claim's version (checked against `expected`, the version the
+/// caller saw) before a change to something the claim owns, so its `ETag`
+/// moves and a stale page gets 412. On PostgreSQL the update takes the
+/// claim's row lock first: changes to one claim run one after another,
+/// each reading what the last one committed.
+pub(crate) async fn bump_version(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    expected: Option<i64>,
+) -> Result<(), AppError> {
+    let query = match expected {
+        Some(version) => sqlx::query(
+            "UPDATE claims SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3",
+        )
+        .bind(now_micros())
+        .bind(id)
+        .bind(version),
+        None => sqlx::query("UPDATE claims SET version = version + 1, updated_at = $1 WHERE id = $2")
+            .bind(now_micros())
+            .bind(id),
+    };
+    if query.execute(&mut *conn).await?.rows_affected() == 1 {
+        return Ok(());
+    }
+    let current: Option<i64> = sqlx::query_scalar("SELECT version FROM claims WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match current {
+        None => Err(AppError::NotFound("The claim".into())),
+        Some(version) => {
+            AppError::check_version("claim", expected, version)?;
+            Err(AppError::PreconditionFailed(
+                "The claim changed while this was being saved; reload and try again.".into(),
+            ))
+        }
+    }
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<ClaimSummary>, AppError> {

@@ -90,12 +90,14 @@ pub async fn stats(db: &Db) -> Result<ClaimStats, AppError> {
         Ok::<_, AppError>(out)
     };
     // SUM of a BIGINT is NUMERIC on PostgreSQL, which `Any` cannot decode.
+    // From the ledger: outstanding is reserve changes less payments.
     let reserved = sums(
-        "SELECT currency, CAST(SUM(approved_amount) AS BIGINT) AS total FROM claims WHERE status = 'approved' GROUP BY currency ORDER BY currency",
+        "SELECT currency, CAST(SUM(CASE kind WHEN 'reserve' THEN amount WHEN 'payment' THEN -amount ELSE 0 END) AS BIGINT) AS total \
+         FROM claim_ledger GROUP BY currency ORDER BY currency",
     )
     .await?;
     let paid = sums(
-        "SELECT currency, CAST(SUM(paid_amount) AS BIGINT) AS total FROM claims WHERE paid_amount IS NOT NULL GROUP BY currency ORDER BY currency",
+        "SELECT currency, CAST(SUM(amount) AS BIGINT) AS total FROM claim_ledger WHERE kind = 'payment' GROUP BY currency ORDER BY currency",
     )
     .await?;
     Ok(ClaimStats {

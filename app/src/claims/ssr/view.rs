@@ -27,6 +27,8 @@ use crate::{
     claims::{
         ClaimLineView, ClaimView, NoteView, RelatedClaim, TimelineEntry,
         attachments::ssr::{STORED_COLUMNS, StoredAttachment},
+        financials::ssr::{LINE_COLUMNS, StoredLine, financials},
+        parties::ssr::{StoredParty, json_fields as party_fields},
     },
     db::{Db, Engine},
     error::AppError,
@@ -146,6 +148,26 @@ fn build(engine: Engine) -> String {
         "e.created_at, e.id",
         "executions_json",
     );
+    let ledger = part(
+        engine,
+        &columns("g", &LINE_COLUMNS),
+        "FROM claim_ledger g WHERE g.claim_id = cl.id",
+        "g.created_at, g.id",
+        "ledger_json",
+    );
+    let parties = part(
+        engine,
+        &party_fields("pa", |column| match engine {
+            Engine::Postgres => format!("encode({column}, 'hex')"),
+            // hex(NULL) is '' on SQLite, not NULL.
+            Engine::Sqlite => {
+                format!("CASE WHEN {column} IS NULL THEN NULL ELSE hex({column}) END")
+            }
+        }),
+        "FROM claim_parties pa WHERE pa.claim_id = cl.id",
+        "pa.created_at, pa.id",
+        "parties_json",
+    );
     let timeline = part(
         engine,
         &columns(
@@ -165,7 +187,7 @@ fn build(engine: Engine) -> String {
     format!(
         "{COLUMNS}, cl.description, cl.coverage, cl.coverage_note, cl.claimant_name, cl.claimant_email, \
          cl.claimant_phone, p.coverage_limit, p.deductible, p.currency AS policy_currency, \
-         k.kek_id, k.wrapped_key, {lines}, {notes}, {related}, {attachments}, {executions}, {timeline}{FROM} \
+         k.kek_id, k.wrapped_key, {lines}, {notes}, {related}, {attachments}, {ledger}, {parties}, {executions}, {timeline}{FROM} \
          LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id WHERE cl.id = $1"
     )
 }
@@ -292,10 +314,23 @@ pub async fn view(db: &Db, vault: &Vault, id: &str) -> Result<Option<ClaimView>,
         .map(timeline_entry)
         .collect();
     let executions: Vec<ExecutionView> = rows(&row, "executions_json")?;
+    let ledger = rows::<StoredLine>(&row, "ledger_json")?
+        .into_iter()
+        .map(StoredLine::into_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    let dek = crate::vault::WrappedKey::from_row(&row)
+        .ok()
+        .and_then(|key| vault.unwrap_key(&summary.customer_id, &key).ok());
+    let parties = rows::<StoredParty>(&row, "parties_json")?
+        .into_iter()
+        .map(|party| party.into_view(vault, dek.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
     let status = summary.status;
     Ok(Some(ClaimView {
         related,
         attachments,
+        parties,
+        financials: financials(policy_currency, ledger),
         description: row.try_get("description")?,
         coverage: row.try_get("coverage")?,
         coverage_note: row.try_get("coverage_note")?,
@@ -327,6 +362,9 @@ fn staff_actions(actions: Vec<ClaimAction>) -> Vec<ClaimAction> {
 /// The one line worth showing from an audit record's details.
 fn timeline_detail(details: &serde_json::Value) -> Option<String> {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    if let Some(summary) = details.get("summary").and_then(text) {
+        return Some(summary);
+    }
     if let Some(reason) = details.get("reason").and_then(text) {
         return Some(reason);
     }

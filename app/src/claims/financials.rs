@@ -1,0 +1,147 @@
+//! A claim's financials: reserves by cost type and category, payments to
+//! the claim's parties and recoveries, as an append-only ledger whose
+//! figures (outstanding, paid, recovered, incurred) are computed from its
+//! lines (see [`shared::ledger`]). The SQL and the rules' checks against
+//! the stored claim are in [`ssr`]; the claim page's panel is
+//! [`crate::claims::pages::financials`].
+#![expect(
+    clippy::too_many_arguments,
+    reason = "server functions take one argument per form field, as ActionForm posts them"
+)]
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use shared::{
+    ledger::{Bucket, EntryKind, PaymentMethod, PaymentType, RecoveryType, Totals},
+    money::{Currency, Money},
+};
+
+use crate::{claims::ClaimView, error::AppError};
+
+/// One ledger line as the claim page and the API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerLineView {
+    pub id: String,
+    pub kind: EntryKind,
+    #[serde(flatten)]
+    pub bucket: Bucket,
+    /// A reserve change is signed; payments and recoveries are positive.
+    pub amount: Money,
+    /// Payments: the party paid.
+    pub payee_id: Option<String>,
+    pub payment_type: Option<PaymentType>,
+    pub method: Option<PaymentMethod>,
+    pub recovery_type: Option<RecoveryType>,
+    pub reference: Option<String>,
+    pub reason: Option<String>,
+    pub recorded_by: String,
+    pub created_at: i64,
+}
+
+/// The ledger and its figures, in the policy's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinancialsView {
+    pub currency: Currency,
+    pub totals: Totals,
+    /// Oldest first.
+    pub lines: Vec<LedgerLineView>,
+}
+
+/// Sets a bucket's outstanding reserve (major units of the policy's
+/// currency), with a reason. `version` is the version the page showed.
+#[server]
+pub async fn set_claim_reserve(
+    id: String,
+    version: i64,
+    cost_type: String,
+    category: String,
+    amount: String,
+    reason: String,
+) -> Result<ClaimView, AppError> {
+    use crate::server_call::serve;
+    use shared::{
+        auth::Permission,
+        ledger::{AmountInput, ReserveInput},
+    };
+    serve(Permission::ClaimsDecide, |call| async move {
+        let (state, context, me) = (&call.state, &call.context, &call.principal);
+        let input = ReserveInput {
+            cost_type,
+            category,
+            amount: AmountInput::Major(amount),
+            reason,
+        };
+        ssr::set_reserve(&state.db, context, me, &id, &input, Some(version)).await?;
+        crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
+    })
+    .await
+}
+
+/// Pays a party of the claim from a bucket's reserve.
+#[server]
+pub async fn record_claim_payment(
+    id: String,
+    version: i64,
+    cost_type: String,
+    category: String,
+    payee_id: String,
+    method: String,
+    payment_type: String,
+    amount: String,
+    reference: Option<String>,
+) -> Result<ClaimView, AppError> {
+    use crate::server_call::serve;
+    use shared::{
+        auth::Permission,
+        ledger::{AmountInput, PaymentInput},
+    };
+    serve(Permission::ClaimsDecide, |call| async move {
+        let (state, context, me) = (&call.state, &call.context, &call.principal);
+        let input = PaymentInput {
+            cost_type,
+            category,
+            payee_id,
+            method,
+            payment_type,
+            amount: AmountInput::Major(amount),
+            reference,
+        };
+        ssr::record_payment(&state.db, context, me, &id, &input, Some(version)).await?;
+        crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
+    })
+    .await
+}
+
+/// Records money coming back (subrogation or salvage).
+#[server]
+pub async fn record_claim_recovery(
+    id: String,
+    version: i64,
+    cost_type: String,
+    category: String,
+    recovery_type: String,
+    amount: String,
+    reference: Option<String>,
+) -> Result<ClaimView, AppError> {
+    use crate::server_call::serve;
+    use shared::{
+        auth::Permission,
+        ledger::{AmountInput, RecoveryInput},
+    };
+    serve(Permission::ClaimsDecide, |call| async move {
+        let (state, context, me) = (&call.state, &call.context, &call.principal);
+        let input = RecoveryInput {
+            cost_type,
+            category,
+            recovery_type,
+            amount: AmountInput::Major(amount),
+            reference,
+        };
+        ssr::record_recovery(&state.db, context, me, &id, &input, Some(version)).await?;
+        crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
+    })
+    .await
+}

@@ -1,0 +1,539 @@
+//! The ledger's SQL and the services that append to it.
+//!
+//! Each change takes the claim's row first (bumping its version, so a
+//! stale page or `If-Match` gets 412 and the claim's `ETag` moves): on
+//! PostgreSQL that row lock makes two payments on one claim check their
+//! limits one after the other, never both against the same totals; SQLite
+//! has one writer anyway. Nothing else is locked, so changes to different
+//! claims never wait on each other.
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{
+    FieldError, FieldErrors,
+    claim::{ClaimAction, ClaimStatus, max_payable},
+    ledger::{
+        Bucket, CostCategory, CostType, Entry, EntryKind, NewPayment, NewRecovery, PaymentInput,
+        PaymentLimits, PaymentMethod, PaymentType, RecoveryInput, RecoveryType, ReserveChange,
+        ReserveInput, Totals,
+    },
+    money::{Currency, Money},
+};
+use sqlx::{AnyConnection, Row as _};
+
+use super::{FinancialsView, LedgerLineView};
+use crate::{
+    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    auth::ssr::Principal,
+    claims::ssr::{bump_version, transition_record},
+    db::{Db, new_id, now_micros},
+    error::AppError,
+};
+
+/// The ledger's columns, in the order [`StoredLine`] reads them (the claim
+/// page selects them as JSON keys of the same names).
+pub const LINE_COLUMNS: [&str; 14] = [
+    "id",
+    "kind",
+    "cost_type",
+    "category",
+    "amount",
+    "currency",
+    "payee_id",
+    "method",
+    "payment_type",
+    "recovery_type",
+    "reference",
+    "reason",
+    "created_by_name",
+    "created_at",
+];
+
+/// A ledger row as stored.
+#[derive(Debug, Deserialize, sqlx::FromRow)]
+pub struct StoredLine {
+    id: String,
+    kind: String,
+    cost_type: String,
+    category: String,
+    amount: i64,
+    currency: String,
+    payee_id: Option<String>,
+    method: Option<String>,
+    payment_type: Option<String>,
+    recovery_type: Option<String>,
+    reference: Option<String>,
+    reason: Option<String>,
+    created_by_name: Option<String>,
+    created_at: i64,
+}
+
+fn decode(error: FieldError) -> sqlx::Error {
+    sqlx::Error::Decode(error.to_string().into())
+}
+
+impl StoredLine {
+    /// Stored codes passed these parses on the way in: a failure is a
+    /// damaged row.
+    pub fn into_view(self) -> Result<LedgerLineView, sqlx::Error> {
+        fn optional<T>(
+            raw: Option<String>,
+            parse: fn(&str, &str) -> Result<T, FieldError>,
+            field: &str,
+        ) -> Result<Option<T>, sqlx::Error> {
+            raw.map(|raw| parse(field, &raw))
+                .transpose()
+                .map_err(decode)
+        }
+        let currency = Currency::from_stored("currency", &self.currency).map_err(decode)?;
+        Ok(LedgerLineView {
+            kind: EntryKind::parse("kind", &self.kind).map_err(decode)?,
+            bucket: Bucket {
+                cost_type: CostType::parse("cost_type", &self.cost_type).map_err(decode)?,
+                category: CostCategory::parse("category", &self.category).map_err(decode)?,
+            },
+            amount: Money::new(self.amount, currency),
+            payment_type: optional(self.payment_type, PaymentType::parse, "payment_type")?,
+            method: optional(self.method, PaymentMethod::parse, "method")?,
+            recovery_type: optional(self.recovery_type, RecoveryType::parse, "recovery_type")?,
+            id: self.id,
+            payee_id: self.payee_id,
+            reference: self.reference,
+            reason: self.reason,
+            recorded_by: self.created_by_name.unwrap_or_else(|| "Vanguard".into()),
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// The ledger `lines` (oldest first) with their figures in `currency`.
+pub fn financials(currency: Currency, lines: Vec<LedgerLineView>) -> FinancialsView {
+    let entries = lines
+        .iter()
+        .map(|line| Entry {
+            kind: line.kind,
+            bucket: line.bucket,
+            amount: line.amount.amount,
+        })
+        .collect::<Vec<_>>();
+    FinancialsView {
+        currency,
+        totals: Totals::from_entries(currency, &entries),
+        lines,
+    }
+}
+
+async fn lines_in(
+    conn: &mut AnyConnection,
+    claim_id: &str,
+) -> Result<Vec<LedgerLineView>, AppError> {
+    let sql = format!(
+        "SELECT {} FROM claim_ledger WHERE claim_id = $1 ORDER BY created_at, id",
+        LINE_COLUMNS.join(", ")
+    );
+    let rows = sqlx::query_as::<_, StoredLine>(&sql)
+        .bind(claim_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(StoredLine::into_view)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The claim as a ledger change sees it, its row taken.
+struct Locked {
+    status: ClaimStatus,
+    /// The version before this change's bump.
+    version: i64,
+    /// The policy's currency: the ledger's.
+    currency: Currency,
+    approved_amount: Option<i64>,
+    max_payable: Money,
+}
+
+/// Takes the claim's row (see [`bump_version`]) and reads what the rules
+/// need.
+async fn lock(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: Option<i64>,
+) -> Result<Locked, AppError> {
+    bump_version(conn, id, expected).await?;
+    let row = sqlx::query(
+        "SELECT cl.status, cl.version, cl.approved_amount, p.currency, p.coverage_limit, p.deductible \
+         FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    let version: i64 = row.try_get("version")?;
+    let currency = Currency::from_stored("currency", &row.try_get::<String, _>("currency")?)
+        .map_err(AppError::internal_message)?;
+    let limit = Money::new(row.try_get("coverage_limit")?, currency);
+    let deductible = Money::new(row.try_get("deductible")?, currency);
+    let status = ClaimStatus::parse("status", &row.try_get::<String, _>("status")?)
+        .map_err(AppError::internal_message)?;
+    if status == ClaimStatus::Closed {
+        return Err(AppError::Conflict(
+            "The claim is closed; reopen it to change its financials.".into(),
+        ));
+    }
+    Ok(Locked {
+        status,
+        version: version - 1,
+        currency,
+        approved_amount: row.try_get("approved_amount")?,
+        max_payable: max_payable(limit, deductible).unwrap_or(limit),
+    })
+}
+
+/// A line to append.
+struct NewLine<'a> {
+    kind: EntryKind,
+    bucket: Bucket,
+    amount: Money,
+    payee_id: Option<&'a str>,
+    method: Option<PaymentMethod>,
+    payment_type: Option<PaymentType>,
+    recovery_type: Option<RecoveryType>,
+    reference: Option<&'a str>,
+    reason: Option<&'a str>,
+}
+
+impl<'a> NewLine<'a> {
+    fn new(kind: EntryKind, bucket: Bucket, amount: Money) -> Self {
+        Self {
+            kind,
+            bucket,
+            amount,
+            payee_id: None,
+            method: None,
+            payment_type: None,
+            recovery_type: None,
+            reference: None,
+            reason: None,
+        }
+    }
+}
+
+async fn append(
+    conn: &mut AnyConnection,
+    claim_id: &str,
+    principal: &Principal,
+    line: &NewLine<'_>,
+) -> Result<String, AppError> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO claim_ledger (id, claim_id, kind, cost_type, category, amount, currency, payee_id, \
+         method, payment_type, recovery_type, reference, reason, created_by, created_by_name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&id)
+    .bind(claim_id)
+    .bind(line.kind.as_str())
+    .bind(line.bucket.cost_type.as_str())
+    .bind(line.bucket.category.as_str())
+    .bind(line.amount.amount)
+    .bind(line.amount.currency.as_str())
+    .bind(line.payee_id)
+    .bind(line.method.map(PaymentMethod::as_str))
+    .bind(line.payment_type.map(PaymentType::as_str))
+    .bind(line.recovery_type.map(RecoveryType::as_str))
+    .bind(line.reference)
+    .bind(line.reason)
+    .bind(&principal.id)
+    .bind(&principal.name)
+    .bind(now_micros())
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+async fn record(
+    conn: &mut AnyConnection,
+    context: &AuditContext,
+    claim_id: &str,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    audit::append(
+        conn,
+        context,
+        AuditEvent {
+            action,
+            entity_type: "claim",
+            entity_id: Some(claim_id),
+            details,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets a bucket's outstanding reserve, recorded as the change from what it
+/// was (`claim.reserve_set`, with the reason).
+pub async fn set_reserve(
+    db: &Db,
+    context: &AuditContext,
+    principal: &Principal,
+    claim_id: &str,
+    input: &ReserveInput,
+    expected: Option<i64>,
+) -> Result<LedgerLineView, AppError> {
+    let mut tx = db.begin_write().await?;
+    let claim = lock(&mut tx, claim_id, expected).await?;
+    let change = ReserveChange::parse(input, claim.currency)?;
+    let totals = financials(claim.currency, lines_in(&mut tx, claim_id).await?).totals;
+    let before = totals.bucket(change.bucket).outstanding;
+    let delta = change
+        .delta(&totals)
+        .map_err(|e| FieldErrors::from(input.amount.rename(e)))?;
+    let mut line = NewLine::new(
+        EntryKind::Reserve,
+        change.bucket,
+        Money::new(delta, claim.currency),
+    );
+    line.reason = Some(&change.reason);
+    let id = append(&mut tx, claim_id, principal, &line).await?;
+    let details = json!({
+        "ledger_line": id,
+        "bucket": change.bucket,
+        "reason": change.reason,
+        "before": { "outstanding": before },
+        "after": { "outstanding": change.outstanding },
+    });
+    record(&mut tx, context, claim_id, "claim.reserve_set", details).await?;
+    let view = last_line(&mut tx, claim_id, &id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Pays a party of the claim from a bucket's reserve, within the approval
+/// and the policy's limit. A final payment releases what is left of the
+/// bucket's reserve and, on an approved claim's claim costs, settles the
+/// claim (`claim.pay`).
+pub async fn record_payment(
+    db: &Db,
+    context: &AuditContext,
+    principal: &Principal,
+    claim_id: &str,
+    input: &PaymentInput,
+    expected: Option<i64>,
+) -> Result<LedgerLineView, AppError> {
+    let mut tx = db.begin_write().await?;
+    let claim = lock(&mut tx, claim_id, expected).await?;
+    if matches!(claim.status, ClaimStatus::Submitted | ClaimStatus::Triaged) {
+        return Err(AppError::Conflict(
+            "Payments start once the claim is in review; take it for review first.".into(),
+        ));
+    }
+    let payment = NewPayment::parse(input, claim.currency)?;
+    let payee: Option<String> =
+        sqlx::query_scalar("SELECT role FROM claim_parties WHERE id = $1 AND claim_id = $2")
+            .bind(&payment.payee_id)
+            .bind(claim_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(payee_role) = payee else {
+        return Err(FieldErrors::from(FieldError::new(
+            "payee_id",
+            "must be a party of this claim (add the payee under Parties first)",
+        ))
+        .into());
+    };
+    let totals = financials(claim.currency, lines_in(&mut tx, claim_id).await?).totals;
+    let approved = matches!(claim.status, ClaimStatus::Approved | ClaimStatus::Paid)
+        .then_some(claim.approved_amount)
+        .flatten()
+        .map(|amount| Money::new(amount, claim.currency));
+    let limits = PaymentLimits {
+        max_payable: claim.max_payable,
+        approved,
+    };
+    payment
+        .check(&totals, limits)
+        .map_err(|e| FieldErrors::from(input.amount.rename(e)))?;
+    let mut line = NewLine::new(EntryKind::Payment, payment.bucket, payment.amount);
+    line.payee_id = Some(&payment.payee_id);
+    line.method = Some(payment.method);
+    line.payment_type = Some(payment.payment_type);
+    line.reference = payment.reference.as_deref();
+    let id = append(&mut tx, claim_id, principal, &line).await?;
+    let left = totals
+        .bucket(payment.bucket)
+        .outstanding
+        .amount
+        .saturating_sub(payment.amount.amount);
+    let is_final = payment.payment_type == PaymentType::Final;
+    if is_final && left > 0 {
+        let mut release = NewLine::new(
+            EntryKind::Reserve,
+            payment.bucket,
+            Money::new(-left, claim.currency),
+        );
+        release.reason = Some("Released by the final payment");
+        append(&mut tx, claim_id, principal, &release).await?;
+    }
+    let summary = format!(
+        "{} to the {} by {} ({}) on {}",
+        payment.amount,
+        shared::party::PartyRole::parse("role", &payee_role)
+            .map_or("payee", |role| role.label())
+            .to_lowercase(),
+        payment.method.label().to_lowercase(),
+        payment.payment_type.label().to_lowercase(),
+        payment.bucket.label()
+    );
+    let details = json!({
+        "ledger_line": id,
+        "bucket": payment.bucket,
+        "amount": payment.amount,
+        "payee_id": payment.payee_id,
+        "method": payment.method,
+        "payment_type": payment.payment_type,
+        "reference": payment.reference,
+        "summary": summary,
+    });
+    record(
+        &mut tx,
+        context,
+        claim_id,
+        "claim.payment_recorded",
+        details,
+    )
+    .await?;
+    if is_final
+        && payment.bucket.cost_type == CostType::ClaimCost
+        && claim.status == ClaimStatus::Approved
+    {
+        settle(&mut tx, context, claim_id, &claim).await?;
+    }
+    let view = last_line(&mut tx, claim_id, &id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Approved → paid, by the final claim-cost payment.
+async fn settle(
+    conn: &mut AnyConnection,
+    context: &AuditContext,
+    claim_id: &str,
+    claim: &Locked,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE claims SET status = $1 WHERE id = $2")
+        .bind(ClaimStatus::Paid.as_str())
+        .bind(claim_id)
+        .execute(&mut *conn)
+        .await?;
+    let record = transition_record(
+        context,
+        claim_id,
+        (claim.status, claim.version),
+        ClaimAction::Pay,
+        ClaimStatus::Paid,
+        json!({ "reason": "Final claim-cost payment recorded" }),
+    );
+    audit::append_all(conn, &[record]).await?;
+    Ok(())
+}
+
+/// Records money coming back on a bucket (`claim.recovery_recorded`).
+pub async fn record_recovery(
+    db: &Db,
+    context: &AuditContext,
+    principal: &Principal,
+    claim_id: &str,
+    input: &RecoveryInput,
+    expected: Option<i64>,
+) -> Result<LedgerLineView, AppError> {
+    let mut tx = db.begin_write().await?;
+    let claim = lock(&mut tx, claim_id, expected).await?;
+    let recovery = NewRecovery::parse(input, claim.currency)?;
+    let totals = financials(claim.currency, lines_in(&mut tx, claim_id).await?).totals;
+    recovery
+        .check(&totals)
+        .map_err(|e| FieldErrors::from(input.amount.rename(e)))?;
+    let mut line = NewLine::new(EntryKind::Recovery, recovery.bucket, recovery.amount);
+    line.recovery_type = Some(recovery.recovery_type);
+    line.reference = recovery.reference.as_deref();
+    let id = append(&mut tx, claim_id, principal, &line).await?;
+    let details = json!({
+        "ledger_line": id,
+        "bucket": recovery.bucket,
+        "amount": recovery.amount,
+        "recovery_type": recovery.recovery_type,
+        "reference": recovery.reference,
+        "summary": format!(
+            "{} recovered ({}) on {}",
+            recovery.amount,
+            recovery.recovery_type.label().to_lowercase(),
+            recovery.bucket.label()
+        ),
+    });
+    record(
+        &mut tx,
+        context,
+        claim_id,
+        "claim.recovery_recorded",
+        details,
+    )
+    .await?;
+    let view = last_line(&mut tx, claim_id, &id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+async fn last_line(
+    conn: &mut AnyConnection,
+    claim_id: &str,
+    id: &str,
+) -> Result<LedgerLineView, AppError> {
+    lines_in(conn, claim_id)
+        .await?
+        .into_iter()
+        .find(|line| line.id == id)
+        .ok_or_else(|| AppError::internal_message("a ledger line just written is missing"))
+}
+
+/// The claim's ledger and figures (the API's read), in the policy's
+/// currency.
+pub async fn financials_of(db: &Db, claim_id: &str) -> Result<FinancialsView, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let currency: Option<String> = sqlx::query_scalar(
+        "SELECT p.currency FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
+    )
+    .bind(claim_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let currency = currency.ok_or_else(|| AppError::NotFound("The claim".into()))?;
+    let currency =
+        Currency::from_stored("currency", &currency).map_err(AppError::internal_message)?;
+    Ok(financials(currency, lines_in(&mut conn, claim_id).await?))
+}
+
+/// What stops a claim from closing on the money side: the outstanding
+/// reserve of each bucket that still has one, named.
+pub async fn open_reserves(
+    conn: &mut AnyConnection,
+    claim_id: &str,
+) -> Result<Option<String>, AppError> {
+    let lines = lines_in(conn, claim_id).await?;
+    let Some(first) = lines.first() else {
+        return Ok(None);
+    };
+    let totals = financials(first.amount.currency, lines).totals;
+    let open = totals
+        .buckets
+        .iter()
+        .filter(|b| b.figures.outstanding.is_positive())
+        .map(|b| format!("{} on {}", b.figures.outstanding, b.bucket.label()))
+        .collect::<Vec<_>>();
+    Ok((!open.is_empty()).then(|| {
+        format!(
+            "The claim still has outstanding reserves ({}); pay them or set them to zero before closing.",
+            open.join(", ")
+        )
+    }))
+}
