@@ -15,6 +15,7 @@ pub const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/policies", "Policies", Some(Permission::PoliciesRead)),
     ("/claims", "Claims", Some(Permission::ClaimsRead)),
     ("/reviews", "Review queue", Some(Permission::ClaimsDecide)),
+    ("/approvals", "Approvals", Some(Permission::ClaimsDecide)),
     ("/audit", "Audit", Some(Permission::AuditRead)),
     ("/admin", "Admin", Some(Permission::UsersManage)),
 ];

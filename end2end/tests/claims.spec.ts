@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 
-import { ADMIN, signIn, watchForErrors } from "./support";
+import { ADMIN, signIn, staffMember, unique, watchForErrors } from "./support";
 
 function isoDate(offsetDays: number): string {
   const date = new Date(Date.now() + offsetDays * 86_400_000);
@@ -214,6 +214,73 @@ test("a partner's claim arrives through the API, waits in the review queue and i
   await expect(page.locator("#claim-timeline")).toContainText("parked illegally");
   // The refusal without confirmation is a 422 on purpose.
   expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
+});
+
+test("an adjuster's reserve above their authority waits in the approvals queue until a supervisor approves it", async ({ page, browser, request }) => {
+  test.setTimeout(90_000);
+  const adjuster = await staffMember(page, "adjuster");
+  const tag = unique();
+  const token = await request.post("/api/v1/auth/token", {
+    data: { grant_type: "password", username: ADMIN.email, password: ADMIN.password },
+  });
+  const headers = { authorization: `Bearer ${(await token.json()).access_token}` };
+  const customer = await request.post("/api/v1/customers", {
+    headers, data: { first_name: "Ada", last_name: "Reyes", email: `ada.${tag}@example.com` },
+  });
+  const policy = await (await request.post("/api/v1/policies", {
+    headers,
+    data: {
+      customer_id: (await customer.json()).id, line: "auto", starts_on: isoDate(-200), ends_on: isoDate(160),
+      premium: { amount: 90000, currency: "USD" }, coverage_limit: { amount: 10000000, currency: "USD" },
+      deductible: { amount: 25000, currency: "USD" },
+    },
+  })).json();
+  await request.post(`/api/v1/policies/${policy.id}/actions`, { headers, data: { action: "activate" } });
+  const receipt = await (await request.post("/api/v1/claims", {
+    headers,
+    data: {
+      policy_number: policy.policy_number, incident_date: isoDate(-1), description: "Written off on the motorway.",
+      lines: [{ code: "TOTAL", amount: { amount: 6000000, currency: "USD" } }],
+    },
+  })).json();
+
+  // The adjuster takes the claim and asks for a reserve over their 50,000.00.
+  const context = await browser.newContext();
+  const theirs = await context.newPage();
+  const errors = watchForErrors(theirs);
+  await signIn(theirs, "/reviews", adjuster);
+  await expect(async () => {
+    await theirs.reload();
+    await expect(theirs.locator("#queue-table")).toContainText(receipt.claim_number, { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  const row = theirs.locator("#queue-table tr", { hasText: receipt.claim_number });
+  await row.getByRole("button", { name: "Assign to me" }).click();
+  await expect(row).toContainText("In review");
+  await row.getByRole("link", { name: receipt.claim_number }).click();
+  await expect(theirs.locator("#claim-status")).toHaveText("In review");
+  await expect(theirs.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await theirs.getByText("Set a reserve", { exact: true }).click();
+  await expect(theirs.locator("#my-authority")).toContainText("reserves up to USD 50,000.00");
+  await theirs.locator("#reserve-category").selectOption("property");
+  await theirs.locator("#reserve-amount").fill("60,000.00");
+  await theirs.locator("#reserve-reason").fill("Market value of the car");
+  await theirs.getByRole("button", { name: "Set reserve" }).click();
+  await expect(theirs.locator("#claim-approvals")).toContainText("Awaiting approval");
+  await expect(theirs.locator("#financials-total")).toContainText("USD 0.00");
+
+  // The supervisor approves it from the queue; the line is the adjuster's.
+  await page.goto("/approvals");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const request_row = page.locator("#approvals-table tr", { hasText: receipt.claim_number });
+  await expect(request_row).toContainText("USD 60,000.00");
+  await request_row.getByRole("button", { name: "Approve" }).click();
+  await expect(page.locator(".empty-state")).toHaveText("Nothing is waiting for approval.");
+  await theirs.reload();
+  await expect(theirs.locator("#financials-total")).toContainText("USD 60,000.00");
+  await expect(theirs.locator("#claim-ledger")).toContainText("approved by");
+  await expect(theirs.locator("#claim-approvals")).toContainText("Approved by");
+  expect(errors).toEqual([]);
+  await context.close();
 });
 
 test("an administrator registers a webhook endpoint, sees its signing secret once, and disables it", async ({ page }) => {

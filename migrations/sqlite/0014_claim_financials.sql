@@ -1,5 +1,6 @@
 -- Claim financials (issue 17): the people and organisations on a claim,
--- and an append-only ledger of reserve changes, payments and recoveries.
+-- an append-only ledger of reserve changes, payments and recoveries, and
+-- the authority limits above which a change waits for a supervisor.
 -- Outstanding, paid, recovered and incurred are computed from the ledger;
 -- claims.paid_amount is dropped, its figures moved into the ledger.
 --
@@ -38,7 +39,10 @@ CREATE TABLE claim_ledger (
     reason        TEXT,
     created_by    TEXT,
     created_by_name TEXT,
-    created_at    BIGINT NOT NULL
+    created_at    BIGINT NOT NULL,
+    -- Set when the line was over its recorder's authority: who approved it.
+    approved_by   TEXT,
+    approved_by_name TEXT
 );
 CREATE INDEX claim_ledger_claim_idx ON claim_ledger (claim_id, created_at, id);
 
@@ -62,3 +66,50 @@ SELECT 'migrated-payment-' || id, id, 'payment', 'claim_cost', 'other', paid_amo
        'Recorded before the ledger', updated_at
 FROM claims WHERE paid_amount IS NOT NULL;
 ALTER TABLE claims DROP COLUMN paid_amount;
+
+-- How much one member of staff may reserve on a bucket and pay at once,
+-- per currency, for a role or (overriding it) one user. NULL: no limit.
+-- No row for a currency: no authority in it (administrators excepted).
+CREATE TABLE authority_limits (
+    subject_kind  TEXT NOT NULL CHECK (subject_kind IN ('role', 'user')),
+    subject       TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    reserve_limit BIGINT,
+    payment_limit BIGINT,
+    updated_by    TEXT,
+    updated_at    BIGINT NOT NULL,
+    PRIMARY KEY (subject_kind, subject, currency)
+);
+-- Adjusters: reserves to 50,000 and payments to 25,000 in the major
+-- currencies (5,000,000 / 2,500,000 cents), about the same in yen.
+INSERT INTO authority_limits (subject_kind, subject, currency, reserve_limit, payment_limit, updated_at)
+VALUES ('role', 'adjuster', 'USD', 5000000, 2500000, 0),
+       ('role', 'adjuster', 'EUR', 5000000, 2500000, 0),
+       ('role', 'adjuster', 'GBP', 5000000, 2500000, 0),
+       ('role', 'adjuster', 'CHF', 5000000, 2500000, 0),
+       ('role', 'adjuster', 'CAD', 5000000, 2500000, 0),
+       ('role', 'adjuster', 'AUD', 5000000, 2500000, 0),
+       ('role', 'adjuster', 'JPY', 7000000, 3500000, 0);
+
+-- A reserve change or payment over its requester's authority, waiting for
+-- someone else with enough authority. body is the request as submitted
+-- (JSON, minor units); it is checked again when approved.
+CREATE TABLE ledger_requests (
+    id                TEXT PRIMARY KEY,
+    claim_id          TEXT NOT NULL REFERENCES claims (id),
+    kind              TEXT NOT NULL CHECK (kind IN ('reserve', 'payment')),
+    body              TEXT NOT NULL,
+    amount            BIGINT NOT NULL,
+    currency          TEXT NOT NULL,
+    summary           TEXT NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+    requested_by      TEXT NOT NULL,
+    requested_by_name TEXT NOT NULL,
+    requested_at      BIGINT NOT NULL,
+    decided_by        TEXT,
+    decided_by_name   TEXT,
+    decided_at        BIGINT,
+    decision_reason   TEXT
+);
+CREATE INDEX ledger_requests_status_idx ON ledger_requests (status, requested_at, id);
+CREATE INDEX ledger_requests_claim_idx ON ledger_requests (claim_id, requested_at);

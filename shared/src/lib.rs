@@ -10,6 +10,7 @@ mod macros;
 
 pub mod attachment;
 pub mod auth;
+pub mod authority;
 pub mod claim;
 pub mod confirm;
 pub mod contact;

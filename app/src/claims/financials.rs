@@ -39,6 +39,8 @@ pub struct LedgerLineView {
     pub reason: Option<String>,
     pub recorded_by: String,
     pub created_at: i64,
+    /// Who approved it, when it was over its recorder's authority.
+    pub approved_by: Option<String>,
 }
 
 /// The ledger and its figures, in the policy's currency.
@@ -48,6 +50,47 @@ pub struct FinancialsView {
     pub totals: Totals,
     /// Oldest first.
     pub lines: Vec<LedgerLineView>,
+}
+
+/// What a reserve change or payment came to: the line, or a request
+/// waiting for someone with the authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Recorded {
+    Line(LedgerLineView),
+    Pending(ApprovalView),
+}
+
+/// A reserve change or payment over its requester's authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub id: String,
+    pub claim_id: String,
+    pub claim_number: String,
+    /// `reserve` or `payment`.
+    pub kind: String,
+    /// The new outstanding reserve, or the payment.
+    pub amount: Money,
+    pub summary: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub requested_by_id: String,
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision_reason: Option<String>,
+}
+
+/// One configured authority limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitView {
+    pub subject_kind: shared::authority::SubjectKind,
+    /// A role's name or a user's id.
+    pub subject: String,
+    /// The role, or the user's name.
+    pub label: String,
+    pub authority: shared::authority::Authority,
 }
 
 /// Sets a bucket's outstanding reserve (major units of the policy's

@@ -8,6 +8,7 @@
     reason = "server functions take one argument per form field, as ActionForm posts them"
 )]
 
+pub mod approvals;
 pub mod attachments;
 pub mod financials;
 pub mod pages;
@@ -132,6 +133,13 @@ pub struct ClaimView {
     pub parties: Vec<parties::PartyView>,
     /// Reserves, payments and recoveries, with their figures.
     pub financials: financials::FinancialsView,
+    /// Reserve changes and payments that were over their requester's
+    /// authority, oldest first, with their outcome.
+    pub approvals: Vec<financials::ApprovalView>,
+    /// The caller's own authority in the policy's currency, shown on the
+    /// reserve and payment forms (the claim page's callers who decide).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub my_authority: Option<shared::authority::Authority>,
     pub timeline: Vec<TimelineEntry>,
     pub executions: Vec<ExecutionView>,
     /// Workflow steps staff can take from the claim page.
@@ -252,7 +260,14 @@ pub async fn get_claim(id: String) -> Result<ClaimView, AppError> {
     use crate::server_call::serve;
     use shared::auth::Permission;
     serve(Permission::ClaimsRead, |call| async move {
-        ssr::claim_page(&call.state.db, &call.state.vault, &id).await
+        let mut view = ssr::claim_page(&call.state.db, &call.state.vault, &id).await?;
+        if call.principal.role.permits(Permission::ClaimsDecide) {
+            let currency = view.financials.currency;
+            let mine =
+                financials::ssr::authority_of(&call.state.db, &call.principal, currency).await?;
+            view.my_authority = Some(mine);
+        }
+        Ok(view)
     })
     .await
 }

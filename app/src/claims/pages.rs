@@ -12,12 +12,14 @@ use shared::{
     claim::{ClaimStatus, Priority},
 };
 
+mod approvals;
 mod detail;
 mod financials;
 mod form;
 
 use self::form::NewClaimForm;
 pub use self::{
+    approvals::ApprovalsPage,
     detail::ClaimPage,
     form::{ClaimForm, FORM_LINES},
 };

@@ -17,7 +17,11 @@ use serde_json::json;
 use app::{
     audit::ssr::AuditContext,
     auth::ssr::audit_context,
-    claims::{financials::ssr as financials, parties::ssr as parties, ssr as claims},
+    claims::{
+        financials::{Recorded, ssr as financials},
+        parties::ssr as parties,
+        ssr as claims,
+    },
     encoding::etag,
     error::AppError,
     state::AppState,
@@ -51,6 +55,12 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/claims/{id}/parties",
             get(list_parties).post(add_party),
         )
+        .route("/api/v1/approvals", get(list_approvals))
+        .route(
+            "/api/v1/approvals/{id}/approve",
+            axum::routing::post(approve),
+        )
+        .route("/api/v1/approvals/{id}/reject", axum::routing::post(reject))
 }
 
 async fn show(
@@ -77,15 +87,25 @@ async fn with_etag(
     Ok((status, [(header::ETAG, etag(claim.version))], Json(body)).into_response())
 }
 
-/// 201 with the line and the figures after it.
+/// 201 with the line and the figures after it, or 202 with the request
+/// when the change waits for approval.
 async fn created_line(
     state: &AppState,
     id: &str,
-    line: app::claims::financials::LedgerLineView,
+    recorded: Recorded,
 ) -> Result<Response, ApiError> {
     let figures = financials::financials_of(&state.db, id).await?;
-    let body = json!({ "line": line, "financials": figures });
-    with_etag(state, id, StatusCode::CREATED, body).await
+    let (status, body) = match recorded {
+        Recorded::Line(line) => (
+            StatusCode::CREATED,
+            json!({ "line": line, "financials": figures }),
+        ),
+        Recorded::Pending(request) => (
+            StatusCode::ACCEPTED,
+            json!({ "approval": request, "financials": figures }),
+        ),
+    };
+    with_etag(state, id, status, body).await
 }
 
 /// What every change checks first, in this order: the permission, that
@@ -244,7 +264,7 @@ async fn record_recovery(
         expected,
     )
     .await?;
-    created_line(&state, &id, line).await
+    created_line(&state, &id, Recorded::Line(line)).await
 }
 
 async fn list_parties(
@@ -277,4 +297,44 @@ async fn add_party(
     let party =
         parties::add_party(&state.db, &state.vault, &context, &id, &input, expected).await?;
     with_etag(&state, &id, StatusCode::CREATED, json!(party)).await
+}
+
+async fn list_approvals(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsDecide).await?;
+    let items = financials::pending_requests(&state.db).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsDecide).await?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let line = financials::approve(&state.db, &context, &caller.principal, &id).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "line": line }))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RejectBody {
+    reason: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsDecide).await?;
+    let body: RejectBody = json_body(&body)?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let request =
+        financials::reject(&state.db, &context, &caller.principal, &id, &body.reason).await?;
+    Ok(Json(json!(request)).into_response())
 }

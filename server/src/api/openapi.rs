@@ -216,6 +216,8 @@ fn add_financials(document: &mut Value) {
             "requestBody": body(schema),
             "responses": with_errors(json!({ "201": ok("The new line, the figures after it, and the claim's new ETag", json!({ "type": "object", "properties": {
                     "line": { "$ref": "#/components/schemas/LedgerLine" }, "financials": { "$ref": "#/components/schemas/Financials" } } })),
+                "202": ok("Over the caller's authority: the approval request filed instead (see /api/v1/approvals)", json!({ "type": "object", "properties": {
+                    "approval": { "$ref": "#/components/schemas/Approval" }, "financials": { "$ref": "#/components/schemas/Financials" } } })),
                 "404": problem("No such claim"), "409": problem("The claim is closed, or not yet in review (payments)"),
                 "412": problem("The claim changed since the ETag was read") })) } })
     };
@@ -254,6 +256,18 @@ fn add_financials(document: &mut Value) {
                 "name": { "type": "string", "maxLength": 120 }, "email": { "type": "string" }, "phone": { "type": "string" } } })),
             "responses": with_errors(json!({ "201": ok("The party, masked", party.clone()), "404": problem("No such claim"),
                 "409": problem("The claim is closed, or the policyholder's data was erased"), "412": problem("The claim changed since the ETag was read") })) } });
+    let approval = json!({ "$ref": "#/components/schemas/Approval" });
+    paths["/api/v1/approvals"] = json!({ "get": { "summary": "Reserve changes and payments over their requester's authority, waiting for approval, oldest first",
+        "responses": with_errors(json!({ "200": ok("The queue", json!({ "type": "object", "properties": { "items": { "type": "array", "items": approval.clone() } } })) })) } });
+    paths["/api/v1/approvals/{id}/approve"] = json!({ "post": { "summary": "Approve a request: someone other than the requester, whose own authority covers it; the line is recorded as the requester's, checked against the figures of now (audited)",
+        "parameters": [id_param()],
+        "responses": with_errors(json!({ "201": ok("The recorded line", json!({ "type": "object", "properties": { "line": { "$ref": "#/components/schemas/LedgerLine" } } })),
+            "404": problem("No such request"), "409": problem("Already decided, your own request, or above your authority too"),
+            "422": problem("The figures no longer allow it (the request stays pending)") })) } });
+    paths["/api/v1/approvals/{id}/reject"] = json!({ "post": { "summary": "Reject a request with a reason (its requester withdraws it the same way; audited)",
+        "parameters": [id_param()],
+        "requestBody": body(json!({ "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string", "minLength": 3, "maxLength": 500 } } })),
+        "responses": with_errors(json!({ "200": ok("The request, rejected", approval.clone()), "404": problem("No such request"), "409": problem("Already decided") })) } });
     let schemas = &mut document["components"]["schemas"];
     let figures = json!({ "type": "object", "properties": { "outstanding": money(), "paid": money(), "recovered": money(),
         "incurred": { "$ref": "#/components/schemas/Money", "description": "paid + outstanding - recovered" } } });
@@ -263,7 +277,7 @@ fn add_financials(document: &mut Value) {
         "amount": { "$ref": "#/components/schemas/Money", "description": "signed for a reserve change" },
         "payee_id": { "type": ["string", "null"] }, "method": { "type": ["string", "null"] }, "payment_type": { "type": ["string", "null"] },
         "recovery_type": { "type": ["string", "null"] }, "reference": { "type": ["string", "null"] }, "reason": { "type": ["string", "null"] },
-        "recorded_by": { "type": "string" }, "created_at": { "type": "integer", "description": "microseconds since the epoch" } } });
+        "recorded_by": { "type": "string" }, "approved_by": { "type": ["string", "null"] }, "created_at": { "type": "integer", "description": "microseconds since the epoch" } } });
     schemas["Financials"] = json!({ "type": "object", "properties": { "currency": { "type": "string" },
         "totals": { "type": "object", "properties": {
             "buckets": { "type": "array", "description": "every bucket with a line", "items": { "allOf": [
@@ -271,6 +285,12 @@ fn add_financials(document: &mut Value) {
             "claim_cost": { "$ref": "#/components/schemas/Figures" }, "expense": { "$ref": "#/components/schemas/Figures" },
             "total": { "$ref": "#/components/schemas/Figures" } } },
         "lines": { "type": "array", "items": { "$ref": "#/components/schemas/LedgerLine" } } } });
+    schemas["Approval"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "claim_id": { "type": "string" },
+        "claim_number": { "type": "string" }, "kind": { "enum": ["reserve", "payment"] },
+        "amount": { "$ref": "#/components/schemas/Money", "description": "the new outstanding reserve, or the payment" },
+        "summary": { "type": "string" }, "status": { "enum": ["pending", "approved", "rejected"] },
+        "requested_by_id": { "type": "string" }, "requested_by": { "type": "string" }, "requested_at": { "type": "integer" },
+        "decided_by": { "type": ["string", "null"] }, "decided_at": { "type": ["integer", "null"] }, "decision_reason": { "type": ["string", "null"] } } });
     schemas["Party"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "role": { "type": "string" },
         "name": { "type": "string", "description": "masked" }, "email": { "type": ["string", "null"] }, "phone": { "type": ["string", "null"] },
         "created_at": { "type": "integer" } } });

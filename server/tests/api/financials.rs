@@ -7,9 +7,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use shared::auth::Role;
 
+use leptos::server_fn::ServerFn;
+
 use crate::{
     claims::{active_policy, claim, ingest, pipeline_done, wait_for},
-    helpers::{TestApp, send, spawn_app},
+    helpers::{TestApp, read_json, send, spawn_app},
 };
 
 /// A claim in review and the adjuster working it.
@@ -20,10 +22,16 @@ struct Desk {
     id: String,
 }
 
+/// A claim in review worked by an adjuster (limits: reserves 50,000.00,
+/// payments 25,000.00 USD).
 async fn desk(marker: &str) -> Desk {
+    desk_as(marker, Role::Adjuster).await
+}
+
+async fn desk_as(marker: &str, role: Role) -> Desk {
     let app = spawn_app().await;
     let partner = app.api_token(Role::ApiClient).await;
-    let adjuster = app.api_token_for_staff(Role::Adjuster).await;
+    let adjuster = app.api_token_for_staff(role).await;
     let policy_number = active_policy(&app, &partner, marker).await;
     let receipt: Value = ingest(&app, &partner, &claim(&policy_number, 400_000), None)
         .await
@@ -267,7 +275,8 @@ async fn reserves_payments_and_recoveries_add_up_to_outstanding_paid_recovered_a
 #[tokio::test]
 async fn a_payment_beyond_its_reserve_the_approval_or_the_policy_limit_is_refused_naming_the_field()
 {
-    let desk = desk("limits").await;
+    // An administrator: no authority limit gets in the way of the rules.
+    let desk = desk_as("limits", Role::Admin).await;
     let shop = desk.party("repair_shop", "AutoFix").await;
     let witness_elsewhere = "no-such-party";
     assert_eq!(
@@ -516,4 +525,172 @@ async fn two_payments_racing_on_one_claim_never_both_spend_the_same_reserve() {
     let financials = desk.get("/financials").await;
     assert_eq!(minor(&financials["totals"]["total"], "paid"), 7_000);
     assert_eq!(minor(&financials["totals"]["total"], "outstanding"), 3_000);
+}
+
+#[tokio::test]
+async fn a_change_over_the_adjusters_authority_waits_for_someone_else_whose_authority_covers_it() {
+    let desk = desk("authority").await;
+    let admin = desk.app.api_token_for_staff(Role::Admin).await;
+    let colleague = desk.app.api_token_for_staff(Role::Adjuster).await;
+    let shop = desk.party("repair_shop", "AutoFix").await;
+    let approvals = |token: &str, tail: &str, body: Option<Value>| {
+        let (token, path) = (token.to_owned(), format!("/api/v1/approvals{tail}"));
+        let app = &desk.app;
+        async move { send(app, &token, Method::POST, &path, body, None).await }
+    };
+
+    // Over the 50,000.00 reserve authority: filed, not recorded.
+    let over = desk.reserve("claim_cost", "property", 6_000_000).await;
+    assert_eq!(over.status(), 202);
+    let over: Value = over.json().await.unwrap();
+    assert_eq!(over["approval"]["status"], "pending");
+    assert_eq!(over["approval"]["kind"], "reserve");
+    assert_eq!(
+        minor(&over["financials"]["totals"]["total"], "outstanding"),
+        0
+    );
+    let request = over["approval"]["id"].as_str().unwrap().to_owned();
+    let queue = read_json(&desk.app, &admin, Method::GET, "/api/v1/approvals").await;
+    assert_eq!(queue["items"][0]["id"], request.as_str());
+    let own = approvals(&desk.adjuster, &format!("/{request}/approve"), None).await;
+    assert_eq!(own.status(), 409, "the requester cannot approve");
+    let peer = approvals(&colleague, &format!("/{request}/approve"), None).await;
+    assert_eq!(
+        peer.status(),
+        409,
+        "nor can someone whose own limit is as low"
+    );
+    let granted = approvals(&admin, &format!("/{request}/approve"), None).await;
+    assert_eq!(granted.status(), 201);
+    let granted: Value = granted.json().await.unwrap();
+    assert_eq!(granted["line"]["amount"]["amount"], 6_000_000);
+    assert!(granted["line"]["approved_by"].is_string(), "{granted}");
+    let again = approvals(&admin, &format!("/{request}/approve"), None).await;
+    assert_eq!(again.status(), 409, "a request is decided once");
+    let claim = desk.get("").await;
+    assert_eq!(claim["approvals"][0]["status"], "approved");
+
+    // A payment over the 25,000.00 payment authority, on an amount an
+    // administrator approved: rejected once, then filed again and approved.
+    let decided = send(
+        &desk.app,
+        &admin,
+        Method::POST,
+        &format!("/api/v1/claims/{}/decision", desk.id),
+        Some(json!({ "kind": "approve", "amount": usd(3_000_000) })),
+        None,
+    )
+    .await;
+    assert_eq!(decided.status(), 200);
+    let pay = || desk.pay(("claim_cost", "property"), &shop, "final", 3_000_000);
+    let filed: Value = pay().await.json().await.unwrap();
+    let first = filed["approval"]["id"].as_str().unwrap().to_owned();
+    let no_reason = approvals(&admin, &format!("/{first}/reject"), Some(json!({}))).await;
+    assert_eq!(refused_field(no_reason).await.0, "reason");
+    let rejected = approvals(
+        &admin,
+        &format!("/{first}/reject"),
+        Some(json!({ "reason": "Get a second estimate first." })),
+    )
+    .await;
+    assert_eq!(rejected.status(), 200);
+    let rejected: Value = rejected.json().await.unwrap();
+    assert_eq!(rejected["status"], "rejected");
+    let refiled = pay().await;
+    assert_eq!(refiled.status(), 202);
+    let second: Value = refiled.json().await.unwrap();
+    let second = second["approval"]["id"].as_str().unwrap().to_owned();
+
+    // Closing waits for every request: file one more and try.
+    let pending = desk.reserve("expense", "legal", 5_000_001).await;
+    assert_eq!(pending.status(), 202);
+    let paid = approvals(&admin, &format!("/{second}/approve"), None).await;
+    assert_eq!(paid.status(), 201);
+    assert_eq!(
+        desk.get("").await["status"],
+        "paid",
+        "the approved final payment pays the claim"
+    );
+    let closing = desk.post("actions", json!({ "action": "close" })).await;
+    assert_eq!(closing.status(), 409);
+    let problem: Value = closing.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("awaiting approval"),
+        "{problem}"
+    );
+
+    let actions = desk.app.audit_actions().await;
+    for action in [
+        "claim.approval_requested",
+        "claim.approval_granted",
+        "claim.approval_rejected",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+    let partner = send(
+        &desk.app,
+        &desk.partner,
+        Method::GET,
+        "/api/v1/approvals",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(partner.status(), 403, "the queue is staff's");
+}
+
+#[tokio::test]
+async fn a_users_own_limit_overrides_their_roles_and_admins_change_limits_with_an_audit_record() {
+    let desk = desk("override").await;
+    let (_, admin) = desk.app.signed_in(Role::Admin).await;
+    let me = read_json(&desk.app, &desk.adjuster, Method::GET, "/api/v1/me").await;
+    let set = |subject: String, currency: &'static str, reserve: &'static str| {
+        let (app, admin) = (&desk.app, &admin);
+        async move {
+            app.post_server_fn(
+                admin,
+                <app::claims::approvals::SetAuthorityLimit as ServerFn>::PATH,
+                &[
+                    ("subject_kind", "user"),
+                    ("subject", &subject),
+                    ("currency", currency),
+                    ("reserve", reserve),
+                    ("payment", ""),
+                ],
+            )
+            .await
+            .status()
+        }
+    };
+    let user = me["id"].as_str().unwrap().to_owned();
+    assert_eq!(set(user.clone(), "USD", "100.00").await, 200);
+    assert_eq!(
+        desk.reserve("expense", "towing", 20_000).await.status(),
+        202,
+        "200.00 is over this adjuster's own 100.00"
+    );
+    assert_eq!(
+        desk.reserve("expense", "towing", 10_000).await.status(),
+        201
+    );
+    assert_eq!(
+        set(user.clone(), "XYZ", "1").await,
+        422,
+        "a currency that is not ISO 4217"
+    );
+    assert_eq!(set("no-such-user".into(), "USD", "1").await, 422);
+    let actions = desk.app.audit_actions().await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "authority.limit_set")
+            .count(),
+        1
+    );
 }

@@ -193,6 +193,42 @@ fn guarded() -> Vec<Entry> {
             ],
         ),
         (
+            path::<app::claims::approvals::ListPendingApprovals>(),
+            P(ClaimsDecide),
+            vec![],
+        ),
+        (
+            path::<app::claims::approvals::ApproveLedgerRequest>(),
+            P(ClaimsDecide),
+            vec![("id", "no-such-request")],
+        ),
+        (
+            path::<app::claims::approvals::RejectLedgerRequest>(),
+            P(ClaimsDecide),
+            vec![("id", "no-such-request"), ("reason", "Not needed")],
+        ),
+        (
+            path::<app::claims::approvals::GetMyAuthority>(),
+            P(ClaimsDecide),
+            vec![("currency", "USD")],
+        ),
+        (
+            path::<app::claims::approvals::ListAuthorityLimits>(),
+            P(UsersManage),
+            vec![],
+        ),
+        (
+            path::<app::claims::approvals::SetAuthorityLimit>(),
+            P(UsersManage),
+            vec![
+                ("subject_kind", "role"),
+                ("subject", "adjuster"),
+                ("currency", "NZD"),
+                ("reserve", "10,000"),
+                ("payment", "5,000"),
+            ],
+        ),
+        (
             path::<app::claims::parties::AddClaimParty>(),
             P(ClaimsWrite),
             vec![

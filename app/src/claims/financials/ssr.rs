@@ -11,17 +11,25 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::{
     FieldError, FieldErrors,
+    authority::Authority,
     claim::{ClaimAction, ClaimStatus, max_payable},
     ledger::{
-        Bucket, CostCategory, CostType, Entry, EntryKind, NewPayment, NewRecovery, PaymentInput,
-        PaymentLimits, PaymentMethod, PaymentType, RecoveryInput, RecoveryType, ReserveChange,
-        ReserveInput, Totals,
+        AmountInput, Bucket, CostCategory, CostType, Entry, EntryKind, NewPayment, NewRecovery,
+        PaymentInput, PaymentLimits, PaymentMethod, PaymentType, RecoveryInput, RecoveryType,
+        ReserveChange, ReserveInput, Totals,
     },
-    money::{Currency, Money},
+    money::{Currency, Money, MoneyInput},
 };
 use sqlx::{AnyConnection, Row as _};
 
-use super::{FinancialsView, LedgerLineView};
+mod approvals;
+mod authority;
+
+pub use self::approvals::{APPROVAL_COLUMNS, StoredApproval, approve, pending_requests, reject};
+pub(crate) use self::authority::of as approval_authority;
+pub use self::authority::{authority_of, limits, set_limit};
+
+use super::{FinancialsView, LedgerLineView, Recorded};
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
@@ -32,7 +40,7 @@ use crate::{
 
 /// The ledger's columns, in the order [`StoredLine`] reads them (the claim
 /// page selects them as JSON keys of the same names).
-pub const LINE_COLUMNS: [&str; 14] = [
+pub const LINE_COLUMNS: [&str; 15] = [
     "id",
     "kind",
     "cost_type",
@@ -47,6 +55,7 @@ pub const LINE_COLUMNS: [&str; 14] = [
     "reason",
     "created_by_name",
     "created_at",
+    "approved_by_name",
 ];
 
 /// A ledger row as stored.
@@ -66,6 +75,7 @@ pub struct StoredLine {
     reason: Option<String>,
     created_by_name: Option<String>,
     created_at: i64,
+    approved_by_name: Option<String>,
 }
 
 fn decode(error: FieldError) -> sqlx::Error {
@@ -102,6 +112,7 @@ impl StoredLine {
             reason: self.reason,
             recorded_by: self.created_by_name.unwrap_or_else(|| "Vanguard".into()),
             created_at: self.created_at,
+            approved_by: self.approved_by_name,
         })
     }
 }
@@ -142,7 +153,7 @@ async fn lines_in(
 }
 
 /// The claim as a ledger change sees it, its row taken.
-struct Locked {
+pub(super) struct Locked {
     status: ClaimStatus,
     /// The version before this change's bump.
     version: i64,
@@ -154,7 +165,7 @@ struct Locked {
 
 /// Takes the claim's row (see [`bump_version`]) and reads what the rules
 /// need.
-async fn lock(
+pub(super) async fn lock(
     conn: &mut AnyConnection,
     id: &str,
     expected: Option<i64>,
@@ -189,6 +200,14 @@ async fn lock(
     })
 }
 
+/// An amount as the API states it, for a request's stored body.
+fn minor(money: Money) -> AmountInput {
+    AmountInput::Minor(MoneyInput {
+        amount: money.amount,
+        currency: money.currency.as_str().to_owned(),
+    })
+}
+
 /// A line to append.
 struct NewLine<'a> {
     kind: EntryKind,
@@ -218,17 +237,45 @@ impl<'a> NewLine<'a> {
     }
 }
 
+/// Who a change is by, and whether it still has to pass their authority.
+#[derive(Clone, Copy)]
+pub(super) enum Gate<'a> {
+    /// Checked against `Authority`: over it, the change waits for approval.
+    Check(&'a Principal, Authority),
+    /// Approved: recorded as the requester's (id, name), approved by
+    /// `approver`.
+    Approved {
+        requester: (&'a str, &'a str),
+        approver: &'a Principal,
+    },
+}
+
+impl Gate<'_> {
+    /// (id, name) of who recorded it, and of who approved it.
+    fn recorder(&self) -> ((&str, &str), Option<(&str, &str)>) {
+        match *self {
+            Gate::Check(principal, _) => ((&principal.id, &principal.name), None),
+            Gate::Approved {
+                requester,
+                approver,
+            } => (requester, Some((&approver.id, &approver.name))),
+        }
+    }
+}
+
 async fn append(
     conn: &mut AnyConnection,
     claim_id: &str,
-    principal: &Principal,
+    gate: Gate<'_>,
     line: &NewLine<'_>,
 ) -> Result<String, AppError> {
     let id = new_id();
+    let ((by, by_name), approved) = gate.recorder();
     sqlx::query(
         "INSERT INTO claim_ledger (id, claim_id, kind, cost_type, category, amount, currency, payee_id, \
-         method, payment_type, recovery_type, reference, reason, created_by, created_by_name, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         method, payment_type, recovery_type, reference, reason, created_by, created_by_name, created_at, \
+         approved_by, approved_by_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&id)
     .bind(claim_id)
@@ -243,9 +290,11 @@ async fn append(
     .bind(line.recovery_type.map(RecoveryType::as_str))
     .bind(line.reference)
     .bind(line.reason)
-    .bind(&principal.id)
-    .bind(&principal.name)
+    .bind(by)
+    .bind(by_name)
     .bind(now_micros())
+    .bind(approved.map(|(id, _)| id))
+    .bind(approved.map(|(_, name)| name))
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -281,11 +330,28 @@ pub async fn set_reserve(
     claim_id: &str,
     input: &ReserveInput,
     expected: Option<i64>,
-) -> Result<LedgerLineView, AppError> {
+) -> Result<Recorded, AppError> {
     let mut tx = db.begin_write().await?;
     let claim = lock(&mut tx, claim_id, expected).await?;
+    let authority = authority::of(&mut tx, principal, claim.currency).await?;
+    let gate = Gate::Check(principal, authority);
+    let recorded = reserve_in(&mut tx, context, claim_id, &claim, input, gate).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// [`set_reserve`] on a claim already taken: raising a reserve above the
+/// gate's authority files a request instead.
+pub(super) async fn reserve_in(
+    tx: &mut AnyConnection,
+    context: &AuditContext,
+    claim_id: &str,
+    claim: &Locked,
+    input: &ReserveInput,
+    gate: Gate<'_>,
+) -> Result<Recorded, AppError> {
     let change = ReserveChange::parse(input, claim.currency)?;
-    let totals = financials(claim.currency, lines_in(&mut tx, claim_id).await?).totals;
+    let totals = financials(claim.currency, lines_in(tx, claim_id).await?).totals;
     let before = totals.bucket(change.bucket).outstanding;
     let delta = change
         .delta(&totals)
@@ -295,8 +361,35 @@ pub async fn set_reserve(
         change.bucket,
         Money::new(delta, claim.currency),
     );
+    if delta > 0
+        && let Gate::Check(principal, authority) = gate
+        && !authority.covers_reserve(change.outstanding)
+    {
+        let stored = ReserveInput {
+            amount: minor(change.outstanding),
+            reason: change.reason.clone(),
+            ..input.clone()
+        };
+        let summary = format!(
+            "Reserve on {} to {} (from {}): {}",
+            change.bucket.label(),
+            change.outstanding,
+            before,
+            change.reason
+        );
+        let request = approvals::NewRequest {
+            kind: approvals::RequestKind::Reserve,
+            body: serde_json::to_string(&stored).map_err(|e| AppError::internal(&e))?,
+            amount: change.outstanding,
+            summary,
+            limit: authority.reserve,
+        };
+        return Ok(Recorded::Pending(
+            approvals::file(tx, context, claim_id, principal, request).await?,
+        ));
+    }
     line.reason = Some(&change.reason);
-    let id = append(&mut tx, claim_id, principal, &line).await?;
+    let id = append(tx, claim_id, gate, &line).await?;
     let details = json!({
         "ledger_line": id,
         "bucket": change.bucket,
@@ -304,10 +397,8 @@ pub async fn set_reserve(
         "before": { "outstanding": before },
         "after": { "outstanding": change.outstanding },
     });
-    record(&mut tx, context, claim_id, "claim.reserve_set", details).await?;
-    let view = last_line(&mut tx, claim_id, &id).await?;
-    tx.commit().await?;
-    Ok(view)
+    record(tx, context, claim_id, "claim.reserve_set", details).await?;
+    Ok(Recorded::Line(last_line(tx, claim_id, &id).await?))
 }
 
 /// Pays a party of the claim from a bucket's reserve, within the approval
@@ -321,9 +412,26 @@ pub async fn record_payment(
     claim_id: &str,
     input: &PaymentInput,
     expected: Option<i64>,
-) -> Result<LedgerLineView, AppError> {
+) -> Result<Recorded, AppError> {
     let mut tx = db.begin_write().await?;
     let claim = lock(&mut tx, claim_id, expected).await?;
+    let authority = authority::of(&mut tx, principal, claim.currency).await?;
+    let gate = Gate::Check(principal, authority);
+    let recorded = payment_in(&mut tx, context, claim_id, &claim, input, gate).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// [`record_payment`] on a claim already taken: a payment above the gate's
+/// authority files a request instead.
+pub(super) async fn payment_in(
+    tx: &mut AnyConnection,
+    context: &AuditContext,
+    claim_id: &str,
+    claim: &Locked,
+    input: &PaymentInput,
+    gate: Gate<'_>,
+) -> Result<Recorded, AppError> {
     if matches!(claim.status, ClaimStatus::Submitted | ClaimStatus::Triaged) {
         return Err(AppError::Conflict(
             "Payments start once the claim is in review; take it for review first.".into(),
@@ -343,7 +451,7 @@ pub async fn record_payment(
         ))
         .into());
     };
-    let totals = financials(claim.currency, lines_in(&mut tx, claim_id).await?).totals;
+    let totals = financials(claim.currency, lines_in(tx, claim_id).await?).totals;
     let approved = matches!(claim.status, ClaimStatus::Approved | ClaimStatus::Paid)
         .then_some(claim.approved_amount)
         .flatten()
@@ -355,12 +463,40 @@ pub async fn record_payment(
     payment
         .check(&totals, limits)
         .map_err(|e| FieldErrors::from(input.amount.rename(e)))?;
+    let payee_label = shared::party::PartyRole::parse("role", &payee_role)
+        .map_or("payee", |role| role.label())
+        .to_lowercase();
+    let summary = format!(
+        "{} to the {payee_label} by {} ({}) on {}",
+        payment.amount,
+        payment.method.label().to_lowercase(),
+        payment.payment_type.label().to_lowercase(),
+        payment.bucket.label()
+    );
+    if let Gate::Check(principal, authority) = gate
+        && !authority.covers_payment(payment.amount)
+    {
+        let stored = PaymentInput {
+            amount: minor(payment.amount),
+            ..input.clone()
+        };
+        let request = approvals::NewRequest {
+            kind: approvals::RequestKind::Payment,
+            body: serde_json::to_string(&stored).map_err(|e| AppError::internal(&e))?,
+            amount: payment.amount,
+            summary,
+            limit: authority.payment,
+        };
+        return Ok(Recorded::Pending(
+            approvals::file(tx, context, claim_id, principal, request).await?,
+        ));
+    }
     let mut line = NewLine::new(EntryKind::Payment, payment.bucket, payment.amount);
     line.payee_id = Some(&payment.payee_id);
     line.method = Some(payment.method);
     line.payment_type = Some(payment.payment_type);
     line.reference = payment.reference.as_deref();
-    let id = append(&mut tx, claim_id, principal, &line).await?;
+    let id = append(tx, claim_id, gate, &line).await?;
     let left = totals
         .bucket(payment.bucket)
         .outstanding
@@ -374,18 +510,8 @@ pub async fn record_payment(
             Money::new(-left, claim.currency),
         );
         release.reason = Some("Released by the final payment");
-        append(&mut tx, claim_id, principal, &release).await?;
+        append(tx, claim_id, gate, &release).await?;
     }
-    let summary = format!(
-        "{} to the {} by {} ({}) on {}",
-        payment.amount,
-        shared::party::PartyRole::parse("role", &payee_role)
-            .map_or("payee", |role| role.label())
-            .to_lowercase(),
-        payment.method.label().to_lowercase(),
-        payment.payment_type.label().to_lowercase(),
-        payment.bucket.label()
-    );
     let details = json!({
         "ledger_line": id,
         "bucket": payment.bucket,
@@ -396,23 +522,14 @@ pub async fn record_payment(
         "reference": payment.reference,
         "summary": summary,
     });
-    record(
-        &mut tx,
-        context,
-        claim_id,
-        "claim.payment_recorded",
-        details,
-    )
-    .await?;
+    record(tx, context, claim_id, "claim.payment_recorded", details).await?;
     if is_final
         && payment.bucket.cost_type == CostType::ClaimCost
         && claim.status == ClaimStatus::Approved
     {
-        settle(&mut tx, context, claim_id, &claim).await?;
+        settle(tx, context, claim_id, claim).await?;
     }
-    let view = last_line(&mut tx, claim_id, &id).await?;
-    tx.commit().await?;
-    Ok(view)
+    Ok(Recorded::Line(last_line(tx, claim_id, &id).await?))
 }
 
 /// Approved → paid, by the final claim-cost payment.
@@ -458,7 +575,12 @@ pub async fn record_recovery(
     let mut line = NewLine::new(EntryKind::Recovery, recovery.bucket, recovery.amount);
     line.recovery_type = Some(recovery.recovery_type);
     line.reference = recovery.reference.as_deref();
-    let id = append(&mut tx, claim_id, principal, &line).await?;
+    // Recoveries bring money in: no authority limit applies.
+    let gate = Gate::Check(
+        principal,
+        Authority::default_for(shared::auth::Role::Admin, claim.currency),
+    );
+    let id = append(&mut tx, claim_id, gate, &line).await?;
     let details = json!({
         "ledger_line": id,
         "bucket": recovery.bucket,
@@ -513,12 +635,19 @@ pub async fn financials_of(db: &Db, claim_id: &str) -> Result<FinancialsView, Ap
     Ok(financials(currency, lines_in(&mut conn, claim_id).await?))
 }
 
-/// What stops a claim from closing on the money side: the outstanding
-/// reserve of each bucket that still has one, named.
-pub async fn open_reserves(
+/// What stops a claim from closing on the money side: requests waiting
+/// for approval, and the outstanding reserve of each bucket that still has
+/// one, named.
+pub async fn close_blockers(
     conn: &mut AnyConnection,
     claim_id: &str,
 ) -> Result<Option<String>, AppError> {
+    let waiting = approvals::pending_on(conn, claim_id).await?;
+    if waiting > 0 {
+        return Ok(Some(format!(
+            "The claim has {waiting} reserve or payment request(s) awaiting approval; approve or reject them before closing."
+        )));
+    }
     let lines = lines_in(conn, claim_id).await?;
     let Some(first) = lines.first() else {
         return Ok(None);

@@ -128,6 +128,8 @@ fn ClaimDetail(
         attachments,
         parties,
         financials,
+        approvals,
+        my_authority,
         timeline,
         executions,
         available_actions,
@@ -266,7 +268,7 @@ fn ClaimDetail(
         <PartiesPanel claim_id=id.clone() version=version.clone() parties=parties.clone()
             can_add=rights.write && status != ClaimStatus::Closed add=party />
         <FinancialsPanel claim_id=id.clone() version=version.clone() financials parties
-            can_change=rights.decide && status != ClaimStatus::Closed actions=money />
+            approvals authority=my_authority can_change=rights.decide && status != ClaimStatus::Closed actions=money />
         <section class="card" aria-labelledby="notes-heading">
             <h2 id="notes-heading">"Notes"</h2>
             {rights.write.then(|| view! {

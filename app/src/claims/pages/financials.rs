@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 use shared::{
+    authority::Authority,
     ledger::{
         CostCategory, CostType, EntryKind, Figures, PaymentMethod, PaymentType, RecoveryType,
     },
@@ -14,7 +15,7 @@ use shared::{
 use crate::{
     claims::{
         financials::{
-            FinancialsView, LedgerLineView, RecordClaimPayment, RecordClaimRecovery,
+            ApprovalView, FinancialsView, LedgerLineView, RecordClaimPayment, RecordClaimRecovery,
             SetClaimReserve,
         },
         parties::{AddClaimParty, PartyView},
@@ -196,6 +197,9 @@ pub fn FinancialsPanel(
     version: String,
     financials: FinancialsView,
     parties: Vec<PartyView>,
+    approvals: Vec<ApprovalView>,
+    /// The caller's own limits, when they may change the figures.
+    authority: Option<Authority>,
     /// Whether the caller may change the figures (and the claim is open).
     can_change: bool,
     actions: MoneyActions,
@@ -227,7 +231,7 @@ pub fn FinancialsPanel(
                     <td>{line.bucket.label()}</td>
                     <td class=sign>{line.amount.format()}</td>
                     <td>{line_details(line, &parties)}</td>
-                    <td>{line.recorded_by.clone()}</td>
+                    <td>{line.recorded_by.clone()}{line.approved_by.clone().map(|by| format!(", approved by {by}"))}</td>
                 </tr>
             }
         })
@@ -244,7 +248,15 @@ pub fn FinancialsPanel(
         let [h_reserve, h_pay, h_recover] = [0, 1, 2].map(|_| hidden_fields(&claim_id, &version));
         let (reserve_hint, pay_hint, recover_hint) = (hint.clone(), hint.clone(), hint);
         let no_payees = payees.is_empty();
+        let authority = authority.map(|a| {
+            view! {
+                <p class="field-hint" id="my-authority">
+                    {format!("Your authority in {}: {}. Above it, the change waits for a supervisor's approval.", a.currency, a.describe())}
+                </p>
+            }
+        });
         view! {
+            {authority}
             <details class="form-panel">
                 <summary>"Set a reserve"</summary>
                 <ActionForm action=actions.reserve attr:id="reserve-form">
@@ -310,6 +322,7 @@ pub fn FinancialsPanel(
                 </table>
             </div>
             {forms}
+            <ApprovalList approvals />
             <h3>"Ledger"</h3>
             <div class="table-scroll">
                 <table class="data-table" id="claim-ledger">
@@ -319,4 +332,46 @@ pub fn FinancialsPanel(
             </div>
         </section>
     }
+}
+
+/// The claim's requests over authority, with their outcome.
+#[component]
+fn ApprovalList(approvals: Vec<ApprovalView>) -> impl IntoView {
+    if approvals.is_empty() {
+        return ().into_any();
+    }
+    let rows = approvals
+        .into_iter()
+        .map(|a| {
+            let outcome = match (a.status.as_str(), a.decided_by, a.decision_reason) {
+                ("pending", ..) => "Awaiting approval".to_owned(),
+                ("approved", by, _) => format!("Approved by {}", by.unwrap_or_default()),
+                (_, by, reason) => format!(
+                    "Rejected by {}: {}",
+                    by.unwrap_or_default(),
+                    reason.unwrap_or_default()
+                ),
+            };
+            view! {
+                <tr>
+                    <td>{instant(a.requested_at)}</td>
+                    <td>{a.summary}</td>
+                    <td class="numeric">{a.amount.format()}</td>
+                    <td>{a.requested_by}</td>
+                    <td>{outcome}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3>"Approvals"</h3>
+        <p class="muted">"Changes above their requester's authority. "<a href="/approvals">"The approvals queue"</a></p>
+        <div class="table-scroll">
+            <table class="data-table" id="claim-approvals">
+                <thead><tr><th>"Requested"</th><th>"Request"</th><th class="numeric">"Amount"</th><th>"By"</th><th>"Outcome"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
 }

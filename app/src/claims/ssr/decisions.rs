@@ -6,7 +6,6 @@
 use serde_json::json;
 use shared::{
     FieldError, FieldErrors,
-    auth::Role,
     claim::{ClaimAction, ClaimStatus, Decision, DecisionInput, Priority},
     confirm::Irreversible,
     money::{Currency, Money, MoneyInput},
@@ -17,14 +16,10 @@ use sqlx::Row as _;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
-    claims::financials::ssr::open_reserves,
+    claims::financials::ssr::{approval_authority, close_blockers},
     db::{Db, now_micros},
     error::AppError,
 };
-
-/// The most an adjuster may approve alone, in minor units of the claim's
-/// currency; above it an administrator decides.
-pub const ADJUSTER_AUTHORITY: i64 = 2_500_000;
 
 /// The row a workflow change starts from, checked against the version the
 /// caller saw.
@@ -177,7 +172,7 @@ pub async fn apply_action(
     }
     match action {
         ClaimAction::Close => {
-            if let Some(refusal) = open_reserves(&mut tx, id).await? {
+            if let Some(refusal) = close_blockers(&mut tx, id).await? {
                 return Err(AppError::Conflict(refusal));
             }
         }
@@ -345,18 +340,22 @@ pub async fn decide(
             .check(request.confirm.as_deref())
             .map_err(FieldErrors::from)?;
     }
-    if let Some(amount) = decision.amount()
-        && principal.role != Role::Admin
-        && amount.amount > ADJUSTER_AUTHORITY
-    {
-        return Err(FieldErrors::from(FieldError::new(
-            "amount.amount",
-            format!(
-                "is above your approval authority of {}; an administrator must approve it",
-                Money::new(ADJUSTER_AUTHORITY, current.currency)
-            ),
-        ))
-        .into());
+    if let Some(amount) = decision.amount() {
+        // Approving an amount authorises paying it: the payment limit.
+        let authority = approval_authority(&mut tx, principal, amount.currency).await?;
+        if !authority.covers_payment(amount) {
+            let limit = authority
+                .payment
+                .map_or_else(|| "none".to_owned(), |m| m.to_string());
+            return Err(FieldErrors::from(FieldError::new(
+                "amount.amount",
+                format!(
+                    "is above your approval authority of {limit} in {}; a supervisor with a higher limit must approve it",
+                    amount.currency
+                ),
+            ))
+            .into());
+        }
     }
     let action = decision.action();
     let next = current

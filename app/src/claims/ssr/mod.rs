@@ -31,7 +31,7 @@ mod triage;
 mod view;
 
 pub use self::claimant::reveal_claimant;
-pub use self::decisions::{ADJUSTER_AUTHORITY, DecisionRequest, apply_action, assign_to, decide};
+pub use self::decisions::{DecisionRequest, apply_action, assign_to, decide};
 pub(crate) use self::decisions::{add_flag, transition_record};
 pub use self::intake::{
     IdempotencyRecord, Ingested, Intake, ingest, insert, prune_idempotency_keys, submit,

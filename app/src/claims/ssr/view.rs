@@ -27,7 +27,7 @@ use crate::{
     claims::{
         ClaimLineView, ClaimView, NoteView, RelatedClaim, TimelineEntry,
         attachments::ssr::{STORED_COLUMNS, StoredAttachment},
-        financials::ssr::{LINE_COLUMNS, StoredLine, financials},
+        financials::ssr::{APPROVAL_COLUMNS, LINE_COLUMNS, StoredApproval, StoredLine, financials},
         parties::ssr::{StoredParty, json_fields as party_fields},
     },
     db::{Db, Engine},
@@ -155,6 +155,15 @@ fn build(engine: Engine) -> String {
         "g.created_at, g.id",
         "ledger_json",
     );
+    let mut approval = columns("r", &APPROVAL_COLUMNS);
+    approval.push(("claim_number".into(), "cl.claim_number".into()));
+    let approvals = part(
+        engine,
+        &approval,
+        "FROM ledger_requests r WHERE r.claim_id = cl.id",
+        "r.requested_at, r.id",
+        "approvals_json",
+    );
     let parties = part(
         engine,
         &party_fields("pa", |column| match engine {
@@ -187,7 +196,7 @@ fn build(engine: Engine) -> String {
     format!(
         "{COLUMNS}, cl.description, cl.coverage, cl.coverage_note, cl.claimant_name, cl.claimant_email, \
          cl.claimant_phone, p.coverage_limit, p.deductible, p.currency AS policy_currency, \
-         k.kek_id, k.wrapped_key, {lines}, {notes}, {related}, {attachments}, {ledger}, {parties}, {executions}, {timeline}{FROM} \
+         k.kek_id, k.wrapped_key, {lines}, {notes}, {related}, {attachments}, {ledger}, {approvals}, {parties}, {executions}, {timeline}{FROM} \
          LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id WHERE cl.id = $1"
     )
 }
@@ -318,6 +327,10 @@ pub async fn view(db: &Db, vault: &Vault, id: &str) -> Result<Option<ClaimView>,
         .into_iter()
         .map(StoredLine::into_view)
         .collect::<Result<Vec<_>, _>>()?;
+    let approvals = rows::<StoredApproval>(&row, "approvals_json")?
+        .into_iter()
+        .map(StoredApproval::into_view)
+        .collect::<Result<Vec<_>, _>>()?;
     let dek = crate::vault::WrappedKey::from_row(&row)
         .ok()
         .and_then(|key| vault.unwrap_key(&summary.customer_id, &key).ok());
@@ -331,6 +344,8 @@ pub async fn view(db: &Db, vault: &Vault, id: &str) -> Result<Option<ClaimView>,
         attachments,
         parties,
         financials: financials(policy_currency, ledger),
+        approvals,
+        my_authority: None,
         description: row.try_get("description")?,
         coverage: row.try_get("coverage")?,
         coverage_note: row.try_get("coverage_note")?,
