@@ -30,6 +30,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod db_failure;
 #[cfg(feature = "ssr")]
+pub mod idempotency;
+#[cfg(feature = "ssr")]
 pub mod lifecycle;
 #[cfg(feature = "ssr")]
 pub mod metrics;

@@ -117,7 +117,7 @@ pub async fn set_claim_reserve(
             amount: AmountInput::Major(amount),
             reason,
         };
-        ssr::set_reserve(&state.db, context, me, &id, &input, Some(version)).await?;
+        ssr::set_reserve(&state.db, context, me, &id, &input, Some(version), None).await?;
         crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
     })
     .await
@@ -152,7 +152,7 @@ pub async fn record_claim_payment(
             amount: AmountInput::Major(amount),
             reference,
         };
-        ssr::record_payment(&state.db, context, me, &id, &input, Some(version)).await?;
+        ssr::record_payment(&state.db, context, me, &id, &input, Some(version), None).await?;
         crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
     })
     .await
@@ -183,7 +183,7 @@ pub async fn record_claim_recovery(
             amount: AmountInput::Major(amount),
             reference,
         };
-        ssr::record_recovery(&state.db, context, me, &id, &input, Some(version)).await?;
+        ssr::record_recovery(&state.db, context, me, &id, &input, Some(version), None).await?;
         crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
     })
     .await

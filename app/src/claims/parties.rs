@@ -49,7 +49,16 @@ pub async fn add_claim_party(
             email,
             phone,
         };
-        ssr::add_party(&state.db, &state.vault, context, &id, &input, Some(version)).await?;
+        ssr::add_party(
+            &state.db,
+            &state.vault,
+            context,
+            &id,
+            &input,
+            Some(version),
+            None,
+        )
+        .await?;
         crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
     })
     .await

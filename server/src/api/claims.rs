@@ -35,7 +35,7 @@ use shared::{
     pagination::{Page, PageRequest},
 };
 
-use super::{ApiError, Caller, if_match, json_body};
+use super::{ApiError, Caller, idempotency_key, if_match, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -49,23 +49,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/executions/{id}", get(execution))
         .route("/api/v1/jobs/{id}/retry", post(retry))
         .route("/orchestrate", post(orchestrate))
-}
-
-/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    match value.to_str() {
-        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(key.to_owned()))
-        }
-        _ => Err(FieldErrors::from(FieldError::new(
-            "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters",
-        ))
-        .into()),
-    }
 }
 
 /// 202 with the receipt, or the stored answer to an earlier identical

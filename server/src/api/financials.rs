@@ -7,11 +7,11 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::json;
 
 use app::{
@@ -19,11 +19,12 @@ use app::{
     auth::ssr::audit_context,
     claims::{
         financials::{Recorded, ssr as financials},
-        parties::ssr as parties,
+        parties::{PartyView, ssr as parties},
         ssr as claims,
     },
     encoding::etag,
     error::AppError,
+    idempotency::{self, Key},
     state::AppState,
     tenancy::Owned,
 };
@@ -34,7 +35,7 @@ use shared::{
     party::PartyInput,
 };
 
-use super::{ApiError, Caller, if_match, json_body};
+use super::{ApiError, Caller, idempotency_key, if_match, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -108,28 +109,87 @@ async fn created_line(
     with_etag(state, id, status, body).await
 }
 
-/// What every change checks first, in this order: the permission, that
-/// the caller may see the claim, then the body and `If-Match`.
-async fn change<B: DeserializeOwned>(
+/// A change as the handlers receive it, checked in this order: the
+/// permission, that the caller may see the claim, then the body, `If-Match`
+/// and `Idempotency-Key`.
+struct Change<B> {
+    body: B,
+    expected: Option<i64>,
+    context: AuditContext,
+    key: Option<Key>,
+}
+
+async fn change<B: DeserializeOwned + Serialize>(
     state: &AppState,
     caller: &Caller,
     permission: Permission,
-    id: &str,
+    (id, route): (&str, &str),
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(B, Option<i64>, AuditContext), ApiError> {
+) -> Result<Change<B>, ApiError> {
     caller.require(state, permission).await?;
     caller.guard(state, Owned::Claim, id).await?;
-    let body = json_body(body)?;
+    let body: B = json_body(body)?;
     let expected = if_match(headers, "claim")?;
-    Ok((
+    let key = idempotency_key(headers)?
+        .map(|key| Key::new(&caller.principal.id, &key, &format!("{route} {id}"), &body))
+        .transpose()?;
+    Ok(Change {
         body,
         expected,
-        audit_context(Some(&caller.principal), &caller.meta),
+        context: audit_context(Some(&caller.principal), &caller.meta),
+        key,
+    })
+}
+
+/// The answer stored for the change's `Idempotency-Key`, when `result`
+/// failed because the same request was already answered (its `If-Match`
+/// is stale or its key taken by then).
+async fn replayed<T: DeserializeOwned>(
+    state: &AppState,
+    key: Option<&Key>,
+    result: Result<T, AppError>,
+) -> Result<(T, bool), ApiError> {
+    let error = match result {
+        Ok(value) => return Ok((value, false)),
+        Err(error) => error,
+    };
+    let Some(key) = key else {
+        return Err(error.into());
+    };
+    match idempotency::replay(&state.db, key).await? {
+        Some(stored) => Ok((
+            serde_json::from_str(&stored.body).map_err(|e| AppError::internal(&e))?,
+            true,
+        )),
+        None => Err(error.into()),
+    }
+}
+
+fn mark_replayed(mut response: Response, replayed: bool) -> Response {
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// [`created_line`] for a ledger change's result, or its stored answer.
+async fn ledger_answer(
+    state: &AppState,
+    id: &str,
+    key: Option<&Key>,
+    result: Result<Recorded, AppError>,
+) -> Result<Response, ApiError> {
+    let (recorded, replayed) = replayed(state, key, result).await?;
+    Ok(mark_replayed(
+        created_line(state, id, recorded).await?,
+        replayed,
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 struct ReserveBody {
     cost_type: String,
@@ -146,34 +206,37 @@ async fn set_reserve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (body, expected, context): (ReserveBody, _, _) = change(
+    let route = (id.as_str(), "reserves");
+    let change: Change<ReserveBody> = change(
         &state,
         &caller,
         Permission::ClaimsDecide,
-        &id,
+        route,
         &headers,
         &body,
     )
     .await?;
+    let body = &change.body;
     let input = ReserveInput {
-        cost_type: body.cost_type,
-        category: body.category,
-        amount: AmountInput::Minor(body.amount),
-        reason: body.reason,
+        cost_type: body.cost_type.clone(),
+        category: body.category.clone(),
+        amount: AmountInput::Minor(body.amount.clone()),
+        reason: body.reason.clone(),
     };
-    let line = financials::set_reserve(
+    let result = financials::set_reserve(
         &state.db,
-        &context,
+        &change.context,
         &caller.principal,
         &id,
         &input,
-        expected,
+        change.expected,
+        change.key.as_ref(),
     )
-    .await?;
-    created_line(&state, &id, line).await
+    .await;
+    ledger_answer(&state, &id, change.key.as_ref(), result).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 struct PaymentBody {
     cost_type: String,
@@ -192,37 +255,40 @@ async fn record_payment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (body, expected, context): (PaymentBody, _, _) = change(
+    let route = (id.as_str(), "payments");
+    let change: Change<PaymentBody> = change(
         &state,
         &caller,
         Permission::ClaimsDecide,
-        &id,
+        route,
         &headers,
         &body,
     )
     .await?;
+    let body = &change.body;
     let input = PaymentInput {
-        cost_type: body.cost_type,
-        category: body.category,
-        payee_id: body.payee_id,
-        method: body.method,
-        payment_type: body.payment_type,
-        amount: AmountInput::Minor(body.amount),
-        reference: body.reference,
+        cost_type: body.cost_type.clone(),
+        category: body.category.clone(),
+        payee_id: body.payee_id.clone(),
+        method: body.method.clone(),
+        payment_type: body.payment_type.clone(),
+        amount: AmountInput::Minor(body.amount.clone()),
+        reference: body.reference.clone(),
     };
-    let line = financials::record_payment(
+    let result = financials::record_payment(
         &state.db,
-        &context,
+        &change.context,
         &caller.principal,
         &id,
         &input,
-        expected,
+        change.expected,
+        change.key.as_ref(),
     )
-    .await?;
-    created_line(&state, &id, line).await
+    .await;
+    ledger_answer(&state, &id, change.key.as_ref(), result).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 struct RecoveryBody {
     cost_type: String,
@@ -239,32 +305,35 @@ async fn record_recovery(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (body, expected, context): (RecoveryBody, _, _) = change(
+    let route = (id.as_str(), "recoveries");
+    let change: Change<RecoveryBody> = change(
         &state,
         &caller,
         Permission::ClaimsDecide,
-        &id,
+        route,
         &headers,
         &body,
     )
     .await?;
+    let body = &change.body;
     let input = RecoveryInput {
-        cost_type: body.cost_type,
-        category: body.category,
-        recovery_type: body.recovery_type,
-        amount: AmountInput::Minor(body.amount),
-        reference: body.reference,
+        cost_type: body.cost_type.clone(),
+        category: body.category.clone(),
+        recovery_type: body.recovery_type.clone(),
+        amount: AmountInput::Minor(body.amount.clone()),
+        reference: body.reference.clone(),
     };
-    let line = financials::record_recovery(
+    let result = financials::record_recovery(
         &state.db,
-        &context,
+        &change.context,
         &caller.principal,
         &id,
         &input,
-        expected,
+        change.expected,
+        change.key.as_ref(),
     )
-    .await?;
-    created_line(&state, &id, Recorded::Line(line)).await
+    .await;
+    ledger_answer(&state, &id, change.key.as_ref(), result).await
 }
 
 async fn list_parties(
@@ -285,18 +354,30 @@ async fn add_party(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (input, expected, context): (PartyInput, _, _) = change(
+    let route = (id.as_str(), "parties");
+    let change: Change<PartyInput> = change(
         &state,
         &caller,
         Permission::ClaimsWrite,
-        &id,
+        route,
         &headers,
         &body,
     )
     .await?;
-    let party =
-        parties::add_party(&state.db, &state.vault, &context, &id, &input, expected).await?;
-    with_etag(&state, &id, StatusCode::CREATED, json!(party)).await
+    let key = change.key.as_ref();
+    let result = parties::add_party(
+        &state.db,
+        &state.vault,
+        &change.context,
+        &id,
+        &change.body,
+        change.expected,
+        key,
+    )
+    .await;
+    let (party, replayed): (PartyView, bool) = replayed(&state, key, result).await?;
+    let response = with_etag(&state, &id, StatusCode::CREATED, json!(party)).await?;
+    Ok(mark_replayed(response, replayed))
 }
 
 async fn list_approvals(
@@ -319,7 +400,7 @@ async fn approve(
     Ok((StatusCode::CREATED, Json(json!({ "line": line }))).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 struct RejectBody {
     reason: String,

@@ -159,6 +159,23 @@ pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
     })
 }
 
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(shared::FieldErrors::from(shared::FieldError::new(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ))
+        .into()),
+    }
+}
+
 /// The `If-Match` of an update: `None` when absent, 422 when it is not an
 /// ETag we issued (`"v3"`).
 pub fn if_match(headers: &HeaderMap, entity: &str) -> Result<Option<i64>, ApiError> {

@@ -39,6 +39,13 @@ fn query(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
 }
 
+/// `Idempotency-Key` on a ledger or party write: a retry gets the first
+/// answer (`Idempotent-Replayed: true`), never a second line.
+fn idempotency_param() -> Value {
+    json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+        "description": "1 to 255 visible ASCII characters, scoped to the caller: a repeat of the same request gets the first answer again; the same key with another request is a 422" })
+}
+
 fn id_param() -> Value {
     json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } })
 }
@@ -212,7 +219,7 @@ fn add_financials(document: &mut Value) {
         json!({ "type": "object", "required": all, "properties": properties })
     };
     let change = |summary: &str, schema: Value| {
-        json!({ "post": { "summary": summary, "parameters": [id_param(), if_match_param()],
+        json!({ "post": { "summary": summary, "parameters": [id_param(), if_match_param(), idempotency_param()],
             "requestBody": body(schema),
             "responses": with_errors(json!({ "201": ok("The new line, the figures after it, and the claim's new ETag", json!({ "type": "object", "properties": {
                     "line": { "$ref": "#/components/schemas/LedgerLine" }, "financials": { "$ref": "#/components/schemas/Financials" } } })),
@@ -250,7 +257,7 @@ fn add_financials(document: &mut Value) {
     paths["/api/v1/claims/{id}/parties"] = json!({
         "get": { "summary": "The people and organisations on the claim, masked", "parameters": [id_param()],
             "responses": with_errors(json!({ "200": ok("The parties", json!({ "type": "object", "properties": { "items": { "type": "array", "items": party.clone() } } })), "404": problem("No such claim") })) },
-        "post": { "summary": "Add a party (name and contact details sealed in the vault; audited without them)", "parameters": [id_param(), if_match_param()],
+        "post": { "summary": "Add a party (name and contact details sealed in the vault; audited without them)", "parameters": [id_param(), if_match_param(), idempotency_param()],
             "requestBody": body(json!({ "type": "object", "required": ["role", "name"], "properties": {
                 "role": { "enum": ["claimant", "insured", "driver", "witness", "other_party", "other_insurer", "repair_shop", "medical_provider", "attorney"] },
                 "name": { "type": "string", "maxLength": 120 }, "email": { "type": "string" }, "phone": { "type": "string" } } })),

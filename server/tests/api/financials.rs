@@ -694,3 +694,49 @@ async fn a_users_own_limit_overrides_their_roles_and_admins_change_limits_with_a
         1
     );
 }
+
+#[tokio::test]
+async fn a_retried_payment_with_its_idempotency_key_is_answered_again_and_never_paid_twice() {
+    let desk = desk("idempotent").await;
+    let shop = desk.party("repair_shop", "AutoFix").await;
+    assert_eq!(
+        desk.reserve("expense", "towing", 50_000).await.status(),
+        201
+    );
+    let version = desk.get("").await["version"].as_i64().unwrap();
+    let path = format!("/api/v1/claims/{}/payments", desk.id);
+    let body = json!({ "cost_type": "expense", "category": "towing", "payee_id": shop, "method": "cheque", "payment_type": "partial", "amount": usd(12_000) });
+    let post = |body: Value, key: &'static str| {
+        let (app, token, path) = (&desk.app, desk.adjuster.clone(), path.clone());
+        async move {
+            app.new_client()
+                .post(app.url(&path))
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .header("if-match", format!("\"v{version}\""))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = post(body.clone(), "pay-0001").await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    // The same request again, If-Match now stale: the first answer, not 412.
+    let retry = post(body.clone(), "pay-0001").await;
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["line"]["id"], first["line"]["id"]);
+    let financials = desk.get("/financials").await;
+    assert_eq!(
+        minor(&financials["totals"]["total"], "paid"),
+        12_000,
+        "paid once"
+    );
+    let mut other = body;
+    other["amount"] = usd(13_000);
+    let (field, _) = refused_field(post(other, "pay-0001").await).await;
+    assert_eq!(field, "Idempotency-Key", "one key, one request");
+}

@@ -36,6 +36,7 @@ use crate::{
     claims::ssr::{bump_version, transition_record},
     db::{Db, new_id, now_micros},
     error::AppError,
+    idempotency::Key,
 };
 
 /// The ledger's columns, in the order [`StoredLine`] reads them (the claim
@@ -200,6 +201,24 @@ pub(super) async fn lock(
     })
 }
 
+/// Stores the answer for the request's `Idempotency-Key`, in the change's
+/// transaction: 201 with the line, 202 with the approval request.
+async fn remember(
+    conn: &mut AnyConnection,
+    idempotency: Option<&Key>,
+    recorded: &Recorded,
+) -> Result<(), AppError> {
+    let Some(key) = idempotency else {
+        return Ok(());
+    };
+    let status = match recorded {
+        Recorded::Line(_) => 201,
+        Recorded::Pending(_) => 202,
+    };
+    let body = serde_json::to_string(recorded).map_err(|e| AppError::internal(&e))?;
+    crate::idempotency::remember(conn, key, status, &body).await
+}
+
 /// An amount as the API states it, for a request's stored body.
 fn minor(money: Money) -> AmountInput {
     AmountInput::Minor(MoneyInput {
@@ -330,12 +349,14 @@ pub async fn set_reserve(
     claim_id: &str,
     input: &ReserveInput,
     expected: Option<i64>,
+    idempotency: Option<&Key>,
 ) -> Result<Recorded, AppError> {
     let mut tx = db.begin_write().await?;
     let claim = lock(&mut tx, claim_id, expected).await?;
     let authority = authority::of(&mut tx, principal, claim.currency).await?;
     let gate = Gate::Check(principal, authority);
     let recorded = reserve_in(&mut tx, context, claim_id, &claim, input, gate).await?;
+    remember(&mut tx, idempotency, &recorded).await?;
     tx.commit().await?;
     Ok(recorded)
 }
@@ -412,12 +433,14 @@ pub async fn record_payment(
     claim_id: &str,
     input: &PaymentInput,
     expected: Option<i64>,
+    idempotency: Option<&Key>,
 ) -> Result<Recorded, AppError> {
     let mut tx = db.begin_write().await?;
     let claim = lock(&mut tx, claim_id, expected).await?;
     let authority = authority::of(&mut tx, principal, claim.currency).await?;
     let gate = Gate::Check(principal, authority);
     let recorded = payment_in(&mut tx, context, claim_id, &claim, input, gate).await?;
+    remember(&mut tx, idempotency, &recorded).await?;
     tx.commit().await?;
     Ok(recorded)
 }
@@ -564,7 +587,8 @@ pub async fn record_recovery(
     claim_id: &str,
     input: &RecoveryInput,
     expected: Option<i64>,
-) -> Result<LedgerLineView, AppError> {
+    idempotency: Option<&Key>,
+) -> Result<Recorded, AppError> {
     let mut tx = db.begin_write().await?;
     let claim = lock(&mut tx, claim_id, expected).await?;
     let recovery = NewRecovery::parse(input, claim.currency)?;
@@ -602,9 +626,10 @@ pub async fn record_recovery(
         details,
     )
     .await?;
-    let view = last_line(&mut tx, claim_id, &id).await?;
+    let recorded = Recorded::Line(last_line(&mut tx, claim_id, &id).await?);
+    remember(&mut tx, idempotency, &recorded).await?;
     tx.commit().await?;
-    Ok(view)
+    Ok(recorded)
 }
 
 async fn last_line(

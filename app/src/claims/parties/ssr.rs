@@ -94,6 +94,7 @@ pub async fn add_party(
     claim_id: &str,
     input: &PartyInput,
     expected: Option<i64>,
+    idempotency: Option<&crate::idempotency::Key>,
 ) -> Result<PartyView, AppError> {
     let party = NewParty::parse(input)?;
     let mut tx = db.begin_write().await?;
@@ -161,7 +162,6 @@ pub async fn add_party(
         },
     )
     .await?;
-    tx.commit().await?;
     let stored = StoredParty {
         id,
         role: party.role.as_str().to_owned(),
@@ -170,7 +170,14 @@ pub async fn add_party(
         phone: phone.as_deref().map(hex),
         created_at,
     };
-    stored.into_view(vault, Some(&dek))
+    let view = stored.into_view(vault, Some(&dek))?;
+    if let Some(key) = idempotency {
+        // The masked view: a replay shows no more than the first answer.
+        let body = serde_json::to_string(&view).map_err(|e| AppError::internal(&e))?;
+        crate::idempotency::remember(&mut tx, key, 201, &body).await?;
+    }
+    tx.commit().await?;
+    Ok(view)
 }
 
 /// The claim's parties, masked (the API's list).

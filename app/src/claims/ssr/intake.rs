@@ -362,26 +362,15 @@ async fn stored_response(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<Ingested>, AppError> {
-    let Some(row) = sqlx::query(
-        "SELECT request_hash, status, response FROM idempotency_keys WHERE caller = $1 AND idem_key = $2",
-    )
-    .bind(caller)
-    .bind(key)
-    .fetch_optional(db.pool())
-    .await?
-    else {
-        return Ok(None);
+    let key = crate::idempotency::Key {
+        caller: caller.to_owned(),
+        key: key.to_owned(),
+        request_hash: request_hash.to_owned(),
     };
-    if row.try_get::<String, _>("request_hash")? != request_hash {
-        return Err(FieldErrors::from(FieldError::new(
-            "Idempotency-Key",
-            "was already used with a different request body",
-        ))
-        .into());
-    }
-    let status: i64 = row.try_get("status")?;
-    Ok(Some(Ingested::Replayed {
-        status: u16::try_from(status).unwrap_or(202),
-        body: row.try_get("response")?,
-    }))
+    Ok(crate::idempotency::replay(db, &key)
+        .await?
+        .map(|stored| Ingested::Replayed {
+            status: stored.status,
+            body: stored.body,
+        }))
 }
