@@ -24,6 +24,8 @@ pub mod party;
 pub mod policy;
 pub mod redirect;
 pub mod tenancy;
+#[cfg(test)]
+mod test_support;
 pub mod triage;
 pub mod unicode;
 pub mod validation;

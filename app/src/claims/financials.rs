@@ -117,7 +117,8 @@ pub async fn set_claim_reserve(
             amount: AmountInput::Major(amount),
             reason,
         };
-        ssr::set_reserve(&state.db, context, me, &id, &input, Some(version), None).await?;
+        let change = ssr::LedgerChange::Reserve(input);
+        ssr::record_change(&state.db, context, me, &id, &change, Some(version), None).await?;
         crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
     })
     .await
@@ -152,7 +153,8 @@ pub async fn record_claim_payment(
             amount: AmountInput::Major(amount),
             reference,
         };
-        ssr::record_payment(&state.db, context, me, &id, &input, Some(version), None).await?;
+        let change = ssr::LedgerChange::Payment(input);
+        ssr::record_change(&state.db, context, me, &id, &change, Some(version), None).await?;
         crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
     })
     .await
@@ -183,7 +185,8 @@ pub async fn record_claim_recovery(
             amount: AmountInput::Major(amount),
             reference,
         };
-        ssr::record_recovery(&state.db, context, me, &id, &input, Some(version), None).await?;
+        let change = ssr::LedgerChange::Recovery(input);
+        ssr::record_change(&state.db, context, me, &id, &change, Some(version), None).await?;
         crate::claims::ssr::claim_page(&state.db, &state.vault, &id).await
     })
     .await

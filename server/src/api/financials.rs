@@ -18,7 +18,10 @@ use app::{
     audit::ssr::AuditContext,
     auth::ssr::audit_context,
     claims::{
-        financials::{Recorded, ssr as financials},
+        financials::{
+            Recorded,
+            ssr::{self as financials, LedgerChange},
+        },
         parties::{PartyView, ssr as parties},
         ssr as claims,
     },
@@ -42,15 +45,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/claims/{id}/financials", get(show))
         .route(
             "/api/v1/claims/{id}/reserves",
-            axum::routing::post(set_reserve),
+            axum::routing::post(ledger::<ReserveBody>),
         )
         .route(
             "/api/v1/claims/{id}/payments",
-            axum::routing::post(record_payment),
+            axum::routing::post(ledger::<PaymentBody>),
         )
         .route(
             "/api/v1/claims/{id}/recoveries",
-            axum::routing::post(record_recovery),
+            axum::routing::post(ledger::<RecoveryBody>),
         )
         .route(
             "/api/v1/claims/{id}/parties",
@@ -189,6 +192,45 @@ async fn ledger_answer(
     ))
 }
 
+/// A ledger write's body: which change it is, and its route's last
+/// segment (part of its idempotency hash).
+trait LedgerBody: DeserializeOwned + Serialize + Send + 'static {
+    const ROUTE: &'static str;
+    fn change(&self) -> LedgerChange;
+}
+
+/// `POST /reserves`, `/payments` and `/recoveries`: 201 with the line,
+/// 202 with an approval request over the caller's authority.
+async fn ledger<B: LedgerBody>(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let route = (id.as_str(), B::ROUTE);
+    let change: Change<B> = change(
+        &state,
+        &caller,
+        Permission::ClaimsDecide,
+        route,
+        &headers,
+        &body,
+    )
+    .await?;
+    let result = financials::record_change(
+        &state.db,
+        &change.context,
+        &caller.principal,
+        &id,
+        &change.body.change(),
+        change.expected,
+        change.key.as_ref(),
+    )
+    .await;
+    ledger_answer(&state, &id, change.key.as_ref(), result).await
+}
+
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 struct ReserveBody {
@@ -199,41 +241,16 @@ struct ReserveBody {
     reason: String,
 }
 
-async fn set_reserve(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let route = (id.as_str(), "reserves");
-    let change: Change<ReserveBody> = change(
-        &state,
-        &caller,
-        Permission::ClaimsDecide,
-        route,
-        &headers,
-        &body,
-    )
-    .await?;
-    let body = &change.body;
-    let input = ReserveInput {
-        cost_type: body.cost_type.clone(),
-        category: body.category.clone(),
-        amount: AmountInput::Minor(body.amount.clone()),
-        reason: body.reason.clone(),
-    };
-    let result = financials::set_reserve(
-        &state.db,
-        &change.context,
-        &caller.principal,
-        &id,
-        &input,
-        change.expected,
-        change.key.as_ref(),
-    )
-    .await;
-    ledger_answer(&state, &id, change.key.as_ref(), result).await
+impl LedgerBody for ReserveBody {
+    const ROUTE: &'static str = "reserves";
+    fn change(&self) -> LedgerChange {
+        LedgerChange::Reserve(ReserveInput {
+            cost_type: self.cost_type.clone(),
+            category: self.category.clone(),
+            amount: AmountInput::Minor(self.amount.clone()),
+            reason: self.reason.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -248,44 +265,19 @@ struct PaymentBody {
     reference: Option<String>,
 }
 
-async fn record_payment(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let route = (id.as_str(), "payments");
-    let change: Change<PaymentBody> = change(
-        &state,
-        &caller,
-        Permission::ClaimsDecide,
-        route,
-        &headers,
-        &body,
-    )
-    .await?;
-    let body = &change.body;
-    let input = PaymentInput {
-        cost_type: body.cost_type.clone(),
-        category: body.category.clone(),
-        payee_id: body.payee_id.clone(),
-        method: body.method.clone(),
-        payment_type: body.payment_type.clone(),
-        amount: AmountInput::Minor(body.amount.clone()),
-        reference: body.reference.clone(),
-    };
-    let result = financials::record_payment(
-        &state.db,
-        &change.context,
-        &caller.principal,
-        &id,
-        &input,
-        change.expected,
-        change.key.as_ref(),
-    )
-    .await;
-    ledger_answer(&state, &id, change.key.as_ref(), result).await
+impl LedgerBody for PaymentBody {
+    const ROUTE: &'static str = "payments";
+    fn change(&self) -> LedgerChange {
+        LedgerChange::Payment(PaymentInput {
+            cost_type: self.cost_type.clone(),
+            category: self.category.clone(),
+            payee_id: self.payee_id.clone(),
+            method: self.method.clone(),
+            payment_type: self.payment_type.clone(),
+            amount: AmountInput::Minor(self.amount.clone()),
+            reference: self.reference.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -298,42 +290,17 @@ struct RecoveryBody {
     reference: Option<String>,
 }
 
-async fn record_recovery(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let route = (id.as_str(), "recoveries");
-    let change: Change<RecoveryBody> = change(
-        &state,
-        &caller,
-        Permission::ClaimsDecide,
-        route,
-        &headers,
-        &body,
-    )
-    .await?;
-    let body = &change.body;
-    let input = RecoveryInput {
-        cost_type: body.cost_type.clone(),
-        category: body.category.clone(),
-        recovery_type: body.recovery_type.clone(),
-        amount: AmountInput::Minor(body.amount.clone()),
-        reference: body.reference.clone(),
-    };
-    let result = financials::record_recovery(
-        &state.db,
-        &change.context,
-        &caller.principal,
-        &id,
-        &input,
-        change.expected,
-        change.key.as_ref(),
-    )
-    .await;
-    ledger_answer(&state, &id, change.key.as_ref(), result).await
+impl LedgerBody for RecoveryBody {
+    const ROUTE: &'static str = "recoveries";
+    fn change(&self) -> LedgerChange {
+        LedgerChange::Recovery(RecoveryInput {
+            cost_type: self.cost_type.clone(),
+            category: self.category.clone(),
+            recovery_type: self.recovery_type.clone(),
+            amount: AmountInput::Minor(self.amount.clone()),
+            reference: self.reference.clone(),
+        })
+    }
 }
 
 async fn list_parties(

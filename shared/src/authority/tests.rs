@@ -1,20 +1,8 @@
 use super::*;
+use crate::test_support::Lcg;
 
 fn currency(code: &str) -> Currency {
     Currency::parse("c", code).unwrap()
-}
-
-/// A small, seeded generator: the same cases on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_support::Lcg;
 
 const USD: fn() -> Currency = || Currency::parse("c", "USD").unwrap();
 
@@ -269,20 +270,6 @@ fn bad_financial_input_names_every_field_and_its_rule() {
     );
     let reason = ReserveChange::parse(&ReserveInput::default(), USD()).unwrap_err();
     assert_eq!(reason.for_field("reason"), Some("is required"));
-}
-
-/// A small deterministic generator, so the property below explores many
-/// ledgers the same way on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
 }
 
 #[test]

@@ -340,14 +340,31 @@ async fn record(
     Ok(())
 }
 
-/// Sets a bucket's outstanding reserve, recorded as the change from what it
-/// was (`claim.reserve_set`, with the reason).
-pub async fn set_reserve(
+/// One change to a claim's ledger, as submitted.
+#[derive(Debug, Clone)]
+pub enum LedgerChange {
+    /// A bucket's new outstanding reserve, recorded as the change from what
+    /// it was (`claim.reserve_set`, with the reason).
+    Reserve(ReserveInput),
+    /// A payment to a party of the claim from a bucket's reserve, within the
+    /// approval and the policy's limit. A final payment releases what is
+    /// left of the bucket's reserve and, on an approved claim's claim costs,
+    /// settles the claim (`claim.pay`).
+    Payment(PaymentInput),
+    /// Money coming back on a bucket (`claim.recovery_recorded`).
+    Recovery(RecoveryInput),
+}
+
+/// Records `change` on the claim, checked against the version the caller
+/// saw (`expected`) and the caller's authority: over it, a reserve raise or
+/// a payment is filed for approval instead. With `idempotency`, the answer
+/// is stored in the same transaction.
+pub async fn record_change(
     db: &Db,
     context: &AuditContext,
     principal: &Principal,
     claim_id: &str,
-    input: &ReserveInput,
+    change: &LedgerChange,
     expected: Option<i64>,
     idempotency: Option<&Key>,
 ) -> Result<Recorded, AppError> {
@@ -355,13 +372,23 @@ pub async fn set_reserve(
     let claim = lock(&mut tx, claim_id, expected).await?;
     let authority = authority::of(&mut tx, principal, claim.currency).await?;
     let gate = Gate::Check(principal, authority);
-    let recorded = reserve_in(&mut tx, context, claim_id, &claim, input, gate).await?;
+    let recorded = match change {
+        LedgerChange::Reserve(input) => {
+            reserve_in(&mut tx, context, claim_id, &claim, input, gate).await?
+        }
+        LedgerChange::Payment(input) => {
+            payment_in(&mut tx, context, claim_id, &claim, input, gate).await?
+        }
+        LedgerChange::Recovery(input) => {
+            recovery_in(&mut tx, context, claim_id, &claim, input, gate).await?
+        }
+    };
     remember(&mut tx, idempotency, &recorded).await?;
     tx.commit().await?;
     Ok(recorded)
 }
 
-/// [`set_reserve`] on a claim already taken: raising a reserve above the
+/// A reserve change on a claim already taken: raising a reserve above the
 /// gate's authority files a request instead.
 pub(super) async fn reserve_in(
     tx: &mut AnyConnection,
@@ -422,30 +449,7 @@ pub(super) async fn reserve_in(
     Ok(Recorded::Line(last_line(tx, claim_id, &id).await?))
 }
 
-/// Pays a party of the claim from a bucket's reserve, within the approval
-/// and the policy's limit. A final payment releases what is left of the
-/// bucket's reserve and, on an approved claim's claim costs, settles the
-/// claim (`claim.pay`).
-pub async fn record_payment(
-    db: &Db,
-    context: &AuditContext,
-    principal: &Principal,
-    claim_id: &str,
-    input: &PaymentInput,
-    expected: Option<i64>,
-    idempotency: Option<&Key>,
-) -> Result<Recorded, AppError> {
-    let mut tx = db.begin_write().await?;
-    let claim = lock(&mut tx, claim_id, expected).await?;
-    let authority = authority::of(&mut tx, principal, claim.currency).await?;
-    let gate = Gate::Check(principal, authority);
-    let recorded = payment_in(&mut tx, context, claim_id, &claim, input, gate).await?;
-    remember(&mut tx, idempotency, &recorded).await?;
-    tx.commit().await?;
-    Ok(recorded)
-}
-
-/// [`record_payment`] on a claim already taken: a payment above the gate's
+/// A payment on a claim already taken: a payment above the gate's
 /// authority files a request instead.
 pub(super) async fn payment_in(
     tx: &mut AnyConnection,
@@ -579,32 +583,25 @@ async fn settle(
     Ok(())
 }
 
-/// Records money coming back on a bucket (`claim.recovery_recorded`).
-pub async fn record_recovery(
-    db: &Db,
+/// A recovery on a claim already taken. Money coming in needs no
+/// authority.
+async fn recovery_in(
+    tx: &mut AnyConnection,
     context: &AuditContext,
-    principal: &Principal,
     claim_id: &str,
+    claim: &Locked,
     input: &RecoveryInput,
-    expected: Option<i64>,
-    idempotency: Option<&Key>,
+    gate: Gate<'_>,
 ) -> Result<Recorded, AppError> {
-    let mut tx = db.begin_write().await?;
-    let claim = lock(&mut tx, claim_id, expected).await?;
     let recovery = NewRecovery::parse(input, claim.currency)?;
-    let totals = financials(claim.currency, lines_in(&mut tx, claim_id).await?).totals;
+    let totals = financials(claim.currency, lines_in(tx, claim_id).await?).totals;
     recovery
         .check(&totals)
         .map_err(|e| FieldErrors::from(input.amount.rename(e)))?;
     let mut line = NewLine::new(EntryKind::Recovery, recovery.bucket, recovery.amount);
     line.recovery_type = Some(recovery.recovery_type);
     line.reference = recovery.reference.as_deref();
-    // Recoveries bring money in: no authority limit applies.
-    let gate = Gate::Check(
-        principal,
-        Authority::default_for(shared::auth::Role::Admin, claim.currency),
-    );
-    let id = append(&mut tx, claim_id, gate, &line).await?;
+    let id = append(tx, claim_id, gate, &line).await?;
     let details = json!({
         "ledger_line": id,
         "bucket": recovery.bucket,
@@ -618,18 +615,8 @@ pub async fn record_recovery(
             recovery.bucket.label()
         ),
     });
-    record(
-        &mut tx,
-        context,
-        claim_id,
-        "claim.recovery_recorded",
-        details,
-    )
-    .await?;
-    let recorded = Recorded::Line(last_line(&mut tx, claim_id, &id).await?);
-    remember(&mut tx, idempotency, &recorded).await?;
-    tx.commit().await?;
-    Ok(recorded)
+    record(tx, context, claim_id, "claim.recovery_recorded", details).await?;
+    Ok(Recorded::Line(last_line(tx, claim_id, &id).await?))
 }
 
 async fn last_line(
