@@ -117,6 +117,11 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   await page.getByRole("button", { name: "Add party" }).click();
   await expect(page.locator("#claim-parties")).toContainText("Claimant");
   await expect(page.locator("#claim-parties")).not.toContainText("Robin Vale");
+  await open("Reveal a party's details", "#reveal-reason");
+  await page.locator("#reveal-field").selectOption("name");
+  await page.locator("#reveal-reason").fill("Confirming the payee's name for the transfer");
+  await page.locator("#reveal-party-form").getByRole("button", { name: "Reveal" }).click();
+  await expect(page.locator("#revealed-party")).toHaveText("Robin Vale");
   await open("Set a reserve", "#reserve-amount");
   await page.locator("#reserve-category").selectOption("property");
   await page.locator("#reserve-amount").fill("3,750.00");

@@ -63,3 +63,29 @@ pub async fn add_claim_party(
     })
     .await
 }
+
+/// Shows one of a party's fields (`name`, `email`, `phone`) in clear, for a
+/// reason; audited.
+#[server]
+pub async fn reveal_party_field(
+    id: String,
+    party_id: String,
+    field: String,
+    reason: String,
+) -> Result<Option<String>, AppError> {
+    use crate::server_call::serve;
+    use shared::auth::Permission;
+    serve(Permission::PiiReveal, |call| async move {
+        let (state, context) = (&call.state, &call.context);
+        ssr::reveal_party(
+            &state.db,
+            &state.vault,
+            context,
+            (&id, &party_id),
+            &field,
+            &reason,
+        )
+        .await
+    })
+    .await
+}

@@ -59,6 +59,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/claims/{id}/parties",
             get(list_parties).post(add_party),
         )
+        .route(
+            "/api/v1/claims/{id}/parties/{party_id}/reveal",
+            axum::routing::post(reveal_party),
+        )
         .route("/api/v1/approvals", get(list_approvals))
         .route(
             "/api/v1/approvals/{id}/approve",
@@ -385,4 +389,33 @@ async fn reject(
     let request =
         financials::reject(&state.db, &context, &caller.principal, &id, &body.reason).await?;
     Ok(Json(json!(request)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RevealBody {
+    field: String,
+    reason: String,
+}
+
+async fn reveal_party(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, party_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::PiiReveal).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
+    let body: RevealBody = json_body(&body)?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let value = parties::reveal_party(
+        &state.db,
+        &state.vault,
+        &context,
+        (&id, &party_id),
+        &body.field,
+        &body.reason,
+    )
+    .await?;
+    Ok(Json(json!({ "field": body.field.trim(), "value": value })).into_response())
 }

@@ -263,6 +263,13 @@ fn add_financials(document: &mut Value) {
                 "name": { "type": "string", "maxLength": 120 }, "email": { "type": "string" }, "phone": { "type": "string" } } })),
             "responses": with_errors(json!({ "201": ok("The party, masked", party.clone()), "404": problem("No such claim"),
                 "409": problem("The claim is closed, or the policyholder's data was erased"), "412": problem("The claim changed since the ETag was read") })) } });
+    paths["/api/v1/claims/{id}/parties/{party_id}/reveal"] = json!({ "post": { "summary": "Show one of a party's fields in clear, for a reason (audited as claim.party_pii_revealed, without the value)",
+        "parameters": [id_param(), { "name": "party_id", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "requestBody": body(json!({ "type": "object", "required": ["field", "reason"], "properties": {
+            "field": { "enum": ["name", "email", "phone"] }, "reason": { "type": "string" } } })),
+        "responses": with_errors(json!({ "200": ok("The value (null when not given)", json!({ "type": "object", "properties": {
+            "field": { "type": "string" }, "value": { "type": ["string", "null"] } } })),
+            "404": problem("No such claim or party"), "409": problem("The policyholder's data was erased, or the value is unreadable") })) } });
     let approval = json!({ "$ref": "#/components/schemas/Approval" });
     paths["/api/v1/approvals"] = json!({ "get": { "summary": "Reserve changes and payments over their requester's authority, waiting for approval, oldest first",
         "responses": with_errors(json!({ "200": ok("The queue", json!({ "type": "object", "properties": { "items": { "type": "array", "items": approval.clone() } } })) })) } });

@@ -480,6 +480,46 @@ async fn parties_are_sealed_at_rest_masked_in_the_api_and_checked_field_by_field
         "the name is sealed at rest"
     );
 
+    // Revealing a field takes the permission and a reason, and is audited.
+    let path = format!(
+        "/api/v1/claims/{}/parties/{}/reveal",
+        desk.id,
+        party["id"].as_str().unwrap()
+    );
+    let reveal = |field: &str, reason: &str| {
+        let body = json!({ "field": field, "reason": reason });
+        send(
+            &desk.app,
+            &desk.adjuster,
+            Method::POST,
+            &path,
+            Some(body),
+            None,
+        )
+    };
+    let shown: Value = reveal("email", "Calling the witness back about the estimate")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["value"], "morgan.quill@example.com");
+    let refused = reveal("address", "").await;
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "field");
+    assert_eq!(problem["errors"][1]["field"], "reason");
+    let audited: String = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'claim.party_pii_revealed'",
+    )
+    .fetch_one(desk.app.state.db.pool())
+    .await
+    .unwrap();
+    assert!(audited.contains("\"field\":\"email\""), "{audited}");
+    assert!(
+        !audited.contains("morgan.quill"),
+        "the value is not in the trail"
+    );
+
     let bad = desk
         .post(
             "parties",

@@ -33,6 +33,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/claims/{id}/recoveries"),
     ("get", "/api/v1/claims/{id}/parties"),
     ("post", "/api/v1/claims/{id}/parties"),
+    ("post", "/api/v1/claims/{id}/parties/{party_id}/reveal"),
     ("get", "/api/v1/approvals"),
     ("post", "/api/v1/approvals/{id}/approve"),
     ("post", "/api/v1/approvals/{id}/reject"),

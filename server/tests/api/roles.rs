@@ -229,6 +229,16 @@ fn guarded() -> Vec<Entry> {
             ],
         ),
         (
+            path::<app::claims::parties::RevealPartyField>(),
+            P(PiiReveal),
+            vec![
+                id,
+                ("party_id", "no-such-party"),
+                ("field", "name"),
+                ("reason", "Calling the witness back"),
+            ],
+        ),
+        (
             path::<app::claims::parties::AddClaimParty>(),
             P(ClaimsWrite),
             vec![

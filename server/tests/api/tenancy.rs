@@ -61,6 +61,11 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("post", "/api/v1/claims/{id}/recoveries", Rule::OperatorOnly),
     ("get", "/api/v1/claims/{id}/parties", Rule::Owned),
     ("post", "/api/v1/claims/{id}/parties", Rule::OperatorOnly),
+    (
+        "post",
+        "/api/v1/claims/{id}/parties/{party_id}/reveal",
+        Rule::OperatorOnly,
+    ),
     ("get", "/api/v1/approvals", Rule::OperatorOnly),
     ("post", "/api/v1/approvals/{id}/approve", Rule::OperatorOnly),
     ("post", "/api/v1/approvals/{id}/reject", Rule::OperatorOnly),

@@ -266,7 +266,7 @@ fn ClaimDetail(
         {actions}
         {decision}
         <PartiesPanel claim_id=id.clone() version=version.clone() parties=parties.clone()
-            can_add=rights.write && status != ClaimStatus::Closed add=party />
+            can_add=rights.write && status != ClaimStatus::Closed can_reveal=rights.reveal add=party />
         <FinancialsPanel claim_id=id.clone() version=version.clone() financials parties
             approvals authority=my_authority can_change=rights.decide && status != ClaimStatus::Closed actions=money />
         <section class="card" aria-labelledby="notes-heading">

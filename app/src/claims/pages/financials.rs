@@ -18,7 +18,7 @@ use crate::{
             ApprovalView, FinancialsView, LedgerLineView, RecordClaimPayment, RecordClaimRecovery,
             SetClaimReserve,
         },
-        parties::{AddClaimParty, PartyView},
+        parties::{AddClaimParty, PartyView, RevealPartyField},
     },
     format::instant,
     forms::{FormAlert, FormErrors},
@@ -99,9 +99,15 @@ pub fn PartiesPanel(
     version: String,
     parties: Vec<PartyView>,
     can_add: bool,
+    /// Whether the caller may see a party's details in clear.
+    can_reveal: bool,
     add: ServerAction<AddClaimParty>,
 ) -> impl IntoView {
     let errors = FormErrors::new(add.value());
+    let reveal = (can_reveal && !parties.is_empty()).then(|| {
+        let choices = parties.iter().map(|p| (p.id.clone(), p.label())).collect();
+        view! { <RevealPartyForm claim_id=claim_id.clone() choices /> }
+    });
     let rows = parties
         .into_iter()
         .map(|p| {
@@ -123,6 +129,7 @@ pub fn PartiesPanel(
                 <thead><tr><th>"Role"</th><th>"Name"</th><th>"Email"</th><th>"Phone"</th><th>"Added"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            {reveal}
             {can_add.then(|| view! {
                 <details class="form-panel">
                     <summary>"Add a party"</summary>
@@ -374,4 +381,35 @@ fn ApprovalList(approvals: Vec<ApprovalView>) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Shows one party field in clear; the reason goes to the audit trail.
+#[component]
+fn RevealPartyForm(claim_id: String, choices: Vec<(String, String)>) -> impl IntoView {
+    let action = ServerAction::<RevealPartyField>::new();
+    let errors = FormErrors::new(action.value());
+    let revealed = move || action.value().get().and_then(Result::ok);
+    view! {
+        <details class="form-panel">
+            <summary>"Reveal a party's details"</summary>
+            <p class="muted">"Revealing is recorded in the audit trail with your reason."</p>
+            {move || revealed().map(|value| view! {
+                <p class="secret-box" role="status" id="revealed-party">{value.unwrap_or_else(|| "(not given)".into())}</p>
+            })}
+            <ActionForm action attr:id="reveal-party-form">
+                <FormAlert errors />
+                <input type="hidden" name="id" value=claim_id />
+                <div class="form-grid">
+                    <LedgerChoice form="reveal" name="party_id" label="Party" errors choices />
+                    <LedgerChoice form="reveal" name="field" label="Field" errors choices=vec![
+                        ("name".to_owned(), "Name".to_owned()),
+                        ("email".to_owned(), "Email".to_owned()),
+                        ("phone".to_owned(), "Phone".to_owned()),
+                    ] />
+                    <LedgerInput form="reveal" name="reason" label="Reason" errors required=true />
+                </div>
+                <button type="submit" class="button">"Reveal"</button>
+            </ActionForm>
+        </details>
+    }
 }

@@ -225,3 +225,68 @@ pub async fn parties_of(
         })
         .collect()
 }
+
+/// The party fields that can be revealed.
+const REVEALABLE: [&str; 3] = ["name", "email", "phone"];
+
+/// Shows one of a party's fields in clear to someone allowed to see it,
+/// for a stated reason, audited like the claimant's
+/// (`claim.party_pii_revealed`, naming the party and the field, never the
+/// value). `None`: the field was not given.
+pub async fn reveal_party(
+    db: &Db,
+    vault: &Vault,
+    context: &AuditContext,
+    (claim_id, party_id): (&str, &str),
+    field: &str,
+    reason: &str,
+) -> Result<Option<String>, AppError> {
+    let mut errors = shared::FieldErrors::new();
+    let column = REVEALABLE.into_iter().find(|f| *f == field.trim());
+    if column.is_none() {
+        errors.push("field", "must be one of name, email, phone");
+    }
+    let reason = errors.check(shared::customer::RevealReason::parse("reason", reason));
+    let (Some(column), Some(reason)) = (column, reason) else {
+        return Err(errors.into());
+    };
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(&format!(
+        "SELECT cl.customer_id, pa.{column} AS envelope, k.kek_id, k.wrapped_key \
+         FROM claim_parties pa JOIN claims cl ON cl.id = pa.claim_id \
+         LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id \
+         WHERE pa.id = $1 AND pa.claim_id = $2"
+    ))
+    .bind(party_id)
+    .bind(claim_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("The party".into()))?;
+    let value = match row.try_get::<Option<Vec<u8>>, _>("envelope")? {
+        None => None,
+        Some(envelope) => {
+            let key = crate::vault::WrappedKey::from_row(&row)?;
+            let customer_id: String = row.try_get("customer_id")?;
+            let dek = vault.unwrap_key(&customer_id, &key).map_err(|_| {
+                AppError::Conflict("The policyholder's personal data was erased.".into())
+            })?;
+            let plain = vault
+                .open_field(&dek, TABLE, column, party_id, &envelope)
+                .map_err(|_| crate::vault::unreadable::conflict(column))?;
+            Some(plain)
+        }
+    };
+    audit::append(
+        &mut tx,
+        context,
+        AuditEvent {
+            action: "claim.party_pii_revealed",
+            entity_type: "claim",
+            entity_id: Some(claim_id),
+            details: json!({ "party_id": party_id, "field": column, "reason": reason }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(value)
+}
