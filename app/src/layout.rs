@@ -14,6 +14,7 @@ pub const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/customers", "Customers", Some(Permission::CustomersRead)),
     ("/policies", "Policies", Some(Permission::PoliciesRead)),
     ("/claims", "Claims", Some(Permission::ClaimsRead)),
+    ("/work", "My work", Some(Permission::ClaimsWrite)),
     ("/reviews", "Review queue", Some(Permission::ClaimsDecide)),
     ("/approvals", "Approvals", Some(Permission::ClaimsDecide)),
     ("/audit", "Audit", Some(Permission::AuditRead)),

@@ -145,6 +145,20 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   await expect(page.locator("#claim-incurred")).toHaveText("USD 3,750.00");
   await expect(page.locator("#claim-ledger")).toContainText("Final");
 
+  // Work on the claim: an activity, found under My work, then done.
+  await open("Add an activity", "#activity-subject");
+  await page.locator("#activity-subject").fill("Send the settlement letter");
+  await page.locator("#activity-due_on").fill(isoDate(2));
+  await page.getByRole("button", { name: "Add activity" }).click();
+  await expect(page.locator("#claim-activities")).toContainText("due in 2 days");
+  await page.goto("/work");
+  const work = page.locator("#work-table tr", { hasText: number });
+  await expect(work).toContainText("Send the settlement letter");
+  await work.getByRole("link", { name: number }).click();
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.locator("#claim-activities").getByRole("button", { name: "Done" }).click();
+  await expect(page.locator("#claim-activities")).toContainText("Done by");
+
   await page.locator("#note-body").fill("Approved after the loss adjuster's photos.");
   await page.getByRole("button", { name: "Add note" }).click();
   await expect(page.locator("#claim-notes")).toContainText("loss adjuster's photos");

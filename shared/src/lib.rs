@@ -8,6 +8,7 @@
 
 mod macros;
 
+pub mod activity;
 pub mod attachment;
 pub mod auth;
 pub mod authority;

@@ -8,6 +8,7 @@
     reason = "server functions take one argument per form field, as ActionForm posts them"
 )]
 
+pub mod activities;
 pub mod approvals;
 pub mod attachments;
 pub mod financials;
@@ -136,6 +137,8 @@ pub struct ClaimView {
     /// Reserve changes and payments that were over their requester's
     /// authority, oldest first, with their outcome.
     pub approvals: Vec<financials::ApprovalView>,
+    /// The claim's activities, oldest first, open and done.
+    pub activities: Vec<activities::ActivityView>,
     /// The caller's own authority in the policy's currency, shown on the
     /// reserve and payment forms (the claim page's callers who decide).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,7 @@ use shared::{
     claim::{ClaimStatus, Priority},
 };
 
+mod activities;
 mod approvals;
 mod detail;
 mod financials;
@@ -19,6 +20,7 @@ mod form;
 
 use self::form::NewClaimForm;
 pub use self::{
+    activities::MyWorkPage,
     approvals::ApprovalsPage,
     detail::ClaimPage,
     form::{ClaimForm, FORM_LINES},

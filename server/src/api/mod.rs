@@ -2,6 +2,7 @@
 //! on these routes, so a browser's cookie authenticates nothing here),
 //! problem+json errors, a per-client rate limit.
 
+pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod claims;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(policies::routes())
         .merge(claims::routes())
         .merge(financials::routes())
+        .merge(activities::routes())
         .merge(webhooks::routes())
         .merge(audit::routes())
         .merge(openapi::routes())

@@ -270,6 +270,28 @@ fn add_financials(document: &mut Value) {
         "responses": with_errors(json!({ "200": ok("The value (null when not given)", json!({ "type": "object", "properties": {
             "field": { "type": "string" }, "value": { "type": ["string", "null"] } } })),
             "404": problem("No such claim or party"), "409": problem("The policyholder's data was erased, or the value is unreadable") })) } });
+    let activity = json!({ "$ref": "#/components/schemas/Activity" });
+    let list_of = |what: &str, item: &Value| {
+        ok(
+            what,
+            json!({ "type": "object", "properties": { "items": { "type": "array", "items": item.clone() } } }),
+        )
+    };
+    paths["/api/v1/claims/{id}/activities"] = json!({
+        "get": { "summary": "The claim's activities, oldest first, open and done", "parameters": [id_param()],
+            "responses": with_errors(json!({ "200": list_of("The activities", &activity), "404": problem("No such claim") })) },
+        "post": { "summary": "Plan an activity on the claim: an owner (the caller when empty), a due date today or later, a priority (audited)",
+            "parameters": [id_param(), if_match_param()],
+            "requestBody": body(json!({ "type": "object", "required": ["subject", "due_on"], "properties": {
+                "subject": { "type": "string", "minLength": 3, "maxLength": 200 }, "due_on": { "type": "string", "format": "date" },
+                "priority": { "enum": ["urgent", "standard", "low"] }, "owner_id": { "type": "string" } } })),
+            "responses": with_errors(json!({ "201": ok("The activity", activity.clone()), "404": problem("No such claim"),
+                "409": problem("The claim is closed"), "412": problem("The claim changed since the ETag was read") })) } });
+    paths["/api/v1/claims/{id}/activities/{activity_id}/complete"] = json!({ "post": { "summary": "Mark an activity done (audited)",
+        "parameters": [id_param(), { "name": "activity_id", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "responses": with_errors(json!({ "200": ok("The activity, done", activity.clone()), "404": problem("No such claim or activity"), "409": problem("Already done") })) } });
+    paths["/api/v1/me/activities"] = json!({ "get": { "summary": "The caller's open activities on every claim, soonest due (most overdue) first",
+        "responses": with_errors(json!({ "200": list_of("My work", &activity) })) } });
     let approval = json!({ "$ref": "#/components/schemas/Approval" });
     paths["/api/v1/approvals"] = json!({ "get": { "summary": "Reserve changes and payments over their requester's authority, waiting for approval, oldest first",
         "responses": with_errors(json!({ "200": ok("The queue", json!({ "type": "object", "properties": { "items": { "type": "array", "items": approval.clone() } } })) })) } });
@@ -305,6 +327,12 @@ fn add_financials(document: &mut Value) {
         "summary": { "type": "string" }, "status": { "enum": ["pending", "approved", "rejected"] },
         "requested_by_id": { "type": "string" }, "requested_by": { "type": "string" }, "requested_at": { "type": "integer" },
         "decided_by": { "type": ["string", "null"] }, "decided_at": { "type": ["integer", "null"] }, "decision_reason": { "type": ["string", "null"] } } });
+    schemas["Activity"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "claim_id": { "type": "string" },
+        "claim_number": { "type": "string" }, "subject": { "type": "string" }, "due_on": { "type": "string", "format": "date" },
+        "due": { "type": "string", "description": "in words: due in 3 days, 2 days overdue" }, "overdue": { "type": "boolean" },
+        "priority": { "enum": ["urgent", "standard", "low"] }, "owner_id": { "type": "string" }, "owner_name": { "type": "string" },
+        "status": { "enum": ["open", "done"] }, "completed_by": { "type": ["string", "null"] }, "completed_at": { "type": ["integer", "null"] },
+        "created_at": { "type": "integer" } } });
     schemas["Party"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "role": { "type": "string" },
         "name": { "type": "string", "description": "masked" }, "email": { "type": ["string", "null"] }, "phone": { "type": ["string", "null"] },
         "created_at": { "type": "integer" } } });

@@ -15,16 +15,16 @@ use crate::{
 };
 
 /// A claim in review and the adjuster working it.
-struct Desk {
-    app: TestApp,
-    adjuster: String,
-    partner: String,
-    id: String,
+pub(crate) struct Desk {
+    pub(crate) app: TestApp,
+    pub(crate) adjuster: String,
+    pub(crate) partner: String,
+    pub(crate) id: String,
 }
 
 /// A claim in review worked by an adjuster (limits: reserves 50,000.00,
 /// payments 25,000.00 USD).
-async fn desk(marker: &str) -> Desk {
+pub(crate) async fn desk(marker: &str) -> Desk {
     desk_as(marker, Role::Adjuster).await
 }
 
@@ -58,7 +58,7 @@ fn usd(amount: i64) -> Value {
 }
 
 impl Desk {
-    async fn post(&self, tail: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, tail: &str, body: Value) -> reqwest::Response {
         let path = format!("/api/v1/claims/{}/{tail}", self.id);
         send(
             &self.app,
@@ -71,7 +71,7 @@ impl Desk {
         .await
     }
 
-    async fn get(&self, tail: &str) -> Value {
+    pub(crate) async fn get(&self, tail: &str) -> Value {
         let path = format!("/api/v1/claims/{}{tail}", self.id);
         let response = send(&self.app, &self.adjuster, Method::GET, &path, None, None).await;
         assert_eq!(response.status(), 200, "GET {path}");
@@ -87,7 +87,12 @@ impl Desk {
         added["id"].as_str().unwrap().to_owned()
     }
 
-    async fn reserve(&self, cost_type: &str, category: &str, amount: i64) -> reqwest::Response {
+    pub(crate) async fn reserve(
+        &self,
+        cost_type: &str,
+        category: &str,
+        amount: i64,
+    ) -> reqwest::Response {
         self.post(
             "reserves",
             json!({ "cost_type": cost_type, "category": category, "amount": usd(amount), "reason": "Adjuster's estimate" }),

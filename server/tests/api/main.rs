@@ -5,6 +5,7 @@
     reason = "helpers outside #[test] fns unwrap too: a failed unwrap is a failed test"
 )]
 
+mod activities;
 mod api_errors;
 mod assets;
 mod attachments;

@@ -34,6 +34,13 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/claims/{id}/parties"),
     ("post", "/api/v1/claims/{id}/parties"),
     ("post", "/api/v1/claims/{id}/parties/{party_id}/reveal"),
+    ("get", "/api/v1/claims/{id}/activities"),
+    ("post", "/api/v1/claims/{id}/activities"),
+    (
+        "post",
+        "/api/v1/claims/{id}/activities/{activity_id}/complete",
+    ),
+    ("get", "/api/v1/me/activities"),
     ("get", "/api/v1/approvals"),
     ("post", "/api/v1/approvals/{id}/approve"),
     ("post", "/api/v1/approvals/{id}/reject"),

@@ -239,6 +239,27 @@ fn guarded() -> Vec<Entry> {
             ],
         ),
         (
+            path::<app::claims::activities::AddClaimActivity>(),
+            P(ClaimsWrite),
+            vec![
+                id,
+                ("version", "1"),
+                ("subject", "Call the claimant"),
+                ("due_on", "2999-01-01"),
+                ("priority", "standard"),
+            ],
+        ),
+        (
+            path::<app::claims::activities::CompleteClaimActivity>(),
+            P(ClaimsWrite),
+            vec![id, ("activity_id", "no-such-activity")],
+        ),
+        (
+            path::<app::claims::activities::ListMyWork>(),
+            P(ClaimsWrite),
+            vec![],
+        ),
+        (
             path::<app::claims::parties::AddClaimParty>(),
             P(ClaimsWrite),
             vec![

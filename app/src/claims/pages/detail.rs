@@ -17,11 +17,15 @@ use shared::{
 
 use super::{
     PriorityBadge,
+    activities::ActivitiesPanel,
     financials::{FinancialsPanel, MoneyActions, PartiesPanel},
 };
 use crate::claims::{
     AddClaimNote, AssignClaimToMe, ChangeClaimStatus, ClaimView, DecideClaim, RevealClaimantField,
-    attachments::AttachmentView, get_claim, parties::AddClaimParty,
+    activities::{AddClaimActivity, CompleteClaimActivity},
+    attachments::AttachmentView,
+    get_claim,
+    parties::AddClaimParty,
 };
 use crate::{
     auth::CurrentUser,
@@ -41,6 +45,10 @@ pub fn ClaimPage() -> impl IntoView {
     let note = ServerAction::<AddClaimNote>::new();
     let retry = ServerAction::<crate::workflow::RetryJob>::new();
     let party = ServerAction::<AddClaimParty>::new();
+    let work = (
+        ServerAction::<AddClaimActivity>::new(),
+        ServerAction::<CompleteClaimActivity>::new(),
+    );
     let money = MoneyActions {
         reserve: ServerAction::new(),
         pay: ServerAction::new(),
@@ -58,6 +66,8 @@ pub fn ClaimPage() -> impl IntoView {
             money.reserve.version().get(),
             money.pay.version().get(),
             money.recover.version().get(),
+            work.0.version().get(),
+            work.1.version().get(),
         ]
     };
     let claim = Resource::new(move || (id(), changes()), |(id, _)| get_claim(id));
@@ -83,7 +93,7 @@ pub fn ClaimPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match claim.await {
-                    Ok(claim) => view! { <ClaimDetail claim rights change decide assign note retry party money /> }.into_any(),
+                    Ok(claim) => view! { <ClaimDetail claim rights change decide assign note retry party money work /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -110,6 +120,10 @@ fn ClaimDetail(
     retry: ServerAction<crate::workflow::RetryJob>,
     party: ServerAction<AddClaimParty>,
     money: MoneyActions,
+    work: (
+        ServerAction<AddClaimActivity>,
+        ServerAction<CompleteClaimActivity>,
+    ),
 ) -> impl IntoView {
     let ClaimView {
         summary: s,
@@ -129,6 +143,7 @@ fn ClaimDetail(
         parties,
         financials,
         approvals,
+        activities,
         my_authority,
         timeline,
         executions,
@@ -269,6 +284,8 @@ fn ClaimDetail(
             can_add=rights.write && status != ClaimStatus::Closed can_reveal=rights.reveal add=party />
         <FinancialsPanel claim_id=id.clone() version=version.clone() financials parties
             approvals authority=my_authority can_change=rights.decide && status != ClaimStatus::Closed actions=money />
+        <ActivitiesPanel claim_id=id.clone() version=version.clone() activities
+            can_change=rights.write && status != ClaimStatus::Closed add=work.0 complete=work.1 />
         <section class="card" aria-labelledby="notes-heading">
             <h2 id="notes-heading">"Notes"</h2>
             {rights.write.then(|| view! {

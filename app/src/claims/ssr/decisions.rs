@@ -175,6 +175,10 @@ pub async fn apply_action(
             if let Some(refusal) = close_blockers(&mut tx, id).await? {
                 return Err(AppError::Conflict(refusal));
             }
+            let work = crate::claims::activities::ssr::close_blocker(&mut tx, id).await?;
+            if let Some(refusal) = work {
+                return Err(AppError::Conflict(refusal));
+            }
         }
         ClaimAction::StartReview if current.assignee_id.is_none() => {
             assign_in(&mut tx, id, principal).await?;

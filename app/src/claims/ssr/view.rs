@@ -26,6 +26,7 @@ use super::{COLUMNS, FROM, claimant::claimant_of, decode, summary_from_row};
 use crate::{
     claims::{
         ClaimLineView, ClaimView, NoteView, RelatedClaim, TimelineEntry,
+        activities::ssr::{StoredActivity, json_fields as activity_fields},
         attachments::ssr::{STORED_COLUMNS, StoredAttachment},
         financials::ssr::{APPROVAL_COLUMNS, LINE_COLUMNS, StoredApproval, StoredLine, financials},
         parties::ssr::{StoredParty, json_fields as party_fields},
@@ -157,6 +158,13 @@ fn build(engine: Engine) -> String {
     );
     let mut approval = columns("r", &APPROVAL_COLUMNS);
     approval.push(("claim_number".into(), "cl.claim_number".into()));
+    let activities = part(
+        engine,
+        &activity_fields(),
+        "FROM claim_activities a LEFT JOIN users u ON u.id = a.owner_id WHERE a.claim_id = cl.id",
+        "a.created_at, a.id",
+        "activities_json",
+    );
     let approvals = part(
         engine,
         &approval,
@@ -196,7 +204,7 @@ fn build(engine: Engine) -> String {
     format!(
         "{COLUMNS}, cl.description, cl.coverage, cl.coverage_note, cl.claimant_name, cl.claimant_email, \
          cl.claimant_phone, p.coverage_limit, p.deductible, p.currency AS policy_currency, \
-         k.kek_id, k.wrapped_key, {lines}, {notes}, {related}, {attachments}, {ledger}, {approvals}, {parties}, {executions}, {timeline}{FROM} \
+         k.kek_id, k.wrapped_key, {lines}, {notes}, {related}, {attachments}, {ledger}, {approvals}, {activities}, {parties}, {executions}, {timeline}{FROM} \
          LEFT JOIN customer_keys k ON k.customer_id = cl.customer_id WHERE cl.id = $1"
     )
 }
@@ -327,6 +335,11 @@ pub async fn view(db: &Db, vault: &Vault, id: &str) -> Result<Option<ClaimView>,
         .into_iter()
         .map(StoredLine::into_view)
         .collect::<Result<Vec<_>, _>>()?;
+    let today = crate::clock::today();
+    let activities = rows::<StoredActivity>(&row, "activities_json")?
+        .into_iter()
+        .map(|activity| activity.into_view(today))
+        .collect::<Result<Vec<_>, _>>()?;
     let approvals = rows::<StoredApproval>(&row, "approvals_json")?
         .into_iter()
         .map(StoredApproval::into_view)
@@ -345,6 +358,7 @@ pub async fn view(db: &Db, vault: &Vault, id: &str) -> Result<Option<ClaimView>,
         parties,
         financials: financials(policy_currency, ledger),
         approvals,
+        activities,
         my_authority: None,
         description: row.try_get("description")?,
         coverage: row.try_get("coverage")?,
