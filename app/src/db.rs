@@ -239,6 +239,8 @@ pub struct Db {
     identity: tokio::sync::broadcast::Sender<IdentityChange>,
     /// Which number sequences exist in this database (PostgreSQL).
     sequences: KnownNames,
+    /// What the SLA clocks read (tests advance it).
+    clock: crate::clock::Clock,
 }
 
 impl Db {
@@ -264,6 +266,7 @@ impl Db {
             writer: Arc::default(),
             identity,
             sequences: KnownNames::default(),
+            clock: crate::clock::Clock::default(),
         };
         if let DatabaseUrl::Postgres(url) = url {
             tokio::spawn(identity::listen_for_identity_changes(
@@ -292,6 +295,7 @@ impl Db {
             writer: Arc::clone(&self.writer),
             identity: self.identity.clone(),
             sequences: self.sequences.clone(),
+            clock: self.clock.clone(),
         })
     }
 
@@ -320,6 +324,12 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The clock the SLA deadlines are set and read by, shared with every
+    /// handle from [`Db::with_own_pool`].
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     /// The number sequences known to exist (see `crate::numbering`).
@@ -496,10 +506,7 @@ const IDENTITY_BACKLOG: usize = 1_024;
 /// Now, in the unit of every stored instant: microseconds since the Unix
 /// epoch, UTC.
 pub fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
+    crate::clock::system_micros()
 }
 
 /// A new primary key: a UUIDv7, so keys are unguessable in URLs yet sort by

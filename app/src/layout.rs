@@ -17,6 +17,7 @@ pub const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/work", "My work", Some(Permission::ClaimsWrite)),
     ("/reviews", "Review queue", Some(Permission::ClaimsDecide)),
     ("/approvals", "Approvals", Some(Permission::ClaimsDecide)),
+    ("/sla", "Service levels", Some(Permission::ClaimsRead)),
     ("/audit", "Audit", Some(Permission::AuditRead)),
     ("/admin", "Admin", Some(Permission::UsersManage)),
 ];

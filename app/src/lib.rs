@@ -66,7 +66,7 @@ use crate::{
         mfa_pages::{AccountMfaPage, EnrolPage, VerifyPage},
         pages::{AccountPage, LoginPage},
     },
-    claims::pages::{ApprovalsPage, ClaimPage, ClaimsPage, MyWorkPage, ReviewQueuePage},
+    claims::pages::{ApprovalsPage, ClaimPage, ClaimsPage, MyWorkPage, ReviewQueuePage, SlaPage},
     customers::pages::{CustomerPage, CustomersPage},
     dashboard::DashboardPage,
     error::{ErrorPage, NotFoundPage},
@@ -181,6 +181,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("claims"), ParamSegment("id")) view=ClaimPage />
                     <Route path=StaticSegment("reviews") view=ReviewQueuePage />
                     <Route path=StaticSegment("approvals") view=ApprovalsPage />
+                    <Route path=StaticSegment("sla") view=SlaPage />
                     <Route path=StaticSegment("work") view=MyWorkPage />
                     <Route path=StaticSegment("audit") view=AuditPage />
                     <Route path=StaticSegment("admin") view=AdminPage />

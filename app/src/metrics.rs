@@ -39,6 +39,7 @@ pub struct Metrics {
     claims_ingested: Mutex<BTreeMap<&'static str, u64>>,
     claims_decided: Mutex<BTreeMap<&'static str, u64>>,
     webhook_deliveries: Mutex<BTreeMap<&'static str, u64>>,
+    sla_breaches: Mutex<BTreeMap<&'static str, u64>>,
     policies_created: AtomicU64,
     pool_wait_micros: AtomicU64,
 }
@@ -103,6 +104,11 @@ impl Metrics {
     /// `outcome`: `delivered` or `failed`.
     pub fn webhook_delivered(&self, outcome: &'static str) {
         bump(&self.webhook_deliveries, outcome);
+    }
+
+    /// A claim's SLA deadline met late; `clock`: `acknowledge` or `decide`.
+    pub fn sla_breached(&self, clock: &'static str) {
+        bump(&self.sla_breaches, clock);
     }
 
     pub fn policy_created(&self) {
@@ -182,6 +188,12 @@ impl Metrics {
                 "Webhook delivery attempts, by outcome.",
                 "outcome",
                 &self.webhook_deliveries,
+            ),
+            (
+                "vanguard_sla_breaches_total",
+                "SLA deadlines met late (acknowledged or decided after the deadline), by clock.",
+                "clock",
+                &self.sla_breaches,
             ),
         ] {
             family(&mut out, name, "counter", help);

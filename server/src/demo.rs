@@ -133,6 +133,9 @@ pub async fn seed(state: &AppState) -> Result<usize, AppError> {
                 premium: usd(limit / 100),
                 coverage_limit: usd(*limit),
                 deductible: usd(50_000),
+                // Demo policies are Floridian: their claims show its
+                // service levels (acknowledge in 14 days).
+                jurisdiction: "US-FL".into(),
             },
         )
         .await?;

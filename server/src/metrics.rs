@@ -1,5 +1,6 @@
 //! `GET /metrics`: the Prometheus text of [`app::metrics`] plus the gauges
-//! read at scrape time: readiness, the database pool and the outbox.
+//! read at scrape time: readiness, the database pool, the outbox and the
+//! claims past their SLA deadline.
 //!
 //! Served without authentication like any exporter; keep it off the public
 //! listener (the ALB rule in `deploy/terraform` answers 404 for it).
@@ -70,6 +71,21 @@ async fn scrape(State(state): State<AppState>) -> Response {
             "Age of the oldest pending job (0 when none).",
             oldest.unwrap_or(0).max(0),
         );
+    }
+    let now = state.db.clock().now_micros();
+    if let Ok(overdue) = app::claims::sla::ssr::overdue(&state.db, now).await {
+        family(
+            &mut out,
+            "vanguard_sla_overdue_claims",
+            "gauge",
+            "Claims past their running SLA deadline, by clock (acknowledge, decide).",
+        );
+        for (clock, n) in overdue {
+            out.push_str(&format!(
+                "vanguard_sla_overdue_claims{{clock=\"{}\"}} {n}\n",
+                clock.as_str()
+            ));
+        }
     }
     let mut response = out.into_response();
     response.headers_mut().insert(

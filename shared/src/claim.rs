@@ -179,17 +179,6 @@ str_enum! {
     }
 }
 
-impl Priority {
-    /// The service-level target: hours from triage to a first review.
-    pub fn sla_hours(self) -> u32 {
-        match self {
-            Priority::Urgent => 24,
-            Priority::Standard => 72,
-            Priority::Low => 168,
-        }
-    }
-}
-
 /// One claimed item as submitted. Missing fields deserialize as empty so
 /// they come back as field errors.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

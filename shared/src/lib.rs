@@ -24,6 +24,7 @@ pub mod pagination;
 pub mod party;
 pub mod policy;
 pub mod redirect;
+pub mod sla;
 pub mod tenancy;
 #[cfg(test)]
 mod test_support;

@@ -12,6 +12,8 @@
 //! Renewal is not a status change: it issues a new policy for the next term
 //! (see [`PolicyStatus::renew`]), so the old one keeps its history.
 
+use serde::{Deserialize, Serialize};
+
 use crate::dates::DateRange;
 use crate::macros::{reference_number, str_enum};
 use crate::money::{Currency, Money, MoneyInput};
@@ -152,6 +154,46 @@ pub fn next_term(term: &DateRange) -> DateRange {
     term.next_term()
 }
 
+/// Where a policy is written: an ISO 3166-1 country (`GB`) or an ISO 3166-2
+/// subdivision (`US-FL`), stored upper-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Jurisdiction(String);
+
+impl Jurisdiction {
+    /// Two letters, optionally a dash and one to three letters or digits;
+    /// case and surrounding spaces are forgiven.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let value = raw.trim().to_ascii_uppercase();
+        let (country, subdivision) = match value.split_once('-') {
+            Some((country, subdivision)) => (country, Some(subdivision)),
+            None => (value.as_str(), None),
+        };
+        let country_ok = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+        let subdivision_ok = subdivision.is_none_or(|s| {
+            (1..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        if country_ok && subdivision_ok {
+            Ok(Self(value))
+        } else {
+            Err(FieldError::new(
+                field,
+                "must be an ISO 3166 code: a country (GB) or a subdivision (US-FL)",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Jurisdiction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A new policy as submitted by the form or `POST /api/v1/policies`.
 /// Missing fields deserialize as empty so they come back as field errors.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -167,6 +209,9 @@ pub struct NewPolicyInput {
     pub premium: MoneyInput,
     pub coverage_limit: MoneyInput,
     pub deductible: MoneyInput,
+    /// Where the policy is written, an ISO 3166 code (`US-FL`); empty for
+    /// none (the default SLA rules then apply to its claims).
+    pub jurisdiction: String,
 }
 
 /// A new policy that passed every rule; it starts as
@@ -181,6 +226,7 @@ pub struct NewPolicy {
     pub premium: Money,
     pub coverage_limit: Money,
     pub deductible: Money,
+    pub jurisdiction: Option<Jurisdiction>,
 }
 
 impl NewPolicy {
@@ -196,6 +242,12 @@ impl NewPolicy {
         let premium = errors.check_all(input.premium.parse("premium", 1));
         let coverage_limit = errors.check_all(input.coverage_limit.parse("coverage_limit", 1));
         let deductible = errors.check_all(input.deductible.parse("deductible", 0));
+        let jurisdiction = match input.jurisdiction.trim() {
+            "" => Some(None),
+            raw => errors
+                .check(Jurisdiction::parse("jurisdiction", raw))
+                .map(Some),
+        };
 
         // A currency that does not parse has its own error already; compare
         // the rest against the first good one.
@@ -233,6 +285,7 @@ impl NewPolicy {
                 premium: premium?,
                 coverage_limit: coverage_limit?,
                 deductible: deductible?,
+                jurisdiction: jurisdiction?,
             })
         })
     }

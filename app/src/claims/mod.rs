@@ -16,6 +16,7 @@ pub mod pages;
 pub mod parties;
 #[cfg(feature = "ssr")]
 pub mod redact;
+pub mod sla;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -58,10 +59,14 @@ pub struct ClaimSummary {
     pub version: i64,
     pub created_at: i64,
     pub triaged_at: Option<i64>,
-    /// When a first review is due (triage time plus the priority's SLA).
-    pub review_due_at: Option<i64>,
-    /// Still waiting for a first review after [`ClaimSummary::review_due_at`].
-    pub sla_breached: bool,
+    /// The SLA deadline the claim works to now (acknowledge, then decide)
+    /// and the time left when it was read; `None` once decided.
+    pub deadline: Option<shared::sla::Deadline>,
+    /// Both deadlines as set when the claim was filed, and when it was
+    /// acknowledged.
+    pub acknowledge_due_at: Option<i64>,
+    pub decide_due_at: Option<i64>,
+    pub acknowledged_at: Option<i64>,
 }
 
 /// One claimed item.
@@ -195,9 +200,10 @@ pub struct ClaimFilters {
     pub to: Option<String>,
     pub customer_id: Option<String>,
     pub policy_id: Option<String>,
-    /// `newest` (default), `oldest`, `priority`, `amount`.
+    /// `newest` (default), `oldest`, `priority`, `amount`, `deadline`.
     pub sort: Option<String>,
-    /// The review queue: triaged and in-review claims, most urgent first.
+    /// The review queue: triaged and in-review claims, soonest SLA breach
+    /// first.
     pub queue: Option<String>,
     /// Rows per page on the claims page (25, 50 or 100; the API takes its
     /// own `per_page`).

@@ -17,6 +17,7 @@ mod approvals;
 mod detail;
 mod financials;
 mod form;
+mod sla;
 
 use self::form::NewClaimForm;
 pub use self::{
@@ -24,6 +25,7 @@ pub use self::{
     approvals::ApprovalsPage,
     detail::ClaimPage,
     form::{ClaimForm, FORM_LINES},
+    sla::SlaPage,
 };
 use super::{AssignClaimToMe, ClaimFilters, ClaimSummary, list_claims};
 use crate::{
@@ -155,7 +157,7 @@ pub fn ClaimsPage() -> impl IntoView {
                     </label>
                     <label>"Sort"
                         <select name="sort">
-                            {[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority"), ("amount", "Largest amount")].into_iter().map(|(value, label)| view! {
+                            {[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority"), ("amount", "Largest amount"), ("deadline", "Soonest SLA breach")].into_iter().map(|(value, label)| view! {
                                 <option value=value selected=move || filters.with(|f| selected(&f.sort, value))>{label}</option>
                             }).collect_view()}
                         </select>
@@ -187,7 +189,7 @@ pub fn ClaimsPage() -> impl IntoView {
     }
 }
 
-/// Claims awaiting review, most urgent first, then oldest.
+/// Claims awaiting review, the soonest SLA breach first.
 #[component]
 pub fn ReviewQueuePage() -> impl IntoView {
     let filters = filters_from_query();
@@ -214,7 +216,7 @@ pub fn ReviewQueuePage() -> impl IntoView {
         <Title text="Review queue" />
         <header class="page-header">
             <h1>"Review queue"</h1>
-            <p class="page-lede">"Triaged claims waiting for an adjuster, most urgent first, then oldest. Review targets: urgent 24 h, standard 72 h, low 7 days from triage."</p>
+            <p class="page-lede">"Claims waiting for an adjuster, the soonest SLA breach first: the SLA column counts down to the deadline each claim works to now (acknowledge, then decide; see Service levels)."</p>
         </header>
         <section class="card">
             <Form method="GET" action="">
@@ -286,7 +288,7 @@ fn ClaimTable(
             <thead><tr>
                 <th>"Number"</th><th>"Policy"</th><th>"Status"</th><th>"Priority"</th>
                 <th>"Incident"</th><th class="numeric">"Claimed"</th><th>"Flags"</th><th>"Assignee"</th>
-                {queue.then(|| view! { <th>"Review due"</th> })}
+                {queue.then(|| view! { <th>"SLA"</th> })}
                 {assign.is_some().then(|| view! { <th><span class="visually-hidden">"Take"</span></th> })}
             </tr></thead>
             <tbody>
@@ -307,7 +309,7 @@ fn ClaimTable(
                         view! { <span class="badge flag" title=reasons>{count}</span> }
                     });
                     view! {
-                        <tr class:sla-breached=c.sla_breached>
+                        <tr class:sla-breached=c.deadline.is_some_and(|d| d.breached())>
                             <td><A href=format!("/claims/{}", c.id)>{c.claim_number.clone()}</A></td>
                             <td><A href=format!("/policies/{}", c.policy_id)>{c.policy_number.clone()}</A></td>
                             <td><span class=format!("badge status-{}", c.status.as_str())>{c.status.label()}</span></td>
@@ -317,7 +319,7 @@ fn ClaimTable(
                             <td>{flag_badge}</td>
                             <td>{c.assignee_name.clone().unwrap_or_else(|| "—".into())}</td>
                             {queue.then(|| view! {
-                                <td>{c.review_due_at.map(instant).unwrap_or_default()}{c.sla_breached.then(|| view! { <span class="badge breached">" overdue"</span> })}</td>
+                                <td><DeadlineBadge deadline=c.deadline /></td>
                             })}
                             {assign.is_some().then(|| view! { <td>{take}</td> })}
                         </tr>
@@ -332,6 +334,21 @@ fn ClaimTable(
         </nav>
     }
     .into_any()
+}
+
+/// The running SLA deadline in words ("Acknowledge due in 3 h"), its
+/// date in the tooltip; breached ones stand out.
+#[component]
+pub(super) fn DeadlineBadge(deadline: Option<shared::sla::Deadline>) -> impl IntoView {
+    match deadline {
+        Some(deadline) => view! {
+            <span class="sla-deadline" class:breached=deadline.breached() title=instant(deadline.due_at)>
+                {deadline.describe()}
+            </span>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"Decided"</span> }.into_any(),
+    }
 }
 
 #[component]

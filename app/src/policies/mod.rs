@@ -36,6 +36,8 @@ pub struct PolicyView {
     pub coverage_limit: Money,
     pub deductible: Money,
     pub renewed_from: Option<String>,
+    /// Where the policy is written (`US-FL`); its claims' SLA rule.
+    pub jurisdiction: Option<String>,
     pub version: i64,
     pub created_at: i64,
     pub available_actions: Vec<PolicyAction>,
@@ -104,6 +106,7 @@ pub async fn create_policy(
     premium: String,
     coverage_limit: String,
     deductible: String,
+    jurisdiction: Option<String>,
 ) -> Result<PolicyView, AppError> {
     use crate::server_call::serve;
     use shared::{auth::Permission, policy::NewPolicyInput};
@@ -119,6 +122,7 @@ pub async fn create_policy(
             premium,
             coverage_limit,
             deductible,
+            jurisdiction: jurisdiction.unwrap_or_default(),
         };
         let policy = ssr::create(&state.db, &call.context, &principal.scope, &input).await?;
         leptos_axum::redirect(&format!("/policies/{}", policy.id));
@@ -189,6 +193,7 @@ pub async fn update_policy(
     premium: String,
     coverage_limit: String,
     deductible: String,
+    jurisdiction: Option<String>,
 ) -> Result<PolicyView, AppError> {
     use crate::server_call::serve;
     use shared::auth::Permission;
@@ -203,6 +208,7 @@ pub async fn update_policy(
             premium: Some(premium),
             coverage_limit: Some(coverage_limit),
             deductible: Some(deductible),
+            jurisdiction,
         };
         ssr::update_quote(&state.db, context, &id, &changes, Some(version)).await
     })

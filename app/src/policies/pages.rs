@@ -275,6 +275,7 @@ fn PolicyDetail(
                 <dt>"Premium"</dt><dd>{policy.premium.format()}</dd>
                 <dt>"Coverage limit"</dt><dd>{policy.coverage_limit.format()}</dd>
                 <dt>"Deductible"</dt><dd>{policy.deductible.format()}</dd>
+                <dt>"Jurisdiction"</dt><dd id="policy-jurisdiction">{policy.jurisdiction.clone().unwrap_or_else(|| "Not set (default service levels)".into())}</dd>
                 <dt>"Issued"</dt><dd>{instant(policy.created_at)}</dd>
                 {policy.renewed_from.clone().map(|from| view! { <dt>"Renews"</dt><dd><A href=format!("/policies/{from}")>"the previous term"</A></dd> })}
             </dl>
@@ -287,6 +288,9 @@ fn PolicyDetail(
         {editor}
     }
 }
+
+const JURISDICTION_HINT: &str =
+    "Where it is written, ISO 3166 (US-FL, GB): sets its claims' service levels";
 
 /// A quote's terms, prefilled (no personal data here).
 #[component]
@@ -314,6 +318,7 @@ fn EditQuoteForm(policy: PolicyView, update: ServerAction<UpdatePolicy>) -> impl
                         <Field label="Premium" name="premium" errors required=true error_for="premium.amount" value=policy.premium.format_major() />
                         <Field label="Coverage limit" name="coverage_limit" errors required=true error_for="coverage_limit.amount" value=policy.coverage_limit.format_major() />
                         <Field label="Deductible" name="deductible" errors required=true error_for="deductible.amount" value=policy.deductible.format_major() />
+                        <Field label="Jurisdiction" name="jurisdiction" errors value=policy.jurisdiction.clone().unwrap_or_default() hint=JURISDICTION_HINT />
                     </div>
                     <button type="submit" class="button" disabled=move || update.pending().get()>"Save quote"</button>
                 </ActionForm>
@@ -347,6 +352,7 @@ pub fn NewPolicyForm(customer_id: String) -> impl IntoView {
                         <Field label="Premium" name="premium" errors required=true hint="e.g. 1,200.00" />
                         <Field label="Coverage limit" name="coverage_limit" errors required=true />
                         <Field label="Deductible" name="deductible" errors required=true value="0" />
+                        <Field label="Jurisdiction" name="jurisdiction" errors hint=JURISDICTION_HINT />
                     </div>
                     <button type="submit" class="button primary" disabled=move || action.pending().get()>"Issue quote"</button>
                 </ActionForm>

@@ -8,7 +8,10 @@ use shared::{
     dates::DateRange,
     money::{Currency, Money, MoneyInput},
     pagination::{Page, PageRequest},
-    policy::{LineOfBusiness, NewPolicy, NewPolicyInput, PolicyAction, PolicyNumber, PolicyStatus},
+    policy::{
+        Jurisdiction, LineOfBusiness, NewPolicy, NewPolicyInput, PolicyAction, PolicyNumber,
+        PolicyStatus,
+    },
 };
 use sqlx::{FromRow as _, Row as _, any::AnyRow};
 
@@ -24,7 +27,7 @@ use crate::{
 
 const SELECT: &str = "SELECT p.id, p.policy_number, p.customer_id, c.customer_number, p.line, p.status, \
     p.starts_on, p.ends_on, p.currency, p.premium, p.coverage_limit, p.deductible, p.renewed_from, \
-    p.version, p.created_at FROM policies p JOIN customers c ON c.id = p.customer_id";
+    p.jurisdiction, p.version, p.created_at FROM policies p JOIN customers c ON c.id = p.customer_id";
 
 /// A row of [`SELECT`] as stored; [`PolicyRow::parse`] gives the view.
 #[derive(sqlx::FromRow)]
@@ -42,6 +45,7 @@ struct PolicyRow {
     coverage_limit: i64,
     deductible: i64,
     renewed_from: Option<String>,
+    jurisdiction: Option<String>,
     version: i64,
     created_at: i64,
 }
@@ -67,6 +71,7 @@ impl PolicyRow {
             coverage_limit: money(self.coverage_limit),
             deductible: money(self.deductible),
             renewed_from: self.renewed_from,
+            jurisdiction: self.jurisdiction,
             version: self.version,
             created_at: self.created_at,
             available_actions: status.available_actions(),
@@ -121,8 +126,8 @@ async fn insert(
     let now = now_micros();
     sqlx::query(
         "INSERT INTO policies (id, policy_number, customer_id, line, status, starts_on, ends_on, currency, \
-         premium, coverage_limit, deductible, renewed_from, version, created_at, updated_at, partner_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14)",
+         premium, coverage_limit, deductible, renewed_from, version, created_at, updated_at, partner_id, jurisdiction) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14, $15)",
     )
     .bind(&id)
     .bind(number.as_str())
@@ -138,6 +143,7 @@ async fn insert(
     .bind(renewed_from)
     .bind(now)
     .bind(&partner)
+    .bind(policy.jurisdiction.as_ref().map(|j| j.as_str()))
     .execute(&mut *tx)
     .await
     .map_err(|error| match &error {
@@ -168,6 +174,7 @@ async fn insert(
                 "premium": policy.premium,
                 "coverage_limit": policy.coverage_limit,
                 "deductible": policy.deductible,
+                "jurisdiction": policy.jurisdiction,
                 "renewed_from": renewed_from,
             }}),
         },
@@ -335,6 +342,8 @@ pub struct QuoteChanges {
     pub premium: Option<MoneyInput>,
     pub coverage_limit: Option<MoneyInput>,
     pub deductible: Option<MoneyInput>,
+    /// An ISO 3166 code; left out or empty keeps the current one.
+    pub jurisdiction: Option<String>,
 }
 
 /// Edits a quote. An issued policy's terms are fixed (changing them is an
@@ -377,12 +386,16 @@ pub async fn update_quote(
             .deductible
             .clone()
             .unwrap_or(current.deductible.into()),
+        jurisdiction: keep(
+            &changes.jurisdiction,
+            current.jurisdiction.as_deref().unwrap_or_default(),
+        ),
     };
     let policy = NewPolicy::parse(&merged)?;
     let mut tx = db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE policies SET line = $1, starts_on = $2, ends_on = $3, currency = $4, premium = $5, \
-         coverage_limit = $6, deductible = $7, version = version + 1, updated_at = $8 \
+         coverage_limit = $6, deductible = $7, version = version + 1, updated_at = $8, jurisdiction = $11 \
          WHERE id = $9 AND version = $10 AND status = 'quote'",
     )
     .bind(policy.line.as_str())
@@ -395,6 +408,7 @@ pub async fn update_quote(
     .bind(now_micros())
     .bind(id)
     .bind(current.version)
+    .bind(policy.jurisdiction.as_ref().map(|j| j.as_str()))
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -413,11 +427,12 @@ pub async fn update_quote(
             details: json!({
                 "before": { "line": current.line, "starts_on": current.starts_on, "ends_on": current.ends_on,
                     "premium": current.premium, "coverage_limit": current.coverage_limit,
-                    "deductible": current.deductible, "version": current.version },
+                    "deductible": current.deductible, "jurisdiction": current.jurisdiction,
+                    "version": current.version },
                 "after": { "line": policy.line, "starts_on": policy.term.starts_on().to_string(),
                     "ends_on": policy.term.ends_on().to_string(), "premium": policy.premium,
                     "coverage_limit": policy.coverage_limit, "deductible": policy.deductible,
-                    "version": current.version + 1 },
+                    "jurisdiction": policy.jurisdiction, "version": current.version + 1 },
             }),
         },
     )
@@ -445,6 +460,13 @@ pub async fn renew(db: &Db, context: &AuditContext, id: &str) -> Result<PolicyVi
         premium: current.premium,
         coverage_limit: current.coverage_limit,
         deductible: current.deductible,
+        // The next term is written where this one was.
+        jurisdiction: current
+            .jurisdiction
+            .as_deref()
+            .map(|j| Jurisdiction::parse("jurisdiction", j))
+            .transpose()
+            .map_err(AppError::internal_message)?,
     };
     let counter = Numbers::yearly(db, "policy").await?;
     let mut tx = db.begin_write().await?;

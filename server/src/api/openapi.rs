@@ -63,8 +63,20 @@ pub fn document() -> Value {
     let mut document = core_document();
     add_claims(&mut document);
     add_financials(&mut document);
+    add_jurisdiction(&mut document);
     add_attachments_and_webhooks(&mut document);
     document
+}
+
+/// A policy's jurisdiction, which sets its claims' SLA deadlines: on the
+/// new policy, the quote edit and the policy itself.
+fn add_jurisdiction(document: &mut Value) {
+    let field = json!({ "type": "string", "description": "where the policy is written, ISO 3166 (US-FL, GB); sets its claims' SLA deadlines (empty: the default rules)" });
+    let schemas = &mut document["components"]["schemas"];
+    schemas["NewPolicy"]["properties"]["jurisdiction"] = field.clone();
+    schemas["Policy"]["properties"]["jurisdiction"] = json!({ "type": ["string", "null"] });
+    document["paths"]["/api/v1/policies/{id}"]["patch"]["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"]["jurisdiction"] = field;
 }
 
 fn page(item: &str) -> Value {
@@ -149,8 +161,8 @@ fn add_claims(document: &mut Value) {
         "get": { "summary": "List claims",
             "parameters": [query("status", "submitted|triaged|in_review|approved|denied|info_requested|paid|closed"), query("priority", "urgent|standard|low"),
                 query("assignee", "a user id, `me` or `none`"), query("from", "incident date from (YYYY-MM-DD)"), query("to", "incident date to"),
-                query("customer_id", "one customer's claims"), query("policy_id", "one policy's claims"), query("sort", "newest|oldest|priority|amount"),
-                query("queue", "true: the review queue (triaged and in review, most urgent then oldest first)"),
+                query("customer_id", "one customer's claims"), query("policy_id", "one policy's claims"), query("sort", "newest|oldest|priority|amount|deadline (soonest SLA breach first; the queue's default)"),
+                query("queue", "true: the review queue (triaged and in review, soonest SLA breach first)"),
                 query("page", "1-based"), query("per_page", "1 to 100, default 25")],
             "responses": with_errors(json!({ "200": ok("A page", page("ClaimSummary")) })) } });
     paths["/api/v1/claims/{id}"] = json!({ "get": { "summary": "A claim with lines, masked claimant, notes, pipeline runs, timeline and the actions allowed now (ETag)",
@@ -197,7 +209,12 @@ fn add_claims(document: &mut Value) {
         "status": { "type": "string" }, "execution_id": { "type": "string" } } });
     schemas["ClaimSummary"] = json!({ "type": "object", "properties": { "id": { "type": "string" }, "claim_number": { "type": "string" },
         "policy_number": { "type": "string" }, "status": { "type": "string" }, "priority": { "type": ["string", "null"] },
-        "incident_date": { "type": "string" }, "total_claimed": money(), "fraud_flags": { "type": "array" }, "version": { "type": "integer" } } });
+        "incident_date": { "type": "string" }, "total_claimed": money(), "fraud_flags": { "type": "array" }, "version": { "type": "integer" },
+        "deadline": { "type": ["object", "null"], "description": "the SLA deadline running now (null once decided); remaining is negative once breached",
+            "properties": { "clock": { "enum": ["acknowledge", "decide"] }, "due_at": { "type": "integer", "description": "microseconds since the Unix epoch" },
+                "remaining": { "type": "integer", "description": "microseconds from when the claim was read" } } },
+        "acknowledge_due_at": { "type": ["integer", "null"] }, "decide_due_at": { "type": ["integer", "null"] },
+        "acknowledged_at": { "type": ["integer", "null"] } } });
     schemas["Claim"] = json!({ "allOf": [{ "$ref": "#/components/schemas/ClaimSummary" }, { "type": "object", "properties": {
         "lines": { "type": "array" }, "claimant": { "type": ["object", "null"], "description": "masked; a field reads `unreadable` when its ciphertext does not decrypt (see unreadable_fields)" },
         "unreadable_fields": { "type": "array", "items": { "type": "string" }, "description": "fields whose stored ciphertext does not decrypt under this record (moved from another record or damaged): each shows the text `unreadable`; revealing one is a 409 naming it; claim PII has no PATCH" },

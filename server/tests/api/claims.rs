@@ -918,7 +918,7 @@ async fn the_claim_list_filters_sorts_pages_and_exports_the_same_rows() {
         &app,
         &token,
         Method::GET,
-        "/api/v1/claims?queue=true",
+        "/api/v1/claims?queue=true&sort=priority",
         None,
         None,
     )
@@ -928,7 +928,7 @@ async fn the_claim_list_filters_sorts_pages_and_exports_the_same_rows() {
     .unwrap();
     assert_eq!(
         queue["items"][0]["priority"], "urgent",
-        "the queue puts urgent first"
+        "the queue by priority puts urgent first"
     );
     let bad = send(
         &app,

@@ -38,6 +38,7 @@ mod roles;
 mod security;
 mod server_fns;
 mod shutdown;
+mod sla;
 mod storage_s3;
 mod tenancy;
 mod tenancy_followups;

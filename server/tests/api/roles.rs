@@ -213,6 +213,26 @@ fn guarded() -> Vec<Entry> {
             vec![("currency", "USD")],
         ),
         (
+            path::<app::claims::sla::ListSlaRules>(),
+            P(ClaimsRead),
+            vec![],
+        ),
+        (
+            path::<app::claims::sla::SaveSlaRule>(),
+            P(OperationsManage),
+            vec![
+                ("jurisdiction", "US-NY"),
+                ("line", "*"),
+                ("acknowledge_hours", "360"),
+                ("decide_hours", "720"),
+            ],
+        ),
+        (
+            path::<app::claims::sla::DeleteSlaRule>(),
+            P(OperationsManage),
+            vec![("jurisdiction", "ZZ"), ("line", "*")],
+        ),
+        (
             path::<app::claims::approvals::ListAuthorityLimits>(),
             P(UsersManage),
             vec![],

@@ -181,14 +181,13 @@ fn claim_enums_use_snake_case_names_and_human_labels() {
 }
 
 #[test]
-fn urgent_claims_sort_first_and_have_the_shortest_sla() {
+fn urgent_claims_sort_first() {
     let mut queue = vec![Priority::Low, Priority::Urgent, Priority::Standard];
     queue.sort();
     assert_eq!(
         queue,
         vec![Priority::Urgent, Priority::Standard, Priority::Low]
     );
-    assert_eq!(Priority::ALL.map(Priority::sla_hours), [24, 72, 168]);
     assert_eq!(Priority::parse("priority", "urgent"), Ok(Priority::Urgent));
     assert_eq!(
         Priority::parse("priority", "high").unwrap_err().message,

@@ -170,6 +170,7 @@ fn valid_input() -> NewPolicyInput {
         premium: usd(120_000),
         coverage_limit: usd(50_000_000),
         deductible: usd(100_000),
+        jurisdiction: "us-fl".into(),
     }
 }
 
@@ -183,6 +184,10 @@ fn a_valid_new_policy_parses_into_typed_values() {
     );
     assert_eq!(policy.premium, Money::new(120_000, Currency::USD));
     assert_eq!(policy.deductible.amount, 100_000);
+    assert_eq!(
+        policy.jurisdiction.as_ref().map(Jurisdiction::as_str),
+        Some("US-FL")
+    );
     let zero_deductible = NewPolicyInput {
         deductible: usd(0),
         ..valid_input()
@@ -335,4 +340,20 @@ fn public_ids_are_bounded_and_plain() {
     );
     assert!(parse_public_id("id", &"a".repeat(65)).is_err());
     assert!(parse_public_id("id", "a b").is_err());
+}
+
+#[test]
+fn a_jurisdiction_is_optional_but_must_be_an_iso_code_when_given() {
+    let none = NewPolicy::parse(&NewPolicyInput {
+        jurisdiction: " ".into(),
+        ..valid_input()
+    })
+    .unwrap();
+    assert_eq!(none.jurisdiction, None);
+    let errors = NewPolicy::parse(&NewPolicyInput {
+        jurisdiction: "Florida".into(),
+        ..valid_input()
+    })
+    .unwrap_err();
+    assert!(errors.for_field("jurisdiction").is_some(), "{errors:?}");
 }

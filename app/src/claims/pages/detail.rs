@@ -16,7 +16,7 @@ use shared::{
 };
 
 use super::{
-    PriorityBadge,
+    DeadlineBadge, PriorityBadge,
     activities::ActivitiesPanel,
     financials::{FinancialsPanel, MoneyActions, PartiesPanel},
 };
@@ -230,13 +230,15 @@ fn ClaimDetail(
             .as_ref()
             .is_some_and(|c| c.name != shared::customer::ERASED))
     .then(|| view! { <RevealClaimantForm id=id.clone() /> });
+    let sla = sla_summary(&s);
     view! {
         <Title text=s.claim_number.clone() />
         <header class="page-header">
             <h1>{format!("Claim {}", s.claim_number)}</h1>
             <p class="page-lede">
                 <span class=format!("badge status-{}", status.as_str()) id="claim-status">{status.label()}</span>" "
-                <PriorityBadge priority=s.priority />
+                <PriorityBadge priority=s.priority />" "
+                <span id="claim-deadline"><DeadlineBadge deadline=s.deadline /></span>
                 {" · policy "}<A href=format!("/policies/{}", s.policy_id)>{s.policy_number.clone()}</A>
                 {" · customer "}<A href=format!("/customers/{}", s.customer_id)>{s.customer_number.clone()}</A>
             </p>
@@ -254,6 +256,7 @@ fn ClaimDetail(
                     (Some(_), Some(note)) => format!("Not covered: {note}"),
                     _ => "Not checked yet".to_owned(),
                 }}</dd>
+                <dt>"SLA"</dt><dd id="claim-sla">{sla}</dd>
                 <dt>"Assignee"</dt><dd id="claim-assignee">{s.assignee_name.clone().unwrap_or_else(|| "Unassigned".into())}</dd>
                 <dt>"Received"</dt><dd>{format!("{} via {}", instant(s.created_at), s.source)}</dd>
                 {claimant.map(|c| view! {
@@ -439,4 +442,32 @@ fn RevealClaimantForm(id: String) -> impl IntoView {
             </details>
         </section>
     }
+}
+
+/// Both deadlines and when the acknowledgement came: "Acknowledge by 3 Dec
+/// 2026 10:00 (acknowledged 1 Dec 2026 09:12) · decide by …".
+fn sla_summary(s: &crate::claims::ClaimSummary) -> String {
+    let acknowledge = s.acknowledge_due_at.map(|due| {
+        let met = s
+            .acknowledged_at
+            .map(|at| {
+                let late = if at > due { ", late" } else { "" };
+                format!(" (acknowledged {}{late})", instant(at))
+            })
+            .unwrap_or_default();
+        format!("Acknowledge by {}{met}", instant(due))
+    });
+    let decide = s.decide_due_at.map(|due| {
+        let state = if s.deadline.is_none() {
+            " (decided)"
+        } else {
+            ""
+        };
+        format!("decide by {}{state}", instant(due))
+    });
+    [acknowledge, decide]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

@@ -16,7 +16,10 @@ use sqlx::Row as _;
 use crate::{
     audit::ssr::{self as audit, AuditContext, AuditEvent},
     auth::ssr::Principal,
-    claims::financials::ssr::{approval_authority, close_blockers},
+    claims::{
+        financials::ssr::{approval_authority, close_blockers},
+        sla::ssr::{self as sla, CLOCK_COLUMNS, Clocks, Stop},
+    },
     db::{Db, now_micros},
     error::AppError,
 };
@@ -33,6 +36,7 @@ struct Current {
     coverage_limit: i64,
     deductible: i64,
     policy_currency: Currency,
+    clocks: Clocks,
 }
 
 async fn current(
@@ -40,11 +44,11 @@ async fn current(
     id: &str,
     expected_version: Option<i64>,
 ) -> Result<Current, AppError> {
-    let row = sqlx::query(
+    let row = sqlx::query(&format!(
         "SELECT cl.status, cl.version, cl.assignee_id, cl.priority, cl.fraud_flags, \
-         cl.currency, p.coverage_limit, p.deductible, p.currency AS policy_currency \
-         FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1",
-    )
+         cl.currency, p.coverage_limit, p.deductible, p.currency AS policy_currency, {CLOCK_COLUMNS} \
+         FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1"
+    ))
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?
@@ -66,6 +70,7 @@ async fn current(
         coverage_limit: row.try_get("coverage_limit")?,
         deductible: row.try_get("deductible")?,
         policy_currency: currency("policy_currency")?,
+        clocks: Clocks::from_row(&row)?,
     })
 }
 
@@ -181,7 +186,7 @@ pub async fn apply_action(
             }
         }
         ClaimAction::StartReview if current.assignee_id.is_none() => {
-            assign_in(&mut tx, id, principal).await?;
+            assign_in(&mut tx, id, principal, &current, db.clock().now_micros()).await?;
             details["after"] = json!({ "assignee": principal.name });
         }
         ClaimAction::Reopen => {
@@ -202,10 +207,14 @@ pub async fn apply_action(
     Ok(())
 }
 
+/// Gives the claim to `principal`: taking it acknowledges it (its
+/// acknowledge clock stops at `now`).
 async fn assign_in(
     tx: &mut sqlx::AnyConnection,
     id: &str,
     principal: &Principal,
+    current: &Current,
+    now: i64,
 ) -> Result<(), AppError> {
     if principal.kind != crate::auth::ssr::tokens::SubjectKind::User {
         return Err(AppError::Forbidden("take claims for review".into()));
@@ -215,7 +224,7 @@ async fn assign_in(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    Ok(())
+    sla::stop(tx, id, &current.clocks, Stop::Acknowledged, now).await
 }
 
 /// Assign-to-me from the queue or the claim page: a triaged claim also
@@ -234,7 +243,7 @@ pub async fn assign_to(
             "This claim is already assigned to you.".into(),
         ));
     }
-    assign_in(&mut tx, id, principal).await?;
+    assign_in(&mut tx, id, principal, &current, db.clock().now_micros()).await?;
     let details = json!({ "after": { "assignee": principal.name } });
     if current.status == ClaimStatus::Triaged {
         record_transition(
@@ -366,6 +375,12 @@ pub async fn decide(
         .status
         .apply(action, decision.reason())
         .map_err(|e| AppError::Conflict(e.to_string()))?;
+    let now = db.clock().now_micros();
+    let stops = match action {
+        ClaimAction::Approve | ClaimAction::Deny => Stop::Decided,
+        _ => Stop::Acknowledged,
+    };
+    sla::stop(&mut tx, id, &current.clocks, stops, now).await?;
     let mut flags: Vec<FraudFlag> = serde_json::from_str(&current.fraud_flags).unwrap_or_default();
     if let Some(reason) = &flag {
         flags.push(FraudFlag {
@@ -378,7 +393,7 @@ pub async fn decide(
          fraud_flags = $4 WHERE id = $5",
     )
     .bind(decision.amount().map(|m| m.amount))
-    .bind(now_micros())
+    .bind(now)
     .bind(priority.map(Priority::as_str))
     .bind(serde_json::to_string(&flags).map_err(|e| AppError::internal(&e))?)
     .bind(id)

@@ -7,6 +7,7 @@ use sha2::{Digest as _, Sha256};
 use shared::{
     FieldError, FieldErrors,
     claim::{ClaimNumber, ClaimStatus, NewClaim, NewClaimInput},
+    sla,
 };
 use sqlx::Row as _;
 
@@ -16,7 +17,7 @@ use crate::{
     batch::Batch,
     claims::ClaimReceipt,
     clock::today,
-    db::{Db, new_id, now_micros},
+    db::{Db, new_id},
     error::AppError,
     numbering::{Counter, Numbers},
     tenancy::{self, Scope},
@@ -43,13 +44,29 @@ struct PolicyRef {
     customer_id: String,
     partner_id: Option<String>,
     number: Option<i64>,
+    /// The SLA rule's deadlines for the policy's jurisdiction and line
+    /// (`None`: no rule matches, the defaults apply).
+    acknowledge_hours: Option<i64>,
+    decide_hours: Option<i64>,
+}
+
+/// The hours of the most specific SLA rule for policy `p`: jurisdiction and
+/// line, then jurisdiction, then line, then any (`*`/`*`).
+fn sla_hours(column: &str) -> String {
+    format!(
+        "(SELECT r.{column} FROM sla_rules r \
+         WHERE r.jurisdiction IN (COALESCE(p.jurisdiction, '*'), '*') AND r.line IN (p.line, '*') \
+         ORDER BY CASE WHEN r.jurisdiction = '*' THEN 1 ELSE 0 END, CASE WHEN r.line = '*' THEN 1 ELSE 0 END \
+         LIMIT 1) AS {column}"
+    )
 }
 
 /// The policy a claim is filed on. A partner's caller (`scope`) files on its
 /// own policies only: another organisation's policy number reads exactly
 /// like an unknown one, so numbers cannot be probed. On PostgreSQL the
 /// same statement takes the claim's number from `counter` (one round trip
-/// fewer; a policy the caller may not see wastes a number, which gaps allow).
+/// fewer; a policy the caller may not see wastes a number, which gaps allow),
+/// and the SLA rule that sets the claim's deadlines.
 async fn policy_by_number(
     conn: &mut sqlx::AnyConnection,
     scope: &Scope,
@@ -60,7 +77,10 @@ async fn policy_by_number(
         .select_expression()?
         .unwrap_or_else(|| "NULL".to_owned());
     let row = sqlx::query(&format!(
-        "SELECT id, customer_id, partner_id, {next} AS next_number FROM policies WHERE policy_number = $1"
+        "SELECT p.id, p.customer_id, p.partner_id, {next} AS next_number, {}, {} \
+         FROM policies p WHERE p.policy_number = $1",
+        sla_hours("acknowledge_hours"),
+        sla_hours("decide_hours"),
     ))
     .bind(number)
     .fetch_optional(&mut *conn)
@@ -77,6 +97,8 @@ async fn policy_by_number(
         customer_id: row.try_get("customer_id")?,
         partner_id: row.try_get("partner_id")?,
         number: row.try_get("next_number")?,
+        acknowledge_hours: row.try_get("acknowledge_hours")?,
+        decide_hours: row.try_get("decide_hours")?,
     })
 }
 
@@ -155,14 +177,25 @@ pub async fn insert(
         .ok()
         .and_then(|sequence| ClaimNumber::format(year, sequence))
         .ok_or_else(|| AppError::internal_message("claim numbers exhausted for the year"))?;
-    let now = now_micros();
+    // The test clock, so a test can file a claim and move past its deadline.
+    let now = intake.db.clock().now_micros();
+    let hours = |stored: Option<i64>, default: u32| {
+        stored
+            .and_then(|h| u32::try_from(h).ok())
+            .unwrap_or(default)
+    };
+    let acknowledge_due = sla::due_after(
+        now,
+        hours(policy.acknowledge_hours, sla::DEFAULT_ACKNOWLEDGE_HOURS),
+    );
+    let decide_due = sla::due_after(now, hours(policy.decide_hours, sla::DEFAULT_DECIDE_HOURS));
     let [claimant_name, claimant_email, claimant_phone] = claimant;
     let mut batch = Batch::new();
     batch.push(
         "INSERT INTO claims (id, claim_number, policy_id, customer_id, status, incident_date, description, \
          currency, total_claimed, claimant_name, claimant_email, claimant_phone, fraud_flags, source, \
-         version, created_at, updated_at, partner_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', $13, 1, $14, $14, $15)",
+         version, created_at, updated_at, partner_id, acknowledge_due_at, decide_due_at, sla_due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', $13, 1, $14, $14, $15, $16, $17, $16)",
         vec![
             id.as_str().into(),
             number.as_str().into(),
@@ -181,6 +214,8 @@ pub async fn insert(
             // The policy's partner, whoever files: a claim staff file on a
             // partner's policy is visible to that partner too.
             policy.partner_id.clone().into(),
+            acknowledge_due.into(),
+            decide_due.into(),
         ],
     );
     // One statement for every line: no round trip per line.

@@ -86,10 +86,11 @@ pub async fn list(
     let fetched = filter
         .fetch(db, &select(), "claims cl", &sort.order(), page)
         .await?;
+    let now = db.clock().now_micros();
     let mut items = fetched
         .rows
         .iter()
-        .map(summary_from_row)
+        .map(|row| summary_from_row(row, now))
         .collect::<Result<Vec<_>, _>>()?;
     let next_after = items
         .last()

@@ -74,7 +74,8 @@ const COLUMNS: &str = "SELECT cl.id, cl.claim_number, cl.policy_id, p.policy_num
     cl.approved_amount, \
     (SELECT CAST(SUM(g.amount) AS BIGINT) FROM claim_ledger g WHERE g.claim_id = cl.id AND g.kind = 'payment' AND g.cost_type = 'claim_cost') AS paid_amount, \
     cl.fraud_flags, cl.assignee_id, u.display_name AS assignee_name, \
-    cl.source, cl.version, cl.created_at, cl.triaged_at";
+    cl.source, cl.version, cl.created_at, cl.triaged_at, \
+    cl.acknowledged_at, cl.acknowledge_due_at, cl.decide_due_at, cl.sla_due_at";
 const FROM: &str = " FROM claims cl JOIN policies p ON p.id = cl.policy_id \
     JOIN customers c ON c.id = cl.customer_id LEFT JOIN users u ON u.id = cl.assignee_id";
 
@@ -115,12 +116,17 @@ struct SummaryRow {
     version: i64,
     created_at: i64,
     triaged_at: Option<i64>,
+    acknowledged_at: Option<i64>,
+    acknowledge_due_at: Option<i64>,
+    decide_due_at: Option<i64>,
+    sla_due_at: Option<i64>,
 }
 
 impl SummaryRow {
     /// Stored values passed these parses on the way in: a failure here is
-    /// a damaged row, reported as a decode error.
-    fn parse(self) -> Result<ClaimSummary, sqlx::Error> {
+    /// a damaged row, reported as a decode error. `now` is the SLA clock's
+    /// reading, for the time left.
+    fn parse(self, now: i64) -> Result<ClaimSummary, sqlx::Error> {
         let currency = Currency::from_stored("currency", &self.currency).map_err(decode)?;
         let money = |amount: Option<i64>| amount.map(|amount| Money::new(amount, currency));
         let priority = self
@@ -129,10 +135,12 @@ impl SummaryRow {
             .transpose()
             .map_err(decode)?;
         let status = ClaimStatus::parse("status", &self.status).map_err(decode)?;
-        let review_due_at = self
-            .triaged_at
-            .zip(priority)
-            .map(|(at, p)| at + i64::from(p.sla_hours()) * 3_600_000_000);
+        let clocks = crate::claims::sla::ssr::Clocks {
+            acknowledged_at: self.acknowledged_at,
+            acknowledge_due_at: self.acknowledge_due_at,
+            decide_due_at: self.decide_due_at,
+            sla_due_at: self.sla_due_at,
+        };
         let fraud_flags: Vec<FraudFlag> =
             serde_json::from_str(&self.fraud_flags).map_err(decode)?;
         Ok(ClaimSummary {
@@ -156,16 +164,18 @@ impl SummaryRow {
             version: self.version,
             created_at: self.created_at,
             triaged_at: self.triaged_at,
-            review_due_at,
-            sla_breached: status == ClaimStatus::Triaged
-                && review_due_at.is_some_and(|due| due < now_micros()),
+            deadline: clocks.deadline(now),
+            acknowledge_due_at: self.acknowledge_due_at,
+            decide_due_at: self.decide_due_at,
+            acknowledged_at: self.acknowledged_at,
         })
     }
 }
 
-/// The summary in a row that holds [`COLUMNS`] (and possibly more).
-fn summary_from_row(row: &AnyRow) -> Result<ClaimSummary, sqlx::Error> {
-    SummaryRow::from_row(row)?.parse()
+/// The summary in a row that holds [`COLUMNS`] (and possibly more), its
+/// SLA deadline read at `now`.
+fn summary_from_row(row: &AnyRow, now: i64) -> Result<ClaimSummary, sqlx::Error> {
+    SummaryRow::from_row(row)?.parse(now)
 }
 
 /// Bumps the claim's version (checked against `expected`, the version the
@@ -212,5 +222,9 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<ClaimSummary>, AppError> {
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    Ok(row.as_ref().map(summary_from_row).transpose()?)
+    let now = db.clock().now_micros();
+    Ok(row
+        .as_ref()
+        .map(|row| summary_from_row(row, now))
+        .transpose()?)
 }

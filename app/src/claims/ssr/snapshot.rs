@@ -59,7 +59,7 @@ pub async fn snapshots(db: &Db, ids: &[&str]) -> Result<Vec<Result<Snapshot, App
     }
     let mut by_id = HashMap::new();
     for row in &claim_rows {
-        let summary = summary_from_row(row)?;
+        let summary = summary_from_row(row, db.clock().now_micros())?;
         let currency = summary.total_claimed.currency;
         let lines = lines_of
             .remove(&summary.id)

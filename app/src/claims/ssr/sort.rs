@@ -11,7 +11,10 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use shared::{FieldError, claim::Priority};
 
-use crate::{claims::ClaimSummary, db::KeyValue};
+use crate::{
+    claims::{ClaimSummary, sla::ssr::DUE_KEY},
+    db::KeyValue,
+};
 
 /// How the list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +23,8 @@ pub(super) enum Sort {
     Oldest,
     Priority,
     Amount,
+    /// Soonest SLA breach first: the running deadline, decided claims last.
+    Deadline,
 }
 
 /// The priority order: the expression of the priority index.
@@ -36,14 +41,15 @@ impl Sort {
     /// `sort=` of the list (`None`: the default of the list or queue).
     pub(super) fn parse(raw: Option<&str>, queue: bool) -> Result<Self, FieldError> {
         match raw {
-            None if queue => Ok(Self::Priority),
+            None if queue => Ok(Self::Deadline),
             None | Some("newest") => Ok(Self::Newest),
             Some("oldest") => Ok(Self::Oldest),
             Some("priority") => Ok(Self::Priority),
             Some("amount") => Ok(Self::Amount),
+            Some("deadline") => Ok(Self::Deadline),
             Some(_) => Err(FieldError::new(
                 "sort",
-                "must be one of newest, oldest, priority, amount",
+                "must be one of newest, oldest, priority, amount, deadline",
             )),
         }
     }
@@ -54,6 +60,7 @@ impl Sort {
             Self::Oldest => "oldest",
             Self::Priority => "priority",
             Self::Amount => "amount",
+            Self::Deadline => "deadline",
         }
     }
 
@@ -68,6 +75,7 @@ impl Sort {
                 ("cl.id", false),
             ],
             Self::Amount => &[("cl.total_claimed", true), ("cl.id", false)],
+            Self::Deadline => &[(DUE_KEY, false), ("cl.id", false)],
         }
     }
 
@@ -102,6 +110,10 @@ impl Sort {
                 vec![KeyValue::Int(rank), created, id]
             }
             Self::Amount => vec![KeyValue::Int(last.total_claimed.amount), id],
+            Self::Deadline => {
+                let due = last.deadline.map_or(i64::MAX, |d| d.due_at);
+                vec![KeyValue::Int(due), id]
+            }
         };
         let cursor = Cursor {
             sort: self.name().to_owned(),
@@ -167,7 +179,11 @@ mod tests {
                 .order()
                 .ends_with("END, cl.created_at, cl.id")
         );
-        assert_eq!(Sort::parse(None, true), Ok(Sort::Priority));
+        assert_eq!(Sort::parse(None, true), Ok(Sort::Deadline));
+        assert_eq!(
+            Sort::Deadline.order(),
+            "COALESCE(cl.sla_due_at, 9223372036854775807), cl.id"
+        );
         assert!(Sort::parse(Some("random"), false).is_err());
     }
 }

@@ -284,7 +284,7 @@ pub async fn view(db: &Db, vault: &Vault, id: &str) -> Result<Option<ClaimView>,
     else {
         return Ok(None);
     };
-    let summary = summary_from_row(&row)?;
+    let summary = summary_from_row(&row, db.clock().now_micros())?;
     let currency = summary.total_claimed.currency;
     let policy_currency = Currency::from_stored(
         "policy_currency",
