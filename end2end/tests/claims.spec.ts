@@ -91,8 +91,11 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   await page.goto("/reviews");
   const row = page.locator("#queue-table tr", { hasText: number });
   await expect(row).toBeVisible();
+  // Its SLA clock, in words: fresh claims are days from their deadline.
+  await expect(row.locator(".sla-deadline")).toContainText(/Acknowledge due in \d+ days/);
   await row.getByRole("button", { name: "Assign to me" }).click();
   await expect(row).toContainText("In review");
+  await expect(row.locator(".sla-deadline")).toContainText(/Decide due in \d+ days/);
 
   // Decide: an amount above what the policy pays is refused with the rule.
   await row.getByRole("link", { name: number }).click();
@@ -105,6 +108,7 @@ test("staff file a claim, the pipeline triages it, an adjuster takes it from the
   await expect(page.locator("#claim-status")).toHaveText("Approved");
   await expect(page.locator("#claim-approved")).toHaveText("USD 3,750.00");
   await expect(page.locator("#claim-timeline")).toContainText("approve");
+  await expect(page.locator("#claim-sla")).toContainText("(decided)");
 
   // Settlement: the claimant as a party (masked once saved), a reserve on
   // the property bucket, then the final payment, which pays the claim.

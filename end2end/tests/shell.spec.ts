@@ -59,7 +59,7 @@ test("client-side navigation reaches every section and marks the current one", a
   await page.goto("/");
   await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
 
-  for (const label of ["Customers", "Policies", "Claims", "Review queue", "Audit", "Admin"]) {
+  for (const label of ["Customers", "Policies", "Claims", "Review queue", "Service levels", "Audit", "Admin"]) {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label }).click();
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(label);
     await expect(

@@ -9,6 +9,7 @@
 mod macros;
 
 pub mod activity;
+pub mod assignment;
 pub mod attachment;
 pub mod auth;
 pub mod authority;

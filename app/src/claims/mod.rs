@@ -10,6 +10,7 @@
 
 pub mod activities;
 pub mod approvals;
+pub mod assignment;
 pub mod attachments;
 pub mod financials;
 pub mod pages;

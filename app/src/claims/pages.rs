@@ -14,6 +14,7 @@ use shared::{
 
 mod activities;
 mod approvals;
+mod assignment;
 mod detail;
 mod financials;
 mod form;

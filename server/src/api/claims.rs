@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/claims/{id}", get(show))
         .route("/api/v1/claims/{id}/status", get(status))
         .route("/api/v1/claims/{id}/actions", post(act))
+        .route("/api/v1/claims/{id}/assignment", post(reassign))
         .route("/api/v1/claims/{id}/decision", post(decide))
         .route("/api/v1/claims/{id}/notes", post(add_note))
         .route("/api/v1/claims/{id}/reveal", post(reveal))
@@ -214,6 +215,32 @@ async fn act(
         &id,
         &request.action,
         request.reason.as_deref(),
+        expected,
+    )
+    .await?;
+    changed(&state, &caller, &id).await
+}
+
+/// Gives the claim to another user who works claims, with a reason
+/// (`claim.reassigned`); `If-Match` as on every claim change.
+async fn reassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&state, Permission::ClaimsDecide).await?;
+    caller.guard(&state, Owned::Claim, &id).await?;
+    let request: shared::assignment::ReassignmentInput = json_body(&body)?;
+    let expected = if_match(&headers, "claim")?;
+    let context = audit_context(Some(&caller.principal), &caller.meta);
+    claims::reassign(
+        &state.db,
+        &context,
+        &caller.principal,
+        &id,
+        &request,
         expected,
     )
     .await?;

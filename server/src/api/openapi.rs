@@ -175,6 +175,12 @@ fn add_claims(document: &mut Value) {
             "action": { "enum": ["start_review", "provide_info", "close", "reopen"] }, "reason": { "type": "string" } } })),
         "responses": with_errors(json!({ "200": ok("The claim after the change", claim.clone()),
             "409": problem("Not allowed from the current status, or closing with outstanding reserves (named)"), "412": problem("The claim changed since the ETag was read") })) } });
+    paths["/api/v1/claims/{id}/assignment"] = json!({ "post": { "summary": "Give the claim to another user who works claims (an adjuster or an administrator), with a reason the audit trail keeps; a triaged claim moves into review",
+        "parameters": [id_param(), if_match_param()],
+        "requestBody": body(json!({ "type": "object", "required": ["assignee_id", "reason"], "properties": {
+            "assignee_id": { "type": "string" }, "reason": { "type": "string", "minLength": 10, "maxLength": 500 } } })),
+        "responses": with_errors(json!({ "200": ok("The claim after the change", claim.clone()),
+            "409": problem("Already assigned to that user, or the claim is closed"), "412": problem("The claim changed since the ETag was read") })) } });
     paths["/api/v1/claims/{id}/decision"] = json!({ "post": { "summary": "An adjuster's decision on a claim in review (audited; authority limits apply)",
         "parameters": [id_param(), if_match_param()],
         "requestBody": body(json!({ "type": "object", "required": ["kind"], "properties": {

@@ -8,6 +8,7 @@
 mod activities;
 mod api_errors;
 mod assets;
+mod assignment;
 mod attachments;
 mod audit;
 mod auth;

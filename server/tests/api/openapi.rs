@@ -24,6 +24,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/claims/{id}"),
     ("get", "/api/v1/claims/{id}/status"),
     ("post", "/api/v1/claims/{id}/actions"),
+    ("post", "/api/v1/claims/{id}/assignment"),
     ("post", "/api/v1/claims/{id}/decision"),
     ("post", "/api/v1/claims/{id}/notes"),
     ("post", "/api/v1/claims/{id}/reveal"),

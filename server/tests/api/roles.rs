@@ -218,6 +218,21 @@ fn guarded() -> Vec<Entry> {
             vec![],
         ),
         (
+            path::<app::claims::assignment::ListAssignees>(),
+            P(ClaimsDecide),
+            vec![],
+        ),
+        (
+            path::<app::claims::assignment::ReassignClaim>(),
+            P(ClaimsDecide),
+            vec![
+                id,
+                ("version", "1"),
+                ("assignee_id", "no-such-user"),
+                ("reason", "Covering the Florida queue"),
+            ],
+        ),
+        (
             path::<app::claims::sla::SaveSlaRule>(),
             P(OperationsManage),
             vec![

@@ -52,6 +52,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("get", "/api/v1/claims/{id}", Rule::Owned),
     ("get", "/api/v1/claims/{id}/status", Rule::Owned),
     ("post", "/api/v1/claims/{id}/actions", Rule::OperatorOnly),
+    ("post", "/api/v1/claims/{id}/assignment", Rule::OperatorOnly),
     ("post", "/api/v1/claims/{id}/decision", Rule::OperatorOnly),
     ("post", "/api/v1/claims/{id}/notes", Rule::OperatorOnly),
     ("post", "/api/v1/claims/{id}/reveal", Rule::OperatorOnly),

@@ -18,11 +18,13 @@ use shared::{
 use super::{
     DeadlineBadge, PriorityBadge,
     activities::ActivitiesPanel,
+    assignment::ReassignForm,
     financials::{FinancialsPanel, MoneyActions, PartiesPanel},
 };
 use crate::claims::{
     AddClaimNote, AssignClaimToMe, ChangeClaimStatus, ClaimView, DecideClaim, RevealClaimantField,
     activities::{AddClaimActivity, CompleteClaimActivity},
+    assignment::ReassignClaim,
     attachments::AttachmentView,
     get_claim,
     parties::AddClaimParty,
@@ -42,6 +44,7 @@ pub fn ClaimPage() -> impl IntoView {
     let change = ServerAction::<ChangeClaimStatus>::new();
     let decide = ServerAction::<DecideClaim>::new();
     let assign = ServerAction::<AssignClaimToMe>::new();
+    let reassign = ServerAction::<ReassignClaim>::new();
     let note = ServerAction::<AddClaimNote>::new();
     let retry = ServerAction::<crate::workflow::RetryJob>::new();
     let party = ServerAction::<AddClaimParty>::new();
@@ -60,6 +63,7 @@ pub fn ClaimPage() -> impl IntoView {
             change.version().get(),
             decide.version().get(),
             assign.version().get(),
+            reassign.version().get(),
             note.version().get(),
             retry.version().get(),
             party.version().get(),
@@ -93,7 +97,7 @@ pub fn ClaimPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match claim.await {
-                    Ok(claim) => view! { <ClaimDetail claim rights change decide assign note retry party money work /> }.into_any(),
+                    Ok(claim) => view! { <ClaimDetail claim rights change decide assign reassign note retry party money work /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
@@ -116,6 +120,7 @@ fn ClaimDetail(
     change: ServerAction<ChangeClaimStatus>,
     decide: ServerAction<DecideClaim>,
     assign: ServerAction<AssignClaimToMe>,
+    reassign: ServerAction<ReassignClaim>,
     note: ServerAction<AddClaimNote>,
     retry: ServerAction<crate::workflow::RetryJob>,
     party: ServerAction<AddClaimParty>,
@@ -179,6 +184,9 @@ fn ClaimDetail(
                 </ActionForm>
             }
         });
+        let reassign_form = (rights.decide && status != ClaimStatus::Closed).then(|| {
+            view! { <ReassignForm id=id.clone() version=version.clone() current=s.assignee_id.clone() reassign /> }
+        });
         let blocked = blocked_actions
             .into_iter()
             .map(|b| view! { <li><strong>{b.action.label()}</strong>": "{b.reason}</li> })
@@ -188,6 +196,7 @@ fn ClaimDetail(
                 <h2 id="actions-heading">"Actions"</h2>
                 <div class="action-row">{take}{buttons}</div>
                 <details><summary>"Why other actions are unavailable"</summary><ul class="blocked-list">{blocked}</ul></details>
+                {reassign_form}
             </section>
         }
     });

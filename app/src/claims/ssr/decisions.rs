@@ -1,148 +1,27 @@
-//! What staff do to a claim: workflow actions, taking it for review, the
-//! three decisions within limit and authority, and fraud flags; each change
+//! What staff do to a claim: workflow actions, the three decisions within limit and authority, and fraud flags; each change
 //! checked against the version the caller saw and audited with its before
 //! and after.
 
-use serde_json::json;
-use shared::{
-    FieldError, FieldErrors,
-    claim::{ClaimAction, ClaimStatus, Decision, DecisionInput, Priority},
-    confirm::Irreversible,
-    money::{Currency, Money, MoneyInput},
-    triage::{FlagCode, FraudFlag},
-};
-use sqlx::Row as _;
-
 use crate::{
-    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    audit::ssr::AuditContext,
     auth::ssr::Principal,
     claims::{
         financials::ssr::{approval_authority, close_blockers},
-        sla::ssr::{self as sla, CLOCK_COLUMNS, Clocks, Stop},
+        sla::ssr::{self as sla, Stop},
     },
     db::{Db, now_micros},
     error::AppError,
 };
+use serde_json::json;
+use shared::{
+    FieldError, FieldErrors,
+    claim::{ClaimAction, Decision, DecisionInput, Priority},
+    confirm::Irreversible,
+    money::{Money, MoneyInput},
+    triage::{FlagCode, FraudFlag},
+};
 
-/// The row a workflow change starts from, checked against the version the
-/// caller saw.
-struct Current {
-    status: ClaimStatus,
-    version: i64,
-    assignee_id: Option<String>,
-    priority: Option<String>,
-    fraud_flags: String,
-    currency: Currency,
-    coverage_limit: i64,
-    deductible: i64,
-    policy_currency: Currency,
-    clocks: Clocks,
-}
-
-async fn current(
-    tx: &mut sqlx::AnyConnection,
-    id: &str,
-    expected_version: Option<i64>,
-) -> Result<Current, AppError> {
-    let row = sqlx::query(&format!(
-        "SELECT cl.status, cl.version, cl.assignee_id, cl.priority, cl.fraud_flags, \
-         cl.currency, p.coverage_limit, p.deductible, p.currency AS policy_currency, {CLOCK_COLUMNS} \
-         FROM claims cl JOIN policies p ON p.id = cl.policy_id WHERE cl.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("The claim".into()))?;
-    let version: i64 = row.try_get("version")?;
-    AppError::check_version("claim", expected_version, version)?;
-    let currency = |column: &str| -> Result<Currency, AppError> {
-        Currency::from_stored(column, &row.try_get::<String, _>(column)?)
-            .map_err(AppError::internal_message)
-    };
-    Ok(Current {
-        status: ClaimStatus::parse("status", &row.try_get::<String, _>("status")?)
-            .map_err(AppError::internal_message)?,
-        version,
-        assignee_id: row.try_get("assignee_id")?,
-        priority: row.try_get("priority")?,
-        fraud_flags: row.try_get("fraud_flags")?,
-        currency: currency("currency")?,
-        coverage_limit: row.try_get("coverage_limit")?,
-        deductible: row.try_get("deductible")?,
-        policy_currency: currency("policy_currency")?,
-        clocks: Clocks::from_row(&row)?,
-    })
-}
-
-/// Moves the claim to `next` (and bumps its version) if it is still at the
-/// version read, then audits `action`.
-async fn record_transition(
-    tx: &mut sqlx::AnyConnection,
-    context: &AuditContext,
-    id: &str,
-    current: &Current,
-    action: ClaimAction,
-    next: ClaimStatus,
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    let updated = sqlx::query(
-        "UPDATE claims SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4",
-    )
-    .bind(next.as_str())
-    .bind(now_micros())
-    .bind(id)
-    .bind(current.version)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if updated == 0 {
-        return Err(AppError::PreconditionFailed(
-            "The claim changed while this was being saved; reload and try again.".into(),
-        ));
-    }
-    let record = transition_record(
-        context,
-        id,
-        (current.status, current.version),
-        action,
-        next,
-        details,
-    );
-    audit::append_all(tx, &[record]).await?;
-    Ok(())
-}
-
-/// The audit record of a transition from `(status, version)` to `next`:
-/// `details` with the status and version before and after added.
-pub(crate) fn transition_record(
-    context: &AuditContext,
-    id: &str,
-    (status, version): (ClaimStatus, i64),
-    action: ClaimAction,
-    next: ClaimStatus,
-    mut details: serde_json::Value,
-) -> audit::Pending {
-    if let Some(object) = details.as_object_mut() {
-        object.insert(
-            "before".into(),
-            json!({ "status": status, "version": version }),
-        );
-        let after = object.entry("after").or_insert_with(|| json!({}));
-        if let Some(after) = after.as_object_mut() {
-            after.insert("status".into(), json!(next));
-            after.insert("version".into(), json!(version + 1));
-        }
-    }
-    audit::Pending::new(
-        context,
-        AuditEvent {
-            action: &format!("claim.{}", action.as_str()),
-            entity_type: "claim",
-            entity_id: Some(id),
-            details,
-        },
-    )
-}
+use super::current::{current, record_transition};
 
 /// A workflow step other than triage and the three decisions: start
 /// review, information provided, payment, close, reopen (with a reason).
@@ -186,7 +65,8 @@ pub async fn apply_action(
             }
         }
         ClaimAction::StartReview if current.assignee_id.is_none() => {
-            assign_in(&mut tx, id, principal, &current, db.clock().now_micros()).await?;
+            super::assignment::take(&mut tx, id, principal, &current, db.clock().now_micros())
+                .await?;
             details["after"] = json!({ "assignee": principal.name });
         }
         ClaimAction::Reopen => {
@@ -203,77 +83,6 @@ pub async fn apply_action(
         _ => {}
     }
     record_transition(&mut tx, context, id, &current, action, next, details).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Gives the claim to `principal`: taking it acknowledges it (its
-/// acknowledge clock stops at `now`).
-async fn assign_in(
-    tx: &mut sqlx::AnyConnection,
-    id: &str,
-    principal: &Principal,
-    current: &Current,
-    now: i64,
-) -> Result<(), AppError> {
-    if principal.kind != crate::auth::ssr::tokens::SubjectKind::User {
-        return Err(AppError::Forbidden("take claims for review".into()));
-    }
-    sqlx::query("UPDATE claims SET assignee_id = $1 WHERE id = $2")
-        .bind(&principal.id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sla::stop(tx, id, &current.clocks, Stop::Acknowledged, now).await
-}
-
-/// Assign-to-me from the queue or the claim page: a triaged claim also
-/// moves into review.
-pub async fn assign_to(
-    db: &Db,
-    context: &AuditContext,
-    principal: &Principal,
-    id: &str,
-    expected_version: Option<i64>,
-) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await?;
-    let current = current(&mut tx, id, expected_version).await?;
-    if current.assignee_id.as_deref() == Some(principal.id.as_str()) {
-        return Err(AppError::Conflict(
-            "This claim is already assigned to you.".into(),
-        ));
-    }
-    assign_in(&mut tx, id, principal, &current, db.clock().now_micros()).await?;
-    let details = json!({ "after": { "assignee": principal.name } });
-    if current.status == ClaimStatus::Triaged {
-        record_transition(
-            &mut tx,
-            context,
-            id,
-            &current,
-            ClaimAction::StartReview,
-            ClaimStatus::InReview,
-            details,
-        )
-        .await?;
-    } else {
-        sqlx::query("UPDATE claims SET version = version + 1, updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now_micros())
-            .execute(&mut *tx)
-            .await?;
-        audit::append(
-            &mut tx,
-            context,
-            AuditEvent {
-                action: "claim.assigned",
-                entity_type: "claim",
-                entity_id: Some(id),
-                details,
-            },
-        )
-        .await?;
-    }
     tx.commit().await?;
     Ok(())
 }

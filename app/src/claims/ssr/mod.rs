@@ -19,7 +19,9 @@ use crate::{
     error::AppError,
 };
 
+mod assignment;
 mod claimant;
+mod current;
 mod decisions;
 mod intake;
 mod list;
@@ -30,9 +32,11 @@ mod stats;
 mod triage;
 mod view;
 
+pub use self::assignment::{assign_to, assignees, reassign};
 pub use self::claimant::reveal_claimant;
-pub use self::decisions::{DecisionRequest, apply_action, assign_to, decide};
-pub(crate) use self::decisions::{add_flag, transition_record};
+pub(crate) use self::current::transition_record;
+pub(crate) use self::decisions::add_flag;
+pub use self::decisions::{DecisionRequest, apply_action, decide};
 pub use self::intake::{
     IdempotencyRecord, Ingested, Intake, ingest, insert, prune_idempotency_keys, submit,
 };

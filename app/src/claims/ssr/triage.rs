@@ -21,7 +21,7 @@ use shared::{
 };
 use sqlx::{Row as _, any::AnyRow};
 
-use super::decisions::transition_record;
+use super::current::transition_record;
 use crate::{
     audit::ssr::{self as audit, AuditContext},
     batch::{Arg, bind_all},
