@@ -17,6 +17,7 @@ pub mod format;
 pub mod forms;
 pub mod health;
 pub mod layout;
+pub mod pager;
 pub mod policies;
 pub mod webhooks;
 pub mod workflow;

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{AuditRecordView, VerifyAuditChain, list_audit_records};
-use crate::{error::ErrorPanel, format::instant};
+use crate::{error::ErrorPanel, format::instant, pager::Pager};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -71,17 +71,12 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView {
-    let (current, has_next, total, pages) = (
-        page.page,
-        page.has_next(),
-        page.total_label(),
-        page.pages_label(),
-    );
+    let items = page.items.clone();
     view! {
         <table class="data-table" id="audit-table">
             <thead><tr><th>"#"</th><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Entity"</th><th>"Details"</th></tr></thead>
             <tbody>
-                {page.items.into_iter().map(|record| view! {
+                {items.into_iter().map(|record| view! {
                     <tr>
                         <td>{record.seq}</td>
                         <td>{instant(record.occurred_at)}</td>
@@ -98,11 +93,7 @@ fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView 
                 }).collect_view()}
             </tbody>
         </table>
-        <nav class="pager" aria-label="Pages">
-            <span>{format!("{total} records · page {current} of {pages}")}</span>
-            {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Newer"</a> })}
-            {has_next.then(|| view! { <a href=format!("?page={}", current + 1)>"Older"</a> })}
-        </nav>
+        <Pager page noun="records" previous="Newer" next="Older" />
     }
 }
 

@@ -30,7 +30,8 @@ pub use self::{
 };
 use super::{AssignClaimToMe, ClaimFilters, ClaimSummary, list_claims};
 use crate::{
-    auth::CurrentUser, encoding::urlencode, error::ErrorPanel, format::instant, forms::NotPermitted,
+    auth::CurrentUser, encoding::urlencode, error::ErrorPanel, format::instant,
+    forms::NotPermitted, pager::Pager,
 };
 
 /// The filters in the current URL.
@@ -180,7 +181,7 @@ pub fn ClaimsPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match claims.await {
-                        Ok(page) => view! { <ClaimTable page query=filters.with_untracked(query_string) queue=false /> }.into_any(),
+                        Ok(page) => view! { <ClaimTable page queue=false /> }.into_any(),
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
                 })}
@@ -245,7 +246,7 @@ pub fn ReviewQueuePage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match claims.await {
-                        Ok(page) => view! { <ClaimTable page query=filters.with_untracked(query_string) queue=true assign=take /> }.into_any(),
+                        Ok(page) => view! { <ClaimTable page queue=true assign=take /> }.into_any(),
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                     }
                 })}
@@ -257,7 +258,6 @@ pub fn ReviewQueuePage() -> impl IntoView {
 #[component]
 fn ClaimTable(
     page: shared::pagination::Page<ClaimSummary>,
-    query: String,
     queue: bool,
     /// The "Assign to me" column, for those who may take claims.
     #[prop(optional_no_strip)]
@@ -271,19 +271,7 @@ fn ClaimTable(
         };
         return view! { <p class="empty-state">{empty}</p> }.into_any();
     }
-    let (current, has_next, total, pages) = (
-        page.page,
-        page.has_next(),
-        page.total_label(),
-        page.pages_label(),
-    );
-    let link = move |page: u32| {
-        if query.is_empty() {
-            format!("?page={page}")
-        } else {
-            format!("?{query}&page={page}")
-        }
-    };
+    let items = page.items.clone();
     view! {
         <table class="data-table" id=if queue { "queue-table" } else { "claim-table" }>
             <thead><tr>
@@ -293,7 +281,7 @@ fn ClaimTable(
                 {assign.is_some().then(|| view! { <th><span class="visually-hidden">"Take"</span></th> })}
             </tr></thead>
             <tbody>
-                {page.items.into_iter().map(|c| {
+                {items.into_iter().map(|c| {
                     let take = assign.filter(|_| c.assignee_id.is_none()).map(|assign| {
                         let (id, version) = (c.id.clone(), c.version.to_string());
                         view! {
@@ -328,11 +316,7 @@ fn ClaimTable(
                 }).collect_view()}
             </tbody>
         </table>
-        <nav class="pager" aria-label="Pages">
-            <span>{format!("{total} claims · page {current} of {pages}")}</span>
-            {(current > 1).then(|| view! { <a href=link(current - 1)>"Previous"</a> })}
-            {has_next.then(|| view! { <a href=link(current + 1)>"Next"</a> })}
-        </nav>
+        <Pager page noun="claims" />
     }
     .into_any()
 }

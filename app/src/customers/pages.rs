@@ -22,6 +22,7 @@ use crate::{
     error::ErrorPanel,
     format::instant,
     forms::{ConfirmLink, ConfirmStep, ConfirmSubmit, Field, FormAlert, FormErrors, confirming},
+    pager::Pager,
 };
 
 #[component]
@@ -78,17 +79,12 @@ fn CustomerTable(page: shared::pagination::Page<CustomerView>) -> impl IntoView 
     if page.items.is_empty() {
         return view! { <p class="empty-state">"No customers match."</p> }.into_any();
     }
-    let (current, has_next, total, pages) = (
-        page.page,
-        page.has_next(),
-        page.total_label(),
-        page.pages_label(),
-    );
+    let items = page.items.clone();
     view! {
         <table class="data-table" id="customer-table">
             <thead><tr><th>"Number"</th><th>"Name"</th><th>"Email"</th><th>"Since"</th></tr></thead>
             <tbody>
-                {page.items.into_iter().map(|c| view! {
+                {items.into_iter().map(|c| view! {
                     <tr>
                         <td><A href=format!("/customers/{}", c.id)>{c.customer_number.clone()}</A></td>
                         <td>{format!("{} {}", c.first_name, c.last_name)}</td>
@@ -98,11 +94,7 @@ fn CustomerTable(page: shared::pagination::Page<CustomerView>) -> impl IntoView 
                 }).collect_view()}
             </tbody>
         </table>
-        <nav class="pager" aria-label="Pages">
-            <span>{format!("{total} customers · page {current} of {pages}")}</span>
-            {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Previous"</a> })}
-            {has_next.then(|| view! { <a href=format!("?page={}", current + 1)>"Next"</a> })}
-        </nav>
+        <Pager page noun="customers" />
     }
     .into_any()
 }

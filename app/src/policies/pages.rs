@@ -23,6 +23,7 @@ use crate::{
     error::ErrorPanel,
     format::instant,
     forms::{ConfirmLink, ConfirmStep, ConfirmSubmit, Field, FormAlert, FormErrors, confirming},
+    pager::Pager,
 };
 
 #[component]
@@ -111,17 +112,12 @@ fn PolicyTable(page: shared::pagination::Page<PolicyView>) -> impl IntoView {
     if page.items.is_empty() {
         return view! { <p class="empty-state">"No policies match."</p> }.into_any();
     }
-    let (current, has_next, total, pages) = (
-        page.page,
-        page.has_next(),
-        page.total_label(),
-        page.pages_label(),
-    );
+    let items = page.items.clone();
     view! {
         <table class="data-table" id="policy-table">
             <thead><tr><th>"Number"</th><th>"Customer"</th><th>"Line"</th><th>"Status"</th><th>"Term"</th><th>"Premium"</th></tr></thead>
             <tbody>
-                {page.items.into_iter().map(|p| view! {
+                {items.into_iter().map(|p| view! {
                     <tr>
                         <td><A href=format!("/policies/{}", p.id)>{p.policy_number.clone()}</A></td>
                         <td><A href=format!("/customers/{}", p.customer_id)>{p.customer_number.clone()}</A></td>
@@ -133,11 +129,7 @@ fn PolicyTable(page: shared::pagination::Page<PolicyView>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-        <nav class="pager" aria-label="Pages">
-            <span>{format!("{total} policies · page {current} of {pages}")}</span>
-            {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1)>"Previous"</a> })}
-            {has_next.then(|| view! { <a href=format!("?page={}", current + 1)>"Next"</a> })}
-        </nav>
+        <Pager page noun="policies" />
     }
     .into_any()
 }

@@ -193,3 +193,35 @@ async fn a_list_longer_than_the_cap_says_how_far_it_counted() {
         "the pager says the count stopped"
     );
 }
+
+#[tokio::test]
+async fn the_claims_pages_pager_keeps_every_filter_and_the_audit_pager_its_entity() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let (first, _) = new_claim(&app, &token, "pager").await;
+    copy_claim(&app, &first, 30).await;
+    let (_, staff) = app.signed_in(Role::Admin).await;
+
+    let html = app
+        .get_with(&staff, "/claims?sort=amount&per_page=25&page=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let pager = html.split(r#"class="pager""#).nth(1).unwrap_or_default();
+    assert!(
+        pager.contains(r#"href="?sort=amount&amp;per_page=25&amp;page=2""#),
+        "Next keeps the sort and the page size: {}",
+        &pager[..pager.len().min(400)]
+    );
+    let html = app
+        .get_with(&staff, &format!("/audit?entity={first}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains(r#"href="?page=2""#),
+        "the audit pager never drops the entity filter"
+    );
+}
