@@ -22,7 +22,7 @@ mod sla;
 
 use self::form::NewClaimForm;
 pub use self::{
-    activities::MyWorkPage,
+    activities::{MyWorkPage, MyWorkPanel},
     approvals::ApprovalsPage,
     detail::ClaimPage,
     form::{ClaimForm, FORM_LINES},

@@ -44,18 +44,36 @@ pub async fn get_book_summary() -> Result<BookSummary, AppError> {
 pub fn DashboardPage() -> impl IntoView {
     let status = Resource::new(|| (), |_| system_status());
     let book = Resource::new(|| (), |_| get_book_summary());
+    // My work, for those who work claims (others would get a 403).
+    let works_claims = use_context::<Option<crate::auth::CurrentUser>>()
+        .flatten()
+        .is_some_and(|u| u.can(shared::auth::Permission::ClaimsWrite));
+    let work = Resource::new(
+        || (),
+        move |_| async move {
+            if works_claims {
+                Some(crate::claims::activities::list_my_work().await)
+            } else {
+                None
+            }
+        },
+    );
     view! {
         <header class="page-header">
             <h1>"Dashboard"</h1>
             <p class="page-lede">"The state of the book of business at a glance."</p>
         </header>
-        // One boundary for both panels: the page streams once, when both
-        // answers are in (an SSR stream with several boundaries resolving
+        // One boundary for every panel: the page streams once, when all
+        // the answers are in (an SSR stream with several boundaries resolving
         // at the same moment was seen to stall under load).
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let (book, status) = (book.await, status.await);
+                let (book, status, work) = (book.await, status.await, work.await);
                 view! {
+                    {work.map(|work| match work {
+                        Ok(items) => view! { <crate::claims::pages::MyWorkPanel items /> }.into_any(),
+                        Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                    })}
                     {match book {
                         Ok(book) => view! { <ClaimsPanel claims=book.claims.clone() /><BookPanel book /> }.into_any(),
                         Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),

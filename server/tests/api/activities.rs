@@ -128,3 +128,31 @@ async fn an_adjuster_plans_activities_sees_them_as_their_work_and_cannot_close_u
         "the claim's partner reads its activities"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_an_adjusters_open_work_and_no_such_panel_to_an_auditor() {
+    let desk = desk("dashboard-work").await;
+    let (adjuster, page) = desk.app.signed_in(Role::Adjuster).await;
+    let today = app::clock::today().to_string();
+    let planned = desk
+        .post(
+            "activities",
+            json!({ "subject": "Call the body shop", "due_on": today, "owner_id": adjuster.id }),
+        )
+        .await;
+    assert_eq!(planned.status(), 201);
+
+    let html = desk.app.get_with(&page, "/").await.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="my-work-panel""#),
+        "the adjuster's dashboard has My work"
+    );
+    assert!(html.contains("Call the body shop") && html.contains("1 open, none overdue."));
+    let (_, auditor) = desk.app.signed_in(Role::Auditor).await;
+    let html = desk.app.get_with(&auditor, "/").await.text().await.unwrap();
+    assert!(
+        !html.contains("my-work-panel"),
+        "an auditor does no claim work"
+    );
+    assert!(html.contains("Dashboard"));
+}

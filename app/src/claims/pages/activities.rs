@@ -133,6 +133,31 @@ pub fn MyWorkPage() -> impl IntoView {
     }
 }
 
+/// How many of the caller's activities the dashboard shows.
+const DASHBOARD_ROWS: usize = 5;
+
+/// The dashboard's "My work": the caller's most overdue open activities,
+/// with a link to all of them.
+#[component]
+pub fn MyWorkPanel(items: Vec<ActivityView>) -> impl IntoView {
+    let total = items.len();
+    let overdue = items.iter().filter(|a| a.overdue).count();
+    let shown: Vec<ActivityView> = items.into_iter().take(DASHBOARD_ROWS).collect();
+    let summary = match (total, overdue) {
+        (0, _) => "Nothing open.".to_owned(),
+        (total, 0) => format!("{total} open, none overdue."),
+        (total, overdue) => format!("{total} open, {overdue} overdue."),
+    };
+    view! {
+        <section class="card" aria-labelledby="my-work-heading" id="my-work-panel">
+            <h2 id="my-work-heading">"My work"</h2>
+            <p class="muted">{summary}</p>
+            {(!shown.is_empty()).then(|| view! { <WorkTable items=shown /> })}
+            <p><A href="/work">{format!("All my work ({total})")}</A></p>
+        </section>
+    }
+}
+
 #[component]
 fn WorkTable(items: Vec<ActivityView>) -> impl IntoView {
     let rows = items
