@@ -14,6 +14,8 @@
 //! section has the formats and the outside check with openssl.
 
 #[cfg(feature = "ssr")]
+pub mod details;
+#[cfg(feature = "ssr")]
 pub mod merkle;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -42,6 +44,8 @@ pub struct AuditRecordView {
     pub entity_type: String,
     pub entity_id: Option<String>,
     pub details: String,
+    /// `details` in words ([`details::readable`]), made on the server.
+    pub summary: String,
     pub correlation_id: Option<String>,
     pub client_ip: Option<String>,
 }
@@ -58,17 +62,33 @@ pub struct ChainStatus {
     pub first_broken: Option<String>,
 }
 
+/// What an investigator narrows the trail to; every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditFilters {
+    /// One record's id (a claim's, a customer's...).
+    pub entity: Option<String>,
+    /// Who, exactly as the trail names them.
+    pub actor: Option<String>,
+    /// `claim.reassigned`, or a whole feature: `claim`.
+    pub action: Option<String>,
+    /// `YYYY-MM-DD`, UTC, inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
 #[server]
 pub async fn list_audit_records(
-    entity_id: Option<String>,
+    #[server(flatten)]
+    #[server(default)]
+    filters: AuditFilters,
     page: Option<u32>,
 ) -> Result<Page<AuditRecordView>, AppError> {
     use crate::server_call::serve;
     use shared::{auth::Permission, pagination::PageRequest};
     serve(Permission::AuditRead, |call| async move {
         let page = PageRequest::new(page.unwrap_or(1), 50)?;
-        let entity_id = entity_id.filter(|id| !id.trim().is_empty());
-        Ok(ssr::list(&call.state.db, entity_id.as_deref(), page).await?)
+        ssr::list(&call.state.db, &filters, page).await
     })
     .await
 }

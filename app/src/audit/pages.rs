@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{components::Form, hooks::use_query_map};
 
-use super::{AuditRecordView, VerifyAuditChain, list_audit_records};
+use super::{AuditFilters, AuditRecordView, VerifyAuditChain, list_audit_records};
 use crate::{error::ErrorPanel, format::instant, pager::Pager};
 
 #[component]
@@ -17,11 +17,39 @@ pub fn AuditPage() -> impl IntoView {
                 .unwrap_or(1)
         })
     };
-    let entity = move || query.with(|q| q.get("entity"));
+    let filters = Memo::new(move |_| {
+        query.with(|q| {
+            let get = |name: &str| q.get(name).filter(|v| !v.trim().is_empty());
+            AuditFilters {
+                entity: get("entity"),
+                actor: get("actor"),
+                action: get("action"),
+                from: get("from"),
+                to: get("to"),
+            }
+        })
+    });
     let records = Resource::new(
-        move || (entity(), page()),
-        |(entity, page)| list_audit_records(entity, Some(page)),
+        move || (filters.get(), page()),
+        |(filters, page)| list_audit_records(filters, Some(page)),
     );
+    let field =
+        move |name: &'static str, label: &'static str, kind: &'static str, hint: &'static str| {
+            let value = move || {
+                filters.with(|f| match name {
+                    "entity" => f.entity.clone(),
+                    "actor" => f.actor.clone(),
+                    "action" => f.action.clone(),
+                    "from" => f.from.clone(),
+                    _ => f.to.clone(),
+                })
+            };
+            view! {
+                <label>{label}
+                    <input type=kind name=name value=value placeholder=hint />
+                </label>
+            }
+        };
     let verify = ServerAction::<VerifyAuditChain>::new();
 
     view! {
@@ -57,6 +85,17 @@ pub fn AuditPage() -> impl IntoView {
             })}
         </section>
         <section class="card">
+            <Form method="GET" action="" attr:id="audit-filters">
+                <div class="filter-row">
+                {field("entity", "Record", "text", "a claim's or customer's id")}
+                {field("actor", "Who", "text", "as the trail names them")}
+                {field("action", "Action", "text", "claim or claim.reassigned")}
+                {field("from", "From", "date", "")}
+                {field("to", "to", "date", "")}
+                <button type="submit" class="button">"Filter"</button>
+                <a href="/audit">"Clear"</a>
+                </div>
+            </Form>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match records.await {
@@ -88,7 +127,7 @@ fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView 
                                 None => view! { <span>{record.entity_type.clone()}</span> }.into_any(),
                             }}
                         </td>
-                        <td><code class="details">{record.details.clone()}</code></td>
+                        <td class="details" title=record.details.clone()>{record.summary.clone()}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -97,7 +136,9 @@ fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView 
     }
 }
 
-/// The first 8 characters of an id, enough to tell rows apart on screen.
+/// The last 8 characters of an id: ids are UUIDv7, whose first characters
+/// are a timestamp that records written together share, and whose last
+/// are random, so these tell rows apart on screen.
 fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+    id.get(id.len().saturating_sub(8)..).unwrap_or(id)
 }

@@ -11,6 +11,7 @@ mod assets;
 mod assignment;
 mod attachments;
 mod audit;
+mod audit_page;
 mod auth;
 mod claim_view;
 mod claims;

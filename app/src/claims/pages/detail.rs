@@ -82,6 +82,7 @@ pub fn ClaimPage() -> impl IntoView {
         decide: can(Permission::ClaimsDecide),
         operate: can(Permission::OperationsManage),
         reveal: can(Permission::PiiReveal),
+        audit: can(Permission::AuditRead),
     };
     let error = move || {
         change
@@ -111,6 +112,7 @@ struct Rights {
     decide: bool,
     operate: bool,
     reveal: bool,
+    audit: bool,
 }
 
 #[component]
@@ -250,6 +252,7 @@ fn ClaimDetail(
                 <span id="claim-deadline"><DeadlineBadge deadline=s.deadline /></span>
                 {" · policy "}<A href=format!("/policies/{}", s.policy_id)>{s.policy_number.clone()}</A>
                 {" · customer "}<A href=format!("/customers/{}", s.customer_id)>{s.customer_number.clone()}</A>
+                {rights.audit.then(|| view! { " · "<A href=format!("/audit?entity={}", s.id) attr:id="claim-audit-link">"Audit trail"</A> })}
             </p>
         </header>
         <section class="card">
