@@ -29,6 +29,8 @@ use shared::{
 
 use crate::{api::ApiError, middleware::auth::authorize_session};
 
+mod desk;
+
 /// Rows per database round trip while exporting.
 const EXPORT_PAGE: u32 = 100;
 /// An export stops here; narrow the filter for more.
@@ -39,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/export.csv", get(export_customers))
         .route("/policies/export.csv", get(export_policies))
         .route("/claims/export.csv", get(export_claims))
+        .route("/work/export.csv", get(desk::export_my_work))
+        .route("/audit/export.csv", get(desk::export_audit))
 }
 
 /// Every row the list answers for its filter, a page at a time, up to
@@ -243,6 +247,9 @@ async fn export_claims(
         "fraud_flags",
         "assignee",
         "received_at",
+        "sla_clock",
+        "sla_due_at",
+        "sla_time_left",
     ]);
     let me = Some(principal.id.as_str());
     for c in
@@ -270,6 +277,13 @@ async fn export_claims(
             &flags,
             c.assignee_name.as_deref().unwrap_or_default(),
             &app::format::instant(c.created_at),
+            c.deadline.map(|d| d.clock.as_str()).unwrap_or_default(),
+            &c.deadline
+                .map(|d| app::format::instant(d.due_at))
+                .unwrap_or_default(),
+            &c.deadline
+                .map(|d| shared::sla::in_words(d.remaining))
+                .unwrap_or_default(),
         ]));
     }
     Ok(csv_response("claims.csv", body))

@@ -96,6 +96,10 @@ pub fn AuditPage() -> impl IntoView {
                 <a href="/audit">"Clear"</a>
                 </div>
             </Form>
+            <p class="export-link">
+                <a rel="external" download="audit.csv" id="export-audit"
+                    href=move || format!("/audit/export.csv{}", query.with(|q| { let mut q = q.clone(); q.remove("page"); q.to_query_string() }))>"Export these records as CSV"</a>
+            </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match records.await {

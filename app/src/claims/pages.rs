@@ -241,6 +241,10 @@ pub fn ReviewQueuePage() -> impl IntoView {
                     <button type="submit" class="button">"Filter"</button>
                 </div>
             </Form>
+            <p class="export-link">
+                <a rel="external" download="review-queue.csv" id="export-queue"
+                    href=move || format!("/claims/export.csv?queue=true&{}", filters.with(query_string))>"Export the queue as CSV"</a>
+            </p>
             {(!can_assign).then(|| view! { <NotPermitted permission=Permission::ClaimsDecide id="queue-role-note" /> })}
             {move || assign.value().get().and_then(Result::err).map(|error| view! { <p class="form-alert" role="alert">{error.to_string()}</p> })}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

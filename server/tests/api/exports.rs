@@ -70,3 +70,76 @@ async fn staff_export_the_filtered_lists_as_csv_with_personal_data_masked() {
     );
     assert_eq!(anonymous.status(), 303, "the sign-in gate covers exports");
 }
+
+#[tokio::test]
+async fn the_review_queue_my_work_and_the_filtered_audit_trail_export_as_csv() {
+    let desk = crate::financials::desk("exports-desk").await;
+    let (adjuster, page) = desk.app.signed_in(Role::Adjuster).await;
+    let today = app::clock::today().to_string();
+    let planned = desk
+        .post(
+            "activities",
+            json!({ "subject": "=Call the garage", "due_on": today, "owner_id": adjuster.id }),
+        )
+        .await;
+    assert_eq!(planned.status(), 201);
+
+    let work = desk.app.get_with(&page, "/work/export.csv").await;
+    assert_eq!(work.status(), 200);
+    let work = work.text().await.unwrap();
+    assert!(
+        work.starts_with("due_on,due,subject,claim_number,priority\r\n"),
+        "{work}"
+    );
+    assert!(
+        work.contains("'=Call the garage"),
+        "a formula is defused: {work}"
+    );
+
+    let queue = desk
+        .app
+        .get_with(&page, "/claims/export.csv?queue=true")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        queue
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("sla_clock,sla_due_at,sla_time_left"),
+        "{queue}"
+    );
+    assert!(
+        queue.contains(",decide,") && queue.contains("due in 29 days"),
+        "{queue}"
+    );
+
+    let (_, auditor) = desk.app.signed_in(Role::Auditor).await;
+    let trail = desk
+        .app
+        .get_with(&auditor, "/audit/export.csv?action=claim")
+        .await;
+    assert_eq!(trail.status(), 200);
+    let trail = trail.text().await.unwrap();
+    let rows: Vec<&str> = trail.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r.split(',').nth(3).is_some_and(|a| a.starts_with("claim."))),
+        "{trail}"
+    );
+    assert_eq!(
+        desk.app
+            .get_with(&auditor, "/audit/export.csv?from=yesterday")
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        desk.app.get_with(&page, "/audit/export.csv").await.status(),
+        403,
+        "adjusters do not read the trail"
+    );
+}

@@ -120,6 +120,9 @@ pub fn MyWorkPage() -> impl IntoView {
             <p class="page-lede">"Your open activities on every claim, the most overdue first."</p>
         </header>
         <section class="card">
+            <p class="export-link">
+                <a rel="external" download="my-work.csv" id="export-work" href="/work/export.csv">"Export my work as CSV"</a>
+            </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match work.await {
