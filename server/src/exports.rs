@@ -252,8 +252,17 @@ async fn export_claims(
         "sla_time_left",
     ]);
     let me = Some(principal.id.as_str());
-    for c in
-        all_pages(|request| claims::list(&state.db, &principal.scope, &query, me, request)).await?
+    for c in all_pages(|request| {
+        claims::list(
+            &state.db,
+            &state.vault,
+            &principal.scope,
+            &query,
+            me,
+            request,
+        )
+    })
+    .await?
     {
         let money =
             |m: Option<shared::money::Money>| m.map(|m| m.format_major()).unwrap_or_default();

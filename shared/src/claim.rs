@@ -585,5 +585,7 @@ pub fn check_approved_amount(
     Ok(amount)
 }
 
+pub mod search;
+
 #[cfg(test)]
 mod tests;

@@ -192,6 +192,9 @@ impl ClaimStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ClaimFilters {
+    /// A claim or policy number, or the insured's last name
+    /// ([`shared::claim::search::ClaimSearch`]).
+    pub q: Option<String>,
     pub status: Option<String>,
     pub priority: Option<String>,
     /// A user id, or `me`, or `none` for unassigned claims.
@@ -240,10 +243,12 @@ pub async fn list_claims(
     queue: Option<String>,
     page: Option<u32>,
     per_page: Option<String>,
+    q: Option<String>,
 ) -> Result<Page<ClaimSummary>, AppError> {
     use crate::server_call::serve;
     use shared::{auth::Permission, pagination::PageRequest};
     let filters = ClaimFilters {
+        q,
         status,
         priority,
         assignee,
@@ -260,7 +265,15 @@ pub async fn list_claims(
         let rows = rows_per_page(filters.per_page.as_deref());
         let page = PageRequest::new(page.unwrap_or(1), rows)?;
         let me = &call.principal;
-        ssr::list(&call.state.db, &me.scope, &filters, Some(&me.id), page).await
+        ssr::list(
+            &call.state.db,
+            &call.state.vault,
+            &me.scope,
+            &filters,
+            Some(&me.id),
+            page,
+        )
+        .await
     })
     .await
 }

@@ -41,6 +41,7 @@ fn filters_from_query() -> Memo<ClaimFilters> {
         query.with(|q| {
             let get = |name: &str| q.get(name).filter(|v| !v.is_empty());
             ClaimFilters {
+                q: get("q"),
                 status: get("status"),
                 priority: get("priority"),
                 assignee: get("assignee"),
@@ -60,6 +61,7 @@ fn filters_from_query() -> Memo<ClaimFilters> {
 /// The same filters as a query string (for the pager and the CSV link).
 fn query_string(filters: &ClaimFilters) -> String {
     [
+        ("q", &filters.q),
         ("status", &filters.status),
         ("priority", &filters.priority),
         ("assignee", &filters.assignee),
@@ -103,6 +105,7 @@ async fn fetch_claims(
         f.queue,
         Some(page),
         f.per_page,
+        f.q,
     )
     .await
 }
@@ -127,6 +130,12 @@ pub fn ClaimsPage() -> impl IntoView {
         </header>
         <section class="card">
             <Form method="GET" action="">
+                <label for="claim-search" class="field-label">"Find a claim"</label>
+                <div class="search-row">
+                    <input id="claim-search" type="search" name="q" value=move || filters.with(|f| f.q.clone())
+                        placeholder="Claim number, policy number or the insured's last name" />
+                </div>
+                <p class="field-hint">"Names match exactly (case aside): they are encrypted and searched through blind indexes."</p>
                 <div class="filter-row">
                     <label>"Status"
                         <select name="status">

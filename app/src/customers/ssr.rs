@@ -41,6 +41,12 @@ fn last_name_key(name: &PersonName) -> String {
     name.as_str().to_lowercase()
 }
 
+/// The blind index of a last name, as the customers table stores it: what
+/// another feature matches a customer's name by without decrypting it.
+pub fn last_name_index(vault: &Vault, name: &PersonName) -> String {
+    vault.index(IndexedColumn::LastName, &last_name_key(name))
+}
+
 struct Sealed {
     first_name: Vec<u8>,
     last_name: Vec<u8>,

@@ -51,6 +51,16 @@ impl Filter {
             .push(format!("{column} {op} ${}", self.binds.len()));
     }
 
+    /// Adds `condition` with its `{}` replaced by the next placeholder,
+    /// bound to `value`: for a condition on another table through a
+    /// subquery (the count runs over the list's own table only, so a join
+    /// the page's select has is not in scope there).
+    pub fn bound(&mut self, condition: &str, value: String) {
+        self.binds.push(value);
+        self.conditions
+            .push(condition.replace("{}", &format!("${}", self.binds.len())));
+    }
+
     /// Adds a condition without a value.
     pub fn literal(&mut self, condition: &str) {
         self.conditions.push(condition.to_owned());

@@ -178,7 +178,7 @@ async fn list(
     }
     let me = Some(caller.principal.id.as_str());
     Ok(Json(
-        claims::list(&state.db, caller.scope(), &filters, me, page).await?,
+        claims::list(&state.db, &state.vault, caller.scope(), &filters, me, page).await?,
     ))
 }
 

@@ -1047,3 +1047,53 @@ async fn metrics_count_requests_by_route_template_and_report_the_pipeline_and_po
     }
     assert!(!text.contains(id), "route labels are templates, never ids");
 }
+
+#[tokio::test]
+async fn claims_are_found_by_claim_number_policy_number_or_the_insureds_last_name() {
+    let app = spawn_app().await;
+    let token = app.api_token(Role::ApiClient).await;
+    let policy_number = active_policy(&app, &token, "search").await;
+    let other_policy = active_policy(&app, &token, "search-other").await;
+    let receipt: Value = ingest(&app, &token, &claim(&policy_number, 100_000), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    ingest(&app, &token, &claim(&other_policy, 100_000), None).await;
+    let number = receipt["claim_number"].as_str().unwrap();
+    let staff = app.api_token_for_staff(Role::Adjuster).await;
+    let found = |q: String| {
+        let (app, staff) = (&app, &staff);
+        async move {
+            let path = format!("/api/v1/claims?q={}", app::encoding::urlencode(&q));
+            send(app, staff, Method::GET, &path, None, None).await
+        }
+    };
+
+    let by_number: Value = found(number.to_lowercase()).await.json().await.unwrap();
+    assert_eq!(by_number["total"], 1);
+    assert_eq!(by_number["items"][0]["claim_number"], number);
+    let by_policy: Value = found(policy_number.clone()).await.json().await.unwrap();
+    assert_eq!(by_policy["total"], 1);
+    // Both policyholders are Alex Moss (the helper's customer).
+    let by_name: Value = found(" moss ".into()).await.json().await.unwrap();
+    assert_eq!(by_name["total"], 2, "the insured's last name, case aside");
+    let nobody: Value = found("Nobody".into()).await.json().await.unwrap();
+    assert_eq!(nobody["total"], 0);
+    let bad = found("12345".into()).await;
+    assert_eq!(bad.status(), 422);
+    let problem: Value = bad.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "q");
+
+    let (_, page) = app.signed_in(Role::Adjuster).await;
+    let html = app
+        .get_with(&page, &format!("/claims?q={number}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("1 claims") && html.contains(number),
+        "the page finds it too"
+    );
+}

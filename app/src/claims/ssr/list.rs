@@ -3,7 +3,8 @@
 
 use shared::{
     FieldErrors,
-    claim::{ClaimStatus, Priority},
+    claim::{ClaimStatus, Priority, search::ClaimSearch},
+    contact::PersonName,
     dates::Date,
     pagination::{Page, PageRequest},
 };
@@ -14,10 +15,16 @@ use crate::{
     db::{Db, Filter},
     error::AppError,
     tenancy::{self, Scope},
+    vault::Vault,
 };
 
-/// The filters, checked: every error names its field.
-fn build_filter(filters: &ClaimFilters, me: Option<&str>) -> Result<(Filter, Sort), FieldErrors> {
+/// The filters, checked: every error names its field. `name_index` gives a
+/// last name's blind index (the vault's), for the search box.
+fn build_filter(
+    filters: &ClaimFilters,
+    me: Option<&str>,
+    name_index: &dyn Fn(&PersonName) -> String,
+) -> Result<(Filter, Sort), FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut filter = Filter::default();
     let present = |v: &Option<String>| {
@@ -26,6 +33,25 @@ fn build_filter(filters: &ClaimFilters, me: Option<&str>) -> Result<(Filter, Sor
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
+    if let Some(search) = present(&filters.q)
+        .and_then(|raw| errors.check(ClaimSearch::parse("q", &raw)))
+        .flatten()
+    {
+        match search {
+            ClaimSearch::Claim(number) => {
+                filter.equals("cl.claim_number", number.as_str().to_owned())
+            }
+            // Subqueries on `cl`: the count runs over `claims cl` alone.
+            ClaimSearch::Policy(number) => filter.bound(
+                "cl.policy_id IN (SELECT id FROM policies WHERE policy_number = {})",
+                number.as_str().to_owned(),
+            ),
+            ClaimSearch::InsuredLastName(name) => filter.bound(
+                "cl.customer_id IN (SELECT id FROM customers WHERE last_name_index = {})",
+                name_index(&name),
+            ),
+        }
+    }
     let queue = present(&filters.queue).is_some_and(|q| q != "false" && q != "0");
     if queue {
         filter.literal("cl.status IN ('triaged', 'in_review')");
@@ -76,12 +102,14 @@ fn build_filter(filters: &ClaimFilters, me: Option<&str>) -> Result<(Filter, Sor
 /// only (filtered in SQL), with cross-organisation flags left out.
 pub async fn list(
     db: &Db,
+    vault: &Vault,
     scope: &Scope,
     filters: &ClaimFilters,
     me: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<ClaimSummary>, AppError> {
-    let (mut filter, sort) = build_filter(filters, me)?;
+    let name_index = |name: &PersonName| crate::customers::ssr::last_name_index(vault, name);
+    let (mut filter, sort) = build_filter(filters, me, &name_index)?;
     tenancy::restrict(&mut filter, scope, "cl.partner_id");
     let fetched = filter
         .fetch(db, &select(), "claims cl", &sort.order(), page)
@@ -112,7 +140,7 @@ mod tests {
             from: Some("2026-02-30".into()),
             ..ClaimFilters::default()
         };
-        let Err(errors) = build_filter(&filters, None) else {
+        let Err(errors) = build_filter(&filters, None, &|_| String::new()) else {
             panic!("bad filters were accepted");
         };
         for field in ["status", "sort", "from"] {
