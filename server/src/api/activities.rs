@@ -17,7 +17,7 @@ use app::{
 };
 use shared::{activity::ActivityInput, auth::Permission};
 
-use super::{ApiError, Caller, if_match, json_body};
+use super::{ApiError, Caller};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -47,18 +47,16 @@ async fn add(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::ClaimsWrite).await?;
-    caller.guard(&state, Owned::Claim, &id).await?;
-    let input: ActivityInput = json_body(&body)?;
-    let expected = if_match(&headers, "claim")?;
-    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let change = caller
+        .claim_change::<ActivityInput>(&state, Permission::ClaimsWrite, &id, &headers, &body)
+        .await?;
     let activity = activities::add(
         &state.db,
-        &context,
+        &change.context,
         &caller.principal,
         &id,
-        &input,
-        expected,
+        &change.body,
+        change.expected,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(json!(activity))).into_response())

@@ -35,7 +35,7 @@ use shared::{
     pagination::{Page, PageRequest},
 };
 
-use super::{ApiError, Caller, idempotency_key, if_match, json_body};
+use super::{ApiError, Caller, idempotency_key, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -203,19 +203,17 @@ async fn act(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::ClaimsWrite).await?;
-    caller.guard(&state, Owned::Claim, &id).await?;
-    let request: ActionRequest = json_body(&body)?;
-    let expected = if_match(&headers, "claim")?;
-    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let change = caller
+        .claim_change::<ActionRequest>(&state, Permission::ClaimsWrite, &id, &headers, &body)
+        .await?;
     claims::apply_action(
         &state.db,
-        &context,
+        &change.context,
         &caller.principal,
         &id,
-        &request.action,
-        request.reason.as_deref(),
-        expected,
+        &change.body.action,
+        change.body.reason.as_deref(),
+        change.expected,
     )
     .await?;
     changed(&state, &caller, &id).await
@@ -230,18 +228,22 @@ async fn reassign(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::ClaimsDecide).await?;
-    caller.guard(&state, Owned::Claim, &id).await?;
-    let request: shared::assignment::ReassignmentInput = json_body(&body)?;
-    let expected = if_match(&headers, "claim")?;
-    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let change = caller
+        .claim_change::<shared::assignment::ReassignmentInput>(
+            &state,
+            Permission::ClaimsDecide,
+            &id,
+            &headers,
+            &body,
+        )
+        .await?;
     claims::reassign(
         &state.db,
-        &context,
+        &change.context,
         &caller.principal,
         &id,
-        &request,
-        expected,
+        &change.body,
+        change.expected,
     )
     .await?;
     changed(&state, &caller, &id).await
@@ -266,11 +268,10 @@ async fn decide(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(&state, Permission::ClaimsDecide).await?;
-    caller.guard(&state, Owned::Claim, &id).await?;
-    let body: DecisionBody = json_body(&body)?;
-    let expected = if_match(&headers, "claim")?;
-    let context = audit_context(Some(&caller.principal), &caller.meta);
+    let change = caller
+        .claim_change::<DecisionBody>(&state, Permission::ClaimsDecide, &id, &headers, &body)
+        .await?;
+    let (body, expected, context) = (change.body, change.expected, change.context);
     let request = DecisionRequest {
         kind: body.kind,
         amount_major: None,

@@ -38,7 +38,7 @@ use shared::{
     party::PartyInput,
 };
 
-use super::{ApiError, Caller, idempotency_key, if_match, json_body};
+use super::{ApiError, Caller, idempotency_key, json_body};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -134,17 +134,23 @@ async fn change<B: DeserializeOwned + Serialize>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Change<B>, ApiError> {
-    caller.require(state, permission).await?;
-    caller.guard(state, Owned::Claim, id).await?;
-    let body: B = json_body(body)?;
-    let expected = if_match(headers, "claim")?;
+    let change = caller
+        .claim_change::<B>(state, permission, id, headers, body)
+        .await?;
     let key = idempotency_key(headers)?
-        .map(|key| Key::new(&caller.principal.id, &key, &format!("{route} {id}"), &body))
+        .map(|key| {
+            Key::new(
+                &caller.principal.id,
+                &key,
+                &format!("{route} {id}"),
+                &change.body,
+            )
+        })
         .transpose()?;
     Ok(Change {
-        body,
-        expected,
-        context: audit_context(Some(&caller.principal), &caller.meta),
+        body: change.body,
+        expected: change.expected,
+        context: change.context,
         key,
     })
 }

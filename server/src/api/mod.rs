@@ -23,6 +23,7 @@ use axum::{
 use serde_json::json;
 
 use app::{
+    audit::ssr::AuditContext,
     auth::ssr::{self as auth_ssr, Principal, throttle::Decision},
     error::AppError,
     request::{CallerSlot, RequestMeta},
@@ -132,6 +133,39 @@ impl Caller {
         tenancy::guard(&state.db, self.scope(), &context, entity, id, &self.route).await?;
         Ok(())
     }
+
+    /// The audit context of the caller's request.
+    pub fn context(&self) -> AuditContext {
+        auth_ssr::audit_context(Some(&self.principal), &self.meta)
+    }
+
+    /// A change to claim `id`, checked in this order: the permission, that
+    /// the caller may see the claim (so nothing is decoded for a caller who
+    /// may not make it), then the JSON body and `If-Match`.
+    pub async fn claim_change<B: serde::de::DeserializeOwned>(
+        &self,
+        state: &AppState,
+        permission: Permission,
+        id: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<ClaimChange<B>, ApiError> {
+        self.require(state, permission).await?;
+        self.guard(state, Owned::Claim, id).await?;
+        Ok(ClaimChange {
+            body: json_body(body)?,
+            expected: if_match(headers, "claim")?,
+            context: self.context(),
+        })
+    }
+}
+
+/// A claim change as [`Caller::claim_change`] checked it.
+pub struct ClaimChange<B> {
+    pub body: B,
+    /// The version `If-Match` names, if any.
+    pub expected: Option<i64>,
+    pub context: AuditContext,
 }
 
 /// Who the token belongs to: lets a partner check its credentials.

@@ -14,9 +14,9 @@ use sqlx::AnyConnection;
 
 use super::ActivityView;
 use crate::{
-    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    audit::ssr::AuditContext,
     auth::ssr::Principal,
-    claims::ssr::bump_version,
+    claims::ssr::{bump_version, record_claim_event as record},
     clock::today,
     db::{Db, new_id, now_micros},
     error::AppError,
@@ -109,27 +109,6 @@ async fn one(conn: &mut AnyConnection, id: &str) -> Result<ActivityView, AppErro
         .await?
         .ok_or_else(|| AppError::NotFound("The activity".into()))?;
     Ok(stored.into_view(today())?)
-}
-
-async fn record(
-    conn: &mut AnyConnection,
-    context: &AuditContext,
-    claim_id: &str,
-    action: &str,
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    audit::append(
-        conn,
-        context,
-        AuditEvent {
-            action,
-            entity_type: "claim",
-            entity_id: Some(claim_id),
-            details,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// Adds an activity to an open claim (`claim.activity_added`).

@@ -31,9 +31,9 @@ pub use self::authority::{authority_of, limits, set_limit};
 
 use super::{FinancialsView, LedgerLineView, Recorded};
 use crate::{
-    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    audit::ssr::{self as audit, AuditContext},
     auth::ssr::Principal,
-    claims::ssr::{bump_version, transition_record},
+    claims::ssr::{bump_version, record_claim_event as record, transition_record},
     db::{Db, new_id, now_micros},
     error::AppError,
     idempotency::Key,
@@ -317,27 +317,6 @@ async fn append(
     .execute(&mut *conn)
     .await?;
     Ok(id)
-}
-
-async fn record(
-    conn: &mut AnyConnection,
-    context: &AuditContext,
-    claim_id: &str,
-    action: &str,
-    details: serde_json::Value,
-) -> Result<(), AppError> {
-    audit::append(
-        conn,
-        context,
-        AuditEvent {
-            action,
-            entity_type: "claim",
-            entity_id: Some(claim_id),
-            details,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// One change to a claim's ledger, as submitted.

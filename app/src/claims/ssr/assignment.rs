@@ -14,7 +14,7 @@ use sqlx::Row as _;
 
 use super::current::{Current, current, record_transition};
 use crate::{
-    audit::ssr::{self as audit, AuditContext, AuditEvent},
+    audit::ssr::AuditContext,
     auth::ssr::{Principal, tokens::SubjectKind},
     claims::{
         assignment::Assignee,
@@ -86,18 +86,7 @@ async fn record(
         .await;
     }
     super::bump_version(tx, id, Some(current.version)).await?;
-    audit::append(
-        tx,
-        context,
-        AuditEvent {
-            action,
-            entity_type: "claim",
-            entity_id: Some(id),
-            details,
-        },
-    )
-    .await?;
-    Ok(())
+    super::record_claim_event(tx, context, id, action, details).await
 }
 
 /// Assign-to-me from the queue or the claim page: a triaged claim also

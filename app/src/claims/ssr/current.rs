@@ -137,3 +137,27 @@ pub(crate) fn transition_record(
         },
     )
 }
+
+/// Audits `action` on claim `id` in the change's transaction: the record
+/// every claim change other than a transition writes (financials,
+/// parties, activities, assignment).
+pub(crate) async fn record_claim_event(
+    conn: &mut sqlx::AnyConnection,
+    context: &AuditContext,
+    id: &str,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    audit::append(
+        conn,
+        context,
+        AuditEvent {
+            action,
+            entity_type: "claim",
+            entity_id: Some(id),
+            details,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -34,7 +34,7 @@ mod view;
 
 pub use self::assignment::{assign_to, assignees, reassign};
 pub use self::claimant::reveal_claimant;
-pub(crate) use self::current::transition_record;
+pub(crate) use self::current::{record_claim_event, transition_record};
 pub(crate) use self::decisions::add_flag;
 pub use self::decisions::{DecisionRequest, apply_action, decide};
 pub use self::intake::{
