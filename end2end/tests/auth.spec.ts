@@ -14,6 +14,8 @@ test("signing in returns to the page asked for, and signing out ends the session
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
+  // Signing out navigates twice (redirect, then a full load): let both land.
+  await page.waitForLoadState("networkidle");
   await page.goto("/");
   await expect(page).toHaveURL(/\/login\?next=%2F/);
   expect(errors).toEqual([]);
@@ -59,6 +61,8 @@ test("signing in and out work without JavaScript", async ({ browser }) => {
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
+  // Signing out navigates twice (redirect, then a full load): let both land.
+  await page.waitForLoadState("networkidle");
   await page.goto("/admin");
   await expect(page).toHaveURL(/\/login\?next=%2Fadmin/);
   await context.close();

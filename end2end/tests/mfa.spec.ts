@@ -36,6 +36,10 @@ function totp(key: Buffer, offset = 0): string {
 
 // The password step of a user with two-step sign-in: it leads to the code.
 async function passwordStep(page: Page, who: { email: string; password: string }): Promise<void> {
+  // Signing out navigates twice (the server's redirect, then a full load
+  // that drops the client's state): let both land before starting over,
+  // or this navigation is interrupted by the second.
+  await page.waitForLoadState("networkidle");
   await page.goto("/login");
   await page.getByLabel("Email").fill(who.email);
   await page.getByLabel("Password").fill(who.password);
