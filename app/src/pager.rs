@@ -21,8 +21,9 @@ pub fn page_link(query: &ParamsMap, page: u32) -> String {
 }
 
 #[component]
-pub fn Pager<T: Send + Sync + 'static>(
-    page: Page<T>,
+pub fn Pager(
+    /// The page without its items ([`Page::into_items`]).
+    page: Page<()>,
     /// What the list holds, plural: "claims".
     noun: &'static str,
     #[prop(default = "Previous")] previous: &'static str,

@@ -200,6 +200,14 @@ impl<T> Page<T> {
         self.total_capped || u64::from(self.page) < self.total_pages()
     }
 
+    /// The items, and the page without them (what a pager needs), so a
+    /// view can render both without copying the rows.
+    pub fn into_items(self) -> (Vec<T>, Page<()>) {
+        let mut items = Vec::with_capacity(self.items.len());
+        let rest = self.map(|item| items.push(item));
+        (items, rest)
+    }
+
     /// The same page with each item converted (rows to view models).
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

@@ -114,7 +114,7 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(page: shared::pagination::Page<AuditRecordView>) -> impl IntoView {
-    let items = page.items.clone();
+    let (items, page) = page.into_items();
     view! {
         <table class="data-table" id="audit-table">
             <thead><tr><th>"#"</th><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Entity"</th><th>"Details"</th></tr></thead>

@@ -284,7 +284,7 @@ fn ClaimTable(
         };
         return view! { <p class="empty-state">{empty}</p> }.into_any();
     }
-    let items = page.items.clone();
+    let (items, page) = page.into_items();
     view! {
         <table class="data-table" id=if queue { "queue-table" } else { "claim-table" }>
             <thead><tr>

@@ -79,7 +79,7 @@ fn CustomerTable(page: shared::pagination::Page<CustomerView>) -> impl IntoView 
     if page.items.is_empty() {
         return view! { <p class="empty-state">"No customers match."</p> }.into_any();
     }
-    let items = page.items.clone();
+    let (items, page) = page.into_items();
     view! {
         <table class="data-table" id="customer-table">
             <thead><tr><th>"Number"</th><th>"Name"</th><th>"Email"</th><th>"Since"</th></tr></thead>

@@ -112,7 +112,7 @@ fn PolicyTable(page: shared::pagination::Page<PolicyView>) -> impl IntoView {
     if page.items.is_empty() {
         return view! { <p class="empty-state">"No policies match."</p> }.into_any();
     }
-    let items = page.items.clone();
+    let (items, page) = page.into_items();
     view! {
         <table class="data-table" id="policy-table">
             <thead><tr><th>"Number"</th><th>"Customer"</th><th>"Line"</th><th>"Status"</th><th>"Term"</th><th>"Premium"</th></tr></thead>

@@ -23,8 +23,8 @@ use crate::{
 /// expression (migration 0016), a decided claim (no deadline) last.
 pub(crate) const DUE_KEY: &str = "COALESCE(cl.sla_due_at, 9223372036854775807)";
 
-/// A claim's clocks as stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A claim's clocks as stored ([`CLOCK_COLUMNS`] of a row).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub(crate) struct Clocks {
     pub acknowledged_at: Option<i64>,
     pub acknowledge_due_at: Option<i64>,
@@ -38,15 +38,6 @@ pub(crate) const CLOCK_COLUMNS: &str =
     "cl.acknowledged_at, cl.acknowledge_due_at, cl.decide_due_at, cl.sla_due_at";
 
 impl Clocks {
-    pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            acknowledged_at: row.try_get("acknowledged_at")?,
-            acknowledge_due_at: row.try_get("acknowledge_due_at")?,
-            decide_due_at: row.try_get("decide_due_at")?,
-            sla_due_at: row.try_get("sla_due_at")?,
-        })
-    }
-
     /// The deadline running now, read at `now`.
     pub(crate) fn deadline(&self, now: i64) -> Option<sla::Deadline> {
         let due = self.sla_due_at?;

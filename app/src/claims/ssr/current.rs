@@ -63,7 +63,7 @@ pub(super) async fn current(
         coverage_limit: row.try_get("coverage_limit")?,
         deductible: row.try_get("deductible")?,
         policy_currency: currency("policy_currency")?,
-        clocks: Clocks::from_row(&row)?,
+        clocks: sqlx::FromRow::from_row(&row)?,
     })
 }
 

@@ -120,10 +120,8 @@ struct SummaryRow {
     version: i64,
     created_at: i64,
     triaged_at: Option<i64>,
-    acknowledged_at: Option<i64>,
-    acknowledge_due_at: Option<i64>,
-    decide_due_at: Option<i64>,
-    sla_due_at: Option<i64>,
+    #[sqlx(flatten)]
+    clocks: crate::claims::sla::ssr::Clocks,
 }
 
 impl SummaryRow {
@@ -139,12 +137,7 @@ impl SummaryRow {
             .transpose()
             .map_err(decode)?;
         let status = ClaimStatus::parse("status", &self.status).map_err(decode)?;
-        let clocks = crate::claims::sla::ssr::Clocks {
-            acknowledged_at: self.acknowledged_at,
-            acknowledge_due_at: self.acknowledge_due_at,
-            decide_due_at: self.decide_due_at,
-            sla_due_at: self.sla_due_at,
-        };
+        let clocks = self.clocks;
         let fraud_flags: Vec<FraudFlag> =
             serde_json::from_str(&self.fraud_flags).map_err(decode)?;
         Ok(ClaimSummary {
@@ -169,9 +162,9 @@ impl SummaryRow {
             created_at: self.created_at,
             triaged_at: self.triaged_at,
             deadline: clocks.deadline(now),
-            acknowledge_due_at: self.acknowledge_due_at,
-            decide_due_at: self.decide_due_at,
-            acknowledged_at: self.acknowledged_at,
+            acknowledge_due_at: clocks.acknowledge_due_at,
+            decide_due_at: clocks.decide_due_at,
+            acknowledged_at: clocks.acknowledged_at,
         })
     }
 }
